@@ -1,0 +1,52 @@
+# The user's commands. Every target sets up the pinned virtualenv (.venv) on first use.
+#   make sim TEST=nmi_seamret [SEED=n] [WAVES=1]   run a test on the RTL (Verilator) against the model
+#   make test                                      the project's test suite
+#   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
+#   make scenario FILE=<scenario> [OUT=<json>]     a scenario on the RTL and on the model
+#   make explore                                   every NMI placement in every configuration
+#   make list | rtl | lint | clean
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TEST   ?= nmi_seamret
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: venv test sim model scenario explore list rtl lint clean
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setting up $(VENV) (pinned dependencies from pyproject.toml)"
+	@$(PY) -m pip install -q --disable-pip-version-check -e .
+	@touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+sim: $(STAMP)
+	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves)
+
+scenario: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2; }
+	$(PY) -m tb.runner scenario $(FILE) $(if $(OUT),--out $(OUT))
+
+model: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2; }
+	$(PY) -m py_model run $(FILE) $(if $(OUT),--out $(OUT))
+
+explore: $(STAMP)
+	$(PY) -m py_model explore
+
+list: $(STAMP)
+	@$(PY) -m tb.runner list
+
+rtl: $(STAMP)
+	$(PY) -m rtl.generate
+
+lint: $(STAMP)
+	$(PY) -m tb.runner lint
+
+clean:
+	rm -rf build sim_build results.xml .pytest_cache

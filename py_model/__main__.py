@@ -1,0 +1,72 @@
+"""Command line: run scenario files on the model alone, or explore every interleaving.
+
+    python -m py_model run FILE [FILE ...] [--out OUT.json] [--trace]
+    python -m py_model explore [--quick]
+
+Exit status: 0 when every file is valid, runs, and meets its `expect`; 1 on an expectation
+miss or a run error; 2 on an invalid file or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .outcome import check_expect
+from .run import run_model
+from .scenario import ScenarioFileError, load_scenario
+from .session import RunError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m py_model", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenario files on the model")
+    run.add_argument("files", nargs="+", type=Path)
+    run.add_argument("--out", type=Path, help="write the outcome as JSON (one file: an object; several: a list)")
+    run.add_argument("--trace", action="store_true", help="print the transaction trace")
+    explore = sub.add_parser("explore", help="enumerate NMI placements in every configuration")
+    explore.add_argument("--max-nmis", type=int, default=3)
+    explore.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    if args.command == "explore":
+        from .explore import main as explore_main
+        return explore_main(args.max_nmis, args.markdown)
+    return run_files(args.files, args.out, args.trace)
+
+
+def run_files(files, out, show_trace) -> int:
+    status, results = 0, []
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+            outcome = run_model(scenario)
+        except ScenarioFileError as err:
+            print(f"INVALID {err}", file=sys.stderr)
+            status = max(status, 2)
+            continue
+        except RunError as err:
+            print(f"ERROR   {err}", file=sys.stderr)
+            status = max(status, 1)
+            continue
+        print(f"== {scenario.name} ({scenario.config.label()}) [{path}]")
+        print(outcome.table())
+        if show_trace:
+            print(outcome.trace_text())
+        miss = check_expect(scenario.expect, outcome)
+        if miss:
+            print(f"FAIL    {path}: {miss}")
+            status = max(status, 1)
+        else:
+            print(f"PASS    {path}" + ("" if scenario.expect else " (no expect given)"))
+        results.append({"name": scenario.name, "file": str(path), "config": scenario.config.to_json(),
+                        "pass": miss is None, "first_difference": miss, **outcome.to_json()})
+    if out:
+        out.write_text(json.dumps(results[0] if len(results) == 1 else results, indent=1))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Cycle-accurate reference of the NMI hardware: the NMI controller and the SEAM sequencer.
+
+This is the part the RTL implements; it predicts the RTL edge for edge. Each call of
+``step`` is one clock edge: it takes the inputs driven during the cycle and returns the
+transactions of that edge. Software (KVM, Linux) lives in ``software.py``.
+
+Rules (shared/SPEC.md): A1 IRET unblocks; A2 arrivals while blocked latch, a second one is
+dropped; A3 a latched NMI is delivered at the next host boundary once unblocked; A4 an NMI
+in SEAM non-root always exits; A5 the NMI-source bitmap; B1 SEAMCALL saves blocking and
+blocks; B2 a latched NMI exits the TD at once; B3 exit reason and qualification; B4/B5 the
+module's blocking at SEAMRET.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Config
+from .transactions import EXIT_REASONS, Txn
+
+# Modes (SPEC §1), encoded as the RTL encodes them.
+VMX_ROOT, SEAM_ROOT, SEAM_NONROOT = 0, 1, 2
+MODE_NAMES = {VMX_ROOT: "host", SEAM_ROOT: "seam_root", SEAM_NONROOT: "guest"}
+
+# Sequencer phases. HOST is VMX root; SEAMCALL, VMENTRY and EXIT are SEAM root.
+HOST, SEAMCALL, VMENTRY, GUEST, EXIT = 0, 1, 2, 3, 4
+PHASE_MODE = {HOST: VMX_ROOT, SEAMCALL: SEAM_ROOT, VMENTRY: SEAM_ROOT, GUEST: SEAM_NONROOT, EXIT: SEAM_ROOT}
+PHASE_NAMES = {HOST: "host", SEAMCALL: "seamcall", VMENTRY: "vmentry", GUEST: "guest", EXIT: "exit"}
+
+NMI_EXIT = EXIT_REASONS["nmi"]
+
+
+@dataclass
+class Inputs:
+    """What is driven onto the hardware during one cycle."""
+
+    nmi: bool = False
+    vector: int = 0
+    seamcall: bool = False
+    iret: bool = False
+    exit_req: bool = False
+    exit_reason: int = 0
+
+    def idle(self) -> bool:
+        return not (self.nmi or self.seamcall or self.iret or self.exit_req)
+
+
+IDLE = Inputs()
+
+
+@dataclass(frozen=True)
+class HwState:
+    """The software-visible hardware state during one cycle (the RTL's status outputs)."""
+
+    phase: int
+    blocked: bool
+    latch: bool
+    saved_blocked: bool
+    bitmap: int
+
+    @property
+    def mode(self) -> int:
+        return PHASE_MODE[self.phase]
+
+    @property
+    def deliverable(self) -> bool:
+        """A delivery happens at the end of this cycle; host software makes no progress."""
+        return self.phase == HOST and self.latch and not self.blocked
+
+
+def source_bit(vector: int) -> int:
+    """A5: vectors 1..15 set their own bit; no vector (0) sets bit 0."""
+    return 1 << vector if 1 <= vector <= 15 else 1
+
+
+class NmiHardware:
+    """Reference of the RTL top: NMI controller plus SEAM sequencer.
+
+    Parameters
+    ----------
+    config : Config
+        Only ``module``, ``entry``, ``nmi_source`` and the hardware knobs are used.
+    """
+
+    def __init__(self, config: Config):
+        self.cfg = config
+        self.phase = HOST
+        self.count = 0
+        self.blocked = False
+        self.latch = False
+        self.saved_blocked = False
+        self.bitmap = 0
+        self.last_exit_nmi = False
+
+    def state(self) -> HwState:
+        return HwState(self.phase, self.blocked, self.latch, self.saved_blocked, self.bitmap)
+
+    def step(self, cycle: int, inp: Inputs) -> list[Txn]:
+        cfg = self.cfg
+        out: list[Txn] = []
+        arrival_bit = source_bit(inp.vector) if inp.nmi and cfg.nmi_source else 0
+        latch, bitmap = self.latch, self.bitmap
+        phase = self.phase
+
+        # A3: delivery at a host boundary consumes the latch and the bitmap.
+        if phase == HOST and latch and not self.blocked:
+            out.append(Txn.make(cycle, "deliver", via=cfg.entry, bitmap=bitmap))
+            self.blocked = True
+            latch, bitmap = False, 0
+
+        # A4/B2: in the guest a latched or arriving NMI exits; it never reaches the latch.
+        nmi_exit = phase == GUEST and (latch or inp.nmi)
+        if inp.nmi:
+            out.append(Txn.make(cycle, "nmi", vector=inp.vector))
+            if not nmi_exit:
+                if latch:
+                    out.append(Txn.make(cycle, "drop", vector=inp.vector))  # A2
+                else:
+                    out.append(Txn.make(cycle, "latch", vector=inp.vector))
+                latch = True
+            bitmap |= arrival_bit
+
+        if phase == HOST:
+            if out and out[0].kind == "deliver":
+                pass  # the boundary was taken by the delivery; software saw it coming
+            elif inp.seamcall:
+                out.append(Txn.make(cycle, "seamcall", saved=int(self.blocked)))
+                self.saved_blocked = self.blocked  # B1
+                self.blocked = True
+                self._enter(SEAMCALL, cfg.seamcall)
+            elif inp.iret:
+                out.append(Txn.make(cycle, "iret"))
+                self.blocked = False  # A1
+        elif phase in (SEAMCALL, VMENTRY):
+            if self._expired():
+                if phase == SEAMCALL:
+                    self._enter(VMENTRY, cfg.vmentry)
+                else:
+                    out.append(Txn.make(cycle, "vmentry"))
+                    self._enter(GUEST, 0)
+        elif phase == GUEST:
+            if nmi_exit:
+                qual = bitmap if cfg.nmi_source else 0  # B3, A5: the bitmap goes to the qualification
+                out.append(Txn.make(cycle, "exit", reason=NMI_EXIT, qual=qual))
+                latch, bitmap = False, 0
+                self.last_exit_nmi = True
+                self._enter(EXIT, cfg.exit)
+            elif inp.exit_req:
+                out.append(Txn.make(cycle, "exit", reason=inp.exit_reason, qual=0))
+                self.last_exit_nmi = False
+                self._enter(EXIT, cfg.exit)
+        elif phase == EXIT:
+            if self._expired():
+                keep_blocked = cfg.module == "fixed" and self.last_exit_nmi  # B5
+                self.blocked = True if keep_blocked else self.saved_blocked  # B4
+                out.append(Txn.make(cycle, "seamret", blocked=int(self.blocked)))
+                self._enter(HOST, 0)
+
+        self.latch, self.bitmap = latch, bitmap
+        return out
+
+    def quiet_cycles(self) -> int:
+        """How many coming edges, with idle inputs, would produce no transaction."""
+        if self.phase == HOST:
+            return 0 if (self.latch and not self.blocked) else 1 << 30
+        if self.phase == GUEST:
+            return 0 if self.latch else 1 << 30
+        return self.count
+
+    def skip(self, n: int) -> None:
+        """Advance ``n`` idle edges known to be quiet (see ``quiet_cycles``)."""
+        if self.phase in (SEAMCALL, VMENTRY, EXIT):
+            assert n <= self.count
+            self.count -= n
+
+    def _enter(self, phase: int, length: int) -> None:
+        self.phase = phase
+        self.count = max(length - 1, 0)
+
+    def _expired(self) -> bool:
+        if self.count == 0:
+            return True
+        self.count -= 1
+        return False

@@ -1,0 +1,261 @@
+"""The host CPU's software: KVM's TD run path and Linux's NMI entry, cycle by cycle.
+
+``HostCpu`` watches the hardware's transactions and state, and drives the two inputs that
+host software controls: SEAMCALL (TDH.VP.ENTER) and IRET. It runs unchanged against the
+reference (``hardware.py``) and against the RTL (the cocotb testbench).
+
+Per cycle: ``on_edge`` takes the transactions of the previous edge; the stimulus may then
+make requests; ``act`` makes one cycle of progress and returns the inputs for this cycle.
+Host code makes no progress in a cycle whose boundary belongs to an NMI delivery
+(``HwState.deliverable``), nor while the CPU is in SEAM.
+
+Rules: C1/C1' (the KVM policies), C2 (the manual pass), C3 (RIPs), E1 (nmi_state guard and
+re-run), E2 (FRED nests), E5 (the poll point).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import Config
+from .hardware import HOST, NMI_EXIT, HwState, Inputs
+from .linux_nmi import EXECUTING, LATCHED, NOT_RUNNING, LinuxNmi, NmiSources
+from .transactions import Txn, bitmap_vectors
+
+R_SEAM, R_KVM = "R_seam", "R_kvm"
+
+
+class ScenarioError(Exception):
+    """A request the scenario made that the system cannot take (e.g. enter while inside an entry)."""
+
+
+@dataclass
+class Pass:
+    """One NMI handler pass, as the outcome reports it."""
+
+    via: str
+    rip: str
+    bitmap: list[int] | None
+    cycle: int
+    arrivals: list[int]
+    result: str = "running"
+    claimed: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"via": self.via, "rip": self.rip, "bitmap": self.bitmap, "claimed": self.claimed,
+                "result": self.result, "cycle": self.cycle, "arrivals": self.arrivals}
+
+
+@dataclass
+class Context:
+    """Something running on the host CPU that ends with IRET (a pass, a latched entry, a fault)."""
+
+    kind: str  # "pass" | "latched" | "fault"
+    rip: str  # where its IRET returns: the RIP it interrupted
+    length: int
+    record: Pass | None = None
+    guarded: bool = False  # runs under exc_nmi's nmi_state (IDT entry, KVM's IDT-style call)
+    bitmap: int | None = None
+    elapsed: int = 0
+    rerun_arrivals: list[int] = field(default_factory=list)
+
+
+class HostCpu:
+    """KVM plus Linux on one logical CPU.
+
+    Parameters
+    ----------
+    config : Config
+        The KVM policy, entry path, NMI-source switch and software timing knobs.
+    """
+
+    def __init__(self, config: Config):
+        self.cfg = config
+        self.linux = LinuxNmi(nmi_source=config.nmi_source)
+        self.sources = NmiSources()
+        self.passes: list[Pass] = []
+        self.stack: list[Context] = []
+        self.kvm = "idle"  # idle | want_enter | in_seam | late_window | manual_pass | in_pass
+        self.late_left = 0
+        self.exit_reason: int | None = None
+        self.exit_qual = 0
+        self.exit_arrivals: list[int] = []
+        self.pending_faults = 0
+        self.latch_arrivals: list[int] = []  # arrivals merged into the NMI the latch holds
+        self.raised: list[int] = []  # arrival ids raised by the stimulus, not yet seen as `nmi`
+        self.arrival_vector: dict[int, int] = {}
+        self.dropped: list[int] = []
+        self.boundary_rip: str | None = None  # where a delivery at the next boundary lands
+        self.iret_rip: str | None = None
+        self._fresh = 0
+
+    # ----- stimulus requests -------------------------------------------------------------
+    def raise_nmi(self, vector: int) -> int:
+        """A source raises an NMI: set its status bit now; the pin is driven this cycle."""
+        arrival = len(self.arrival_vector) + 1
+        self.arrival_vector[arrival] = vector
+        self.sources.raise_(vector, arrival)
+        self.raised.append(arrival)
+        return arrival
+
+    def request_enter(self) -> None:
+        if self.kvm != "idle":
+            raise ScenarioError(f"enter: KVM is already inside an entry (state {self.kvm})")
+        self.kvm = "want_enter"
+
+    def request_fault(self) -> None:
+        self.pending_faults += 1
+
+    # ----- queries ---------------------------------------------------------------------
+    def in_handler(self) -> bool:
+        return any(ctx.kind in ("pass", "latched") for ctx in self.stack)
+
+    def kvm_idle(self) -> bool:
+        return self.kvm == "idle"
+
+    def settled(self) -> bool:
+        return not self.stack and self.kvm == "idle" and not self.pending_faults and not self.raised
+
+    def in_noinstr_region(self) -> bool:
+        if self.kvm in ("want_enter", "in_seam"):
+            return True
+        return self.cfg.kvm == "noinstr" and self.kvm in ("manual_pass", "in_pass")
+
+    # ----- one cycle -------------------------------------------------------------------
+    def on_edge(self, cycle: int, txns: list[Txn]) -> None:
+        """Take the transactions of the edge that ended the previous cycle."""
+        for txn in txns:
+            kind = txn.kind
+            if kind == "deliver":
+                arrivals, self.latch_arrivals = self.latch_arrivals, []
+                rip = self.boundary_rip or self._fresh_rip()
+                bitmap = txn.get("bitmap") if self.cfg.nmi_source else None
+                self._deliver(cycle, txn.get("via"), rip, bitmap, arrivals)
+            elif kind == "nmi":
+                if not self.raised:
+                    raise ScenarioError(f"cycle {txn.cycle}: hardware reported an NMI nobody raised")
+                self.latch_arrivals.append(self.raised.pop(0))
+            elif kind == "drop":
+                self.dropped.append(self.latch_arrivals[-1])
+            elif kind == "exit":
+                self.exit_reason, self.exit_qual = txn.get("reason"), txn.get("qual")
+                if self.exit_reason == NMI_EXIT:
+                    self.exit_arrivals, self.latch_arrivals = self.latch_arrivals, []
+            elif kind == "seamret":
+                self.boundary_rip = R_SEAM  # C3
+                self._after_seamret()
+            elif kind == "iret":
+                self.boundary_rip = self.iret_rip  # C3: lands where the IRET returns
+
+    def act(self, cycle: int, hw: HwState) -> Inputs:
+        """One cycle of host progress; returns the SEAMCALL/IRET inputs for this cycle."""
+        inputs = Inputs()
+        if hw.phase != HOST or hw.deliverable:
+            return inputs
+        if self.pending_faults and not self.in_noinstr_region():
+            self.pending_faults -= 1
+            self.stack.append(Context("fault", self._fresh_rip(), self.cfg.fault))
+        if not self.stack:
+            self._kvm_progress(cycle, inputs)
+        if self.stack:
+            self._context_progress(cycle, self.stack[-1], inputs)
+        self.boundary_rip = None  # the host executed an instruction
+        return inputs
+
+    def quiet_cycles(self) -> int:
+        """How many coming cycles of host progress would change nothing observable."""
+        if self.pending_faults or self.raised:
+            return 0
+        if self.stack:
+            ctx = self.stack[-1]
+            left = ctx.length - ctx.elapsed - 1  # cycles before the one that ends it
+            if ctx.kind == "pass" and ctx.elapsed <= self.cfg.poll:
+                left = min(left, self.cfg.poll - ctx.elapsed)
+            return max(left, 0)
+        if self.kvm == "late_window":
+            return self.late_left
+        return 1 << 30 if self.kvm in ("idle", "in_seam") else 0
+
+    def skip(self, n: int, hw: HwState) -> None:
+        """Advance ``n`` quiet cycles (see ``quiet_cycles``)."""
+        if hw.phase != HOST or n == 0:
+            return
+        if self.stack:
+            self.stack[-1].elapsed += n
+        elif self.kvm == "late_window":
+            self.late_left -= n
+        self.boundary_rip = None
+
+    # ----- internals -------------------------------------------------------------------
+    def _fresh_rip(self) -> str:
+        self._fresh += 1
+        return f"host:{self._fresh}"
+
+    def _deliver(self, cycle: int, via: str, rip: str, bitmap: int | None, arrivals: list[int]) -> None:
+        vectors = bitmap_vectors(bitmap) if bitmap is not None else None
+        record = Pass(via, rip, vectors, cycle, arrivals)
+        self.passes.append(record)
+        if via == "idt" and self.linux.nmi_state != NOT_RUNNING:
+            # E1: exc_nmi finds a pass running: mark LATCHED and return with IRET.
+            self.linux.nmi_state = LATCHED
+            record.result = "latched"
+            outer = next(ctx for ctx in reversed(self.stack) if ctx.guarded and ctx.kind == "pass")
+            outer.rerun_arrivals += arrivals
+            self.stack.append(Context("latched", rip, self.cfg.nest, record))
+            return
+        guarded = via == "idt"
+        if guarded:
+            self.linux.nmi_state = EXECUTING
+        self.stack.append(Context("pass", rip, self.cfg.handler, record, guarded, bitmap))
+
+    def _after_seamret(self) -> None:
+        if self.exit_reason != NMI_EXIT:
+            self.kvm = "idle"
+        elif self.cfg.kvm == "late":
+            self.kvm, self.late_left = "late_window", self.cfg.late  # C1'
+        else:
+            self.kvm = "manual_pass"  # C1
+
+    def _kvm_progress(self, cycle: int, inputs: Inputs) -> None:
+        if self.kvm == "want_enter":
+            inputs.seamcall = True
+            self.kvm = "in_seam"
+            return
+        if self.kvm == "late_window":
+            if self.late_left:
+                self.late_left -= 1
+                return
+            self.kvm = "manual_pass"
+        if self.kvm == "manual_pass":
+            # C2: the manual pass for NMI X; IDT-style calls go through exc_nmi's guard.
+            bitmap = self.exit_qual if self.cfg.nmi_source else None
+            vectors = bitmap_vectors(bitmap) if bitmap is not None else None
+            record = Pass("kvm", R_KVM, vectors, cycle, self.exit_arrivals)
+            self.passes.append(record)
+            guarded = self.cfg.entry == "idt"
+            if guarded:
+                self.linux.nmi_state = EXECUTING
+            self.stack.append(Context("pass", R_KVM, self.cfg.handler, record, guarded, bitmap))
+            self.kvm = "in_pass"
+
+    def _context_progress(self, cycle: int, ctx: Context, inputs: Inputs) -> None:
+        if ctx.kind == "pass" and ctx.elapsed == self.cfg.poll:
+            outcome = self.linux.default_do_nmi(ctx.rip, ctx.bitmap, self.sources)
+            ctx.record.result, ctx.record.claimed = outcome.result, outcome.claimed
+        ctx.elapsed += 1
+        if ctx.elapsed < ctx.length:
+            return
+        if ctx.guarded and self.linux.nmi_state == LATCHED:
+            # E1: the decrement leaves nmi_state non-zero: run default_do_nmi again.
+            self.linux.nmi_state = EXECUTING
+            ctx.record = Pass(ctx.record.via, ctx.rip, ctx.record.bitmap, cycle + 1, ctx.rerun_arrivals)
+            self.passes.append(ctx.record)
+            ctx.elapsed, ctx.rerun_arrivals = 0, []
+            return
+        if ctx.guarded:
+            self.linux.nmi_state = NOT_RUNNING
+        inputs.iret = True
+        self.iret_rip = ctx.rip
+        self.stack.pop()
+        if ctx.kind == "pass" and ctx.record.via == "kvm":
+            self.kvm = "idle"  # the noinstr region (if any) ends after the manual pass

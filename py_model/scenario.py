@@ -1,0 +1,176 @@
+"""Scenario files (shared/SCENARIOS.md): loading with field-level validation.
+
+Anything the format does not define is rejected with the file, the place (step index or
+key), the field and what was expected. The loader never guesses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .config import CONFIG_KEYS, Config
+from .transactions import EXIT_REASONS
+
+TOP_KEYS = ("name", "description", "config", "timeline", "expect")
+UNTIL_STATES = ("guest", "seam_root", "host", "handler")
+EXIT_NAMES = tuple(name for name in EXIT_REASONS if name != "nmi")
+EXPECT_KEYS = ("passes", "counts", "inversions", "lost")
+PASS_KEYS = ("via", "rip", "bitmap", "claimed", "result", "cycle")
+COUNT_KEYS = ("normal", "unknown", "swallow", "external")
+VIAS = ("idt", "fred", "kvm")
+RESULTS = ("handled", "swallowed", "unknown", "external", "latched")
+
+
+class ScenarioFileError(Exception):
+    """An invalid scenario file; the message names the file, the place and the field."""
+
+
+@dataclass
+class Scenario:
+    name: str
+    config: Config
+    steps: list[tuple[str, object]]
+    description: str = ""
+    expect: dict = field(default_factory=dict)
+    source: str = "<inline>"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ScenarioFileError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ScenarioFileError(f"{path}: not valid YAML: {err}") from None
+    return parse_scenario(data, source=str(path), default_name=path.stem)
+
+
+def parse_scenario(data, source: str = "<inline>", default_name: str = "scenario") -> Scenario:
+    def fail(where: str, message: str):
+        raise ScenarioFileError(f"{source}: {where}: {message}")
+
+    if not isinstance(data, dict):
+        fail("top level", f"expected a mapping with keys {', '.join(TOP_KEYS)}, got {_kind(data)}")
+    for key in data:
+        if key not in TOP_KEYS:
+            fail(f"key {key!r}", f"unknown top-level key; expected one of {', '.join(TOP_KEYS)}")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        fail("name", f"expected a non-empty string, got {name!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        fail("description", f"expected a string, got {_kind(description)}")
+
+    raw_config = data.get("config") or {}
+    if not isinstance(raw_config, dict):
+        fail("config", f"expected a mapping, got {_kind(raw_config)}")
+    for key in raw_config:
+        if key not in CONFIG_KEYS:
+            fail(f"config.{key}", f"unknown key; expected one of {', '.join(CONFIG_KEYS)}")
+    try:
+        config = Config(**raw_config)
+    except ValueError:
+        key, message = Config.problems(_unchecked_config(raw_config))[0]
+        fail(f"config.{key}", message)
+
+    timeline = data.get("timeline")
+    if not isinstance(timeline, list) or not timeline:
+        fail("timeline", f"expected a non-empty list of steps, got {_kind(timeline)}")
+    steps = [_parse_step(i, step, fail) for i, step in enumerate(timeline)]
+
+    expect = data.get("expect") or {}
+    _check_expect(expect, fail)
+    return Scenario(name, config, steps, description, expect, source)
+
+
+def _parse_step(i: int, step, fail) -> tuple[str, object]:
+    where = f"timeline[{i}]"
+    if step in ("enter", "fault"):
+        return step, None
+    if isinstance(step, str):
+        fail(where, f"unknown step {step!r}; expected enter, fault, or one of until/wait/nmi/exit with a value")
+    if not isinstance(step, dict) or len(step) != 1:
+        fail(where, f"expected 'enter', 'fault' or a one-key mapping (until/wait/nmi/exit), got {step!r}")
+    (kind, value), = step.items()
+    if kind == "until":
+        if value not in UNTIL_STATES:
+            fail(f"{where}.until", f"expected one of {', '.join(UNTIL_STATES)}, got {value!r}")
+    elif kind == "wait":
+        if not _is_int(value) or value < 0:
+            fail(f"{where}.wait", f"expected an integer >= 0 (cycles), got {value!r}")
+    elif kind == "nmi":
+        if not _is_int(value) or not 0 <= value <= 15:
+            fail(f"{where}.nmi", f"expected a source vector 0..15, got {value!r}")
+    elif kind == "exit":
+        if value not in EXIT_NAMES:
+            fail(f"{where}.exit", f"expected one of {', '.join(EXIT_NAMES)}, got {value!r}")
+    else:
+        fail(where, f"unknown step {kind!r}; expected enter, fault, until, wait, nmi or exit")
+    return kind, value
+
+
+def _check_expect(expect, fail) -> None:
+    if not isinstance(expect, dict):
+        fail("expect", f"expected a mapping, got {_kind(expect)}")
+    for key in expect:
+        if key not in EXPECT_KEYS:
+            fail(f"expect.{key}", f"unknown key; expected one of {', '.join(EXPECT_KEYS)}")
+    for key in ("inversions", "lost"):
+        if key in expect and (not _is_int(expect[key]) or expect[key] < 0):
+            fail(f"expect.{key}", f"expected an integer >= 0, got {expect[key]!r}")
+    counts = expect.get("counts", {})
+    if not isinstance(counts, dict):
+        fail("expect.counts", f"expected a mapping, got {_kind(counts)}")
+    for key, value in counts.items():
+        if key not in COUNT_KEYS:
+            fail(f"expect.counts.{key}", f"unknown counter; expected one of {', '.join(COUNT_KEYS)}")
+        if not _is_int(value) or value < 0:
+            fail(f"expect.counts.{key}", f"expected an integer >= 0, got {value!r}")
+    passes = expect.get("passes", [])
+    if not isinstance(passes, list):
+        fail("expect.passes", f"expected a list, got {_kind(passes)}")
+    for i, entry in enumerate(passes):
+        where = f"expect.passes[{i}]"
+        if not isinstance(entry, dict):
+            fail(where, f"expected a mapping with keys among {', '.join(PASS_KEYS)}, got {entry!r}")
+        for key, value in entry.items():
+            if key not in PASS_KEYS:
+                fail(f"{where}.{key}", f"unknown key; expected one of {', '.join(PASS_KEYS)}")
+            if key == "via" and value not in VIAS:
+                fail(f"{where}.via", f"expected one of {', '.join(VIAS)}, got {value!r}")
+            if key == "result" and value not in RESULTS:
+                fail(f"{where}.result", f"expected one of {', '.join(RESULTS)}, got {value!r}")
+            if key == "rip" and not (value in ("R_seam", "R_kvm") or _is_host_rip(value)):
+                fail(f"{where}.rip", f"expected R_seam, R_kvm or host:N, got {value!r}")
+            if key in ("claimed", "bitmap") and not (
+                (value is None and key == "bitmap")
+                or (isinstance(value, list) and all(_is_int(v) and 0 <= v <= 15 for v in value))
+            ):
+                fail(f"{where}.{key}", f"expected a list of vectors 0..15, got {value!r}")
+            if key == "cycle" and (not _is_int(value) or value < 0):
+                fail(f"{where}.cycle", f"expected an integer >= 0, got {value!r}")
+
+
+def _unchecked_config(raw: dict) -> Config:
+    config = object.__new__(Config)
+    for key in CONFIG_KEYS:
+        object.__setattr__(config, key, raw.get(key, Config.__dataclass_fields__[key].default))
+    return config
+
+
+def _is_host_rip(value) -> bool:
+    return isinstance(value, str) and value.startswith("host:") and value[5:].isdigit()
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value) -> str:
+    return "nothing" if value is None else type(value).__name__

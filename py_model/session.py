@@ -1,0 +1,147 @@
+"""A run of one scenario against any hardware: the stimulus plus the host software.
+
+``Session`` is simulator-independent. Each cycle the caller hands it the hardware state of
+this cycle and the transactions of the previous edge; it returns the inputs to drive this
+cycle. The model runner (``run.py``) calls it with the reference hardware; the cocotb
+testbench calls it with the RTL's pins.
+"""
+
+from __future__ import annotations
+
+from .config import SETTLE_BOUND, UNTIL_BOUND
+from .hardware import HOST, SEAM_NONROOT, SEAM_ROOT, VMX_ROOT, HwState, Inputs
+from .host import HostCpu, ScenarioError
+from .outcome import Outcome
+from .scenario import Scenario
+from .transactions import EXIT_REASONS, Txn
+
+
+class RunError(Exception):
+    """The run could not go on: a step's condition never held, or a step was illegal then."""
+
+
+class Session:
+    """Stimulus (the scenario's timeline) plus ``HostCpu``; one per run."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.cfg = scenario.config
+        self.host = HostCpu(self.cfg)
+        self.trace: list[Txn] = []
+        self.index = 0
+        self.wait_left: int | None = None
+        self.until_elapsed = 0
+        self.settle_elapsed = 0
+        self.done = False
+        self.cycle_now = 0
+
+    # ----- per cycle -------------------------------------------------------------------
+    def cycle(self, cycle: int, hw: HwState, prev_edge: list[Txn]) -> Inputs:
+        self.cycle_now = cycle
+        self.trace += prev_edge
+        try:
+            self.host.on_edge(cycle, prev_edge)
+            pins = self._stimulus(cycle, hw)
+            inputs = self.host.act(cycle, hw)
+        except ScenarioError as err:
+            raise RunError(self._where(str(err))) from None
+        inputs.nmi, inputs.vector = pins.nmi, pins.vector
+        inputs.exit_req, inputs.exit_reason = pins.exit_req, pins.exit_reason
+        return inputs
+
+    def quiet_cycles(self, hw: HwState) -> int:
+        """Cycles ahead in which this session would only count (0 if it acts now)."""
+        host = self.host.quiet_cycles() if hw.phase == HOST else 1 << 30
+        if self.index >= len(self.scenario.steps):
+            settled = hw.phase == HOST and not hw.latch and self.host.settled()
+            stim = 0 if settled else SETTLE_BOUND - self.settle_elapsed - 1
+        else:
+            kind, _ = self.scenario.steps[self.index]
+            if kind == "wait" and self.wait_left:
+                stim = self.wait_left - 1
+            elif kind == "until":
+                stim = UNTIL_BOUND - self.until_elapsed - 1
+            else:
+                stim = 0
+        return max(0, min(host, stim))
+
+    def skip(self, n: int, hw: HwState) -> None:
+        self.host.skip(n, hw)
+        if self.index >= len(self.scenario.steps):
+            self.settle_elapsed += n
+        else:
+            kind, _ = self.scenario.steps[self.index]
+            if kind == "wait":
+                self.wait_left -= n
+            elif kind == "until":
+                self.until_elapsed += n
+
+    def outcome(self) -> Outcome:
+        return Outcome.from_host(self.host, self.trace, self.cycle_now)
+
+    # ----- the timeline ----------------------------------------------------------------
+    def _stimulus(self, cycle: int, hw: HwState) -> Inputs:
+        pins = Inputs()
+        steps = self.scenario.steps
+        while self.index < len(steps):
+            kind, arg = steps[self.index]
+            if kind == "until":
+                if self._holds(arg, hw):
+                    self._next()
+                    continue
+                self.until_elapsed += 1
+                if self.until_elapsed > UNTIL_BOUND:
+                    raise RunError(self._where(f"until: {arg} did not hold within {UNTIL_BOUND} cycles"))
+                return pins
+            if kind == "wait":
+                if self.wait_left is None:
+                    self.wait_left = arg
+                if self.wait_left == 0:
+                    self._next()
+                    continue
+                self.wait_left -= 1
+                if self.wait_left == 0:
+                    self._next()
+                return pins
+            if kind == "nmi":
+                self.host.raise_nmi(arg)
+                pins.nmi, pins.vector = True, arg
+            elif kind == "exit":
+                if hw.mode != SEAM_NONROOT:
+                    raise RunError(self._where(f"exit: {arg}: no TD is running (mode {_mode_name(hw)})"))
+                pins.exit_req, pins.exit_reason = True, EXIT_REASONS[arg]
+            elif kind == "enter":
+                self.host.request_enter()
+            elif kind == "fault":
+                self.host.request_fault()
+            self._next()
+            return pins
+        # After the last step: run on until nothing is pending and no pass runs.
+        if hw.phase == HOST and not hw.latch and self.host.settled():
+            self.done = True
+        else:
+            self.settle_elapsed += 1
+            if self.settle_elapsed > SETTLE_BOUND:
+                raise RunError(f"{self.scenario.name}: did not settle within {SETTLE_BOUND} cycles after the last step")
+        return pins
+
+    def _holds(self, state: str, hw: HwState) -> bool:
+        if state == "guest":
+            return hw.mode == SEAM_NONROOT
+        if state == "seam_root":
+            return hw.mode == SEAM_ROOT
+        if state == "host":
+            return hw.mode == VMX_ROOT and self.host.kvm_idle()
+        return self.host.in_handler()  # "handler"
+
+    def _next(self) -> None:
+        self.index += 1
+        self.wait_left = None
+        self.until_elapsed = 0
+
+    def _where(self, message: str) -> str:
+        return f"{self.scenario.name}: timeline[{self.index}] at cycle {self.cycle_now}: {message}"
+
+
+def _mode_name(hw: HwState) -> str:
+    return {VMX_ROOT: "host", SEAM_ROOT: "seam_root", SEAM_NONROOT: "guest"}[hw.mode]
