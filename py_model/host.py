@@ -152,7 +152,9 @@ class HostCpu:
         inputs = Inputs()
         if hw.phase != HOST or hw.deliverable:
             return inputs
-        if self.pending_faults and not self.in_noinstr_region():
+        # Faults come from instrumented host code: never inside the noinstr region, and
+        # never inside an NMI handler (noinstr too); they wait for the host's own code.
+        if self.pending_faults and not self.in_noinstr_region() and not self.in_handler():
             self.pending_faults -= 1
             self.stack.append(Context("fault", self._fresh_rip(), self.cfg.fault))
         if not self.stack:

@@ -56,11 +56,11 @@ class Session:
             settled = hw.phase == HOST and not hw.latch and self.host.settled()
             stim = 0 if settled else SETTLE_BOUND - self.settle_elapsed - 1
         else:
-            kind, _ = self.scenario.steps[self.index]
+            kind, arg = self.scenario.steps[self.index]
             if kind == "wait" and self.wait_left:
                 stim = self.wait_left - 1
             elif kind == "until":
-                stim = UNTIL_BOUND - self.until_elapsed - 1
+                stim = 0 if self._holds(arg, hw) else UNTIL_BOUND - self.until_elapsed - 1
             else:
                 stim = 0
         return max(0, min(host, stim))
