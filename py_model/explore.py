@@ -50,7 +50,8 @@ def timeline(placement, fault: bool) -> list[tuple[str, object]] | None:
         steps += nmis("guest")
     elif not by_phase["seam_pre"]:
         steps.append(("exit", "tdvmcall"))  # a latched pre-entry NMI exits the TD by itself
-    steps.append(("until", "seam_root"))
+    if by_phase["seam_post"] or fault:
+        steps.append(("until", "seam_root"))
     steps += nmis("seam_post")
     if fault:
         steps.append(("fault", None))
