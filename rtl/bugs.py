@@ -1,0 +1,23 @@
+"""Deliberate RTL defects, chosen at elaboration, to show that the checks catch them.
+
+Each name selects one defect; the product is elaborated with none. Every defect here has a
+test in ``tests/test_rtl_bugs.py`` that runs the co-simulation and expects the scoreboard
+to name the first wrong transaction.
+"""
+
+BUGS = {
+    "seamret_always_restore": "SEAMRET restores SEAMCALL-time blocking even after an NMI exit (the fixed policy lost)",
+    "latch_counts": "the NMI latch counts arrivals instead of holding one",
+    "deliver_while_blocked": "a latched NMI is delivered to the host while NMIs are blocked",
+    "bitmap_not_cleared": "the NMI-source bitmap is not cleared on delivery or NMI exit",
+    "exit_qual_zero": "the NMI exit qualification is always zero (the bitmap is not reported)",
+    "seamcall_no_block": "SEAMCALL does not block NMIs in SEAM root",
+}
+
+
+def check_bugs(bugs) -> frozenset:
+    bugs = frozenset(bugs)
+    unknown = bugs - BUGS.keys()
+    if unknown:
+        raise ValueError(f"unknown RTL bug(s) {sorted(unknown)}; known: {', '.join(sorted(BUGS))}")
+    return bugs

@@ -1,0 +1,48 @@
+"""Generate Verilog for the design under test: ``python -m rtl.generate [--bug NAME ...]``.
+
+Writes ``build/rtl/<name>.v``; the file name carries a hash of its text, so a build cache keyed
+on it (one Verilator build per RTL version) is never stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from .bugs import BUGS, check_bugs
+from .top import NmiTop
+
+ROOT = Path(__file__).resolve().parent.parent
+TOP_NAME = "nmi_top"
+
+
+def verilog_text(bugs=()) -> str:
+    check_bugs(bugs)  # before constructing, so a refused name leaves no orphan elaboratable
+    return verilog.convert(NmiTop(bugs), name=TOP_NAME, emit_src=False)
+
+
+def generate(bugs=(), out_dir: Path | None = None) -> tuple[Path, str]:
+    """Write the Verilog; return (path, short hash of its text)."""
+    text = verilog_text(bugs)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    out_dir = out_dir or ROOT / "build" / "rtl"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{TOP_NAME}_{digest}.v"
+    if not path.exists():
+        path.write_text(text)
+    return path, digest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bug", action="append", default=[], choices=sorted(BUGS))
+    args = parser.parse_args()
+    path, digest = generate(args.bug)
+    print(f"wrote {path.relative_to(ROOT)} (rtl hash {digest})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""NMI controller: the binary latch, blocking-by-NMI, the FRED NMI-source bitmap, delivery.
+
+shared/SPEC.md A1-A5. The SEAM sequencer (``seam_sequencer.py``) tells it where the CPU is
+and when SEAMCALL/SEAMRET change blocking; it answers whether an NMI is delivered to the
+host or consumed by a VM exit this cycle.
+"""
+
+from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .bugs import check_bugs
+
+
+class NmiController(wiring.Component):
+    """Latch, blocking and bitmap of one logical CPU.
+
+    Parameters
+    ----------
+    bugs : frozenset of str
+        Deliberate defects for bug-detection tests (``rtl/bugs.py``); empty in the product.
+
+    Attributes
+    ----------
+    nmi, vector : In
+        A physical NMI arrives this cycle from source ``vector`` (0: no source).
+    nmi_source : In
+        FRED NMI-source reporting is on: arrivals accumulate in ``bitmap``.
+    at_host : In
+        The CPU is in VMX root at an instruction boundary (deliveries happen only there).
+    in_guest : In
+        The CPU is in SEAM non-root: an NMI exits the TD instead of being delivered (A4).
+    iret : In
+        Host software executes IRET (A1); ignored in a cycle with a delivery.
+    block : In
+        SEAMCALL: block NMIs (B1).
+    load_blocked, load_value : In
+        SEAMRET: load blocking with the module's choice (B4/B5).
+    blocked, latch, bitmap : Out
+        The state during this cycle.
+    deliver : Out
+        A delivery happens at the end of this cycle (combinational).
+    nmi_exit, exit_qual : Out
+        An NMI VM exit happens at the end of this cycle, with its qualification.
+    latched, dropped : Out
+        This cycle's arrival went into the empty latch / found it full (A2).
+    """
+
+    nmi: In(1)
+    vector: In(4)
+    nmi_source: In(1)
+    at_host: In(1)
+    in_guest: In(1)
+    iret: In(1)
+    block: In(1)
+    load_blocked: In(1)
+    load_value: In(1)
+
+    blocked: Out(1)
+    latch: Out(1)
+    bitmap: Out(16)
+    deliver: Out(1)
+    nmi_exit: Out(1)
+    exit_qual: Out(16)
+    latched: Out(1)
+    dropped: Out(1)
+
+    def __init__(self, bugs=frozenset()):
+        self.bugs = check_bugs(bugs)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        bugs = self.bugs
+
+        # The latch holds one NMI; the "latch_counts" defect makes it a counter.
+        count = Signal(2)
+        m.d.comb += self.latch.eq(count != 0)
+
+        unblocked = Const(1) if "deliver_while_blocked" in bugs else ~self.blocked
+        m.d.comb += self.deliver.eq(self.at_host & self.latch & unblocked)
+        m.d.comb += self.nmi_exit.eq(self.in_guest & (self.latch | self.nmi))
+
+        # A5: vectors 1..15 set their own bit, no vector sets bit 0.
+        arrival_bit = Signal(16)
+        with m.If(self.nmi & self.nmi_source):
+            m.d.comb += arrival_bit.eq(Mux(self.vector == 0, 1, Const(1, 16) << self.vector))
+        merged = Signal(16)
+        m.d.comb += merged.eq(self.bitmap | arrival_bit)
+        qual = Const(0, 16) if "exit_qual_zero" in bugs else Mux(self.nmi_source, merged, 0)
+        m.d.comb += self.exit_qual.eq(qual)
+
+        consumed = self.deliver | self.nmi_exit
+        held = Signal()  # the latch still holds an NMI after this cycle's consumption
+        m.d.comb += held.eq(self.latch & ~consumed)
+        arriving = self.nmi & ~self.nmi_exit
+        m.d.comb += [
+            self.latched.eq(arriving & ~held),
+            self.dropped.eq(arriving & held),
+        ]
+
+        if "latch_counts" in bugs:
+            after = Mux(consumed, count - 1, count)
+            m.d.sync += count.eq(Mux(arriving & (after != 3), after + 1, after))
+        else:
+            m.d.sync += count.eq(arriving | held)
+
+        keep_bitmap = "bitmap_not_cleared" in bugs
+        with m.If(self.nmi_exit):
+            m.d.sync += self.bitmap.eq(merged if keep_bitmap else 0)
+        with m.Elif(self.deliver):
+            m.d.sync += self.bitmap.eq(merged if keep_bitmap else arrival_bit)
+        with m.Else():
+            m.d.sync += self.bitmap.eq(merged)
+
+        with m.If(self.deliver):
+            m.d.sync += self.blocked.eq(1)
+        with m.Elif(self.block):
+            m.d.sync += self.blocked.eq(1)
+        with m.Elif(self.load_blocked):
+            m.d.sync += self.blocked.eq(self.load_value)
+        with m.Elif(self.iret & self.at_host):
+            m.d.sync += self.blocked.eq(0)
+        return m

@@ -1,0 +1,154 @@
+"""SEAM mode sequencer: SEAMCALL, VM entry, VM exits, SEAMRET and the module's blocking policy.
+
+shared/SPEC.md B1-B5. Phases: HOST (VMX root), SEAMCALL and VMENTRY (SEAM root on the way
+in), GUEST (SEAM non-root), EXIT (SEAM-root work after a VM exit). Phase lengths are
+run-time inputs, so one netlist serves every timing configuration.
+"""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import enum, wiring
+from amaranth.lib.wiring import In, Out
+
+from .bugs import check_bugs
+
+NMI_EXIT_REASON = 0  # basic exit reason EXCEPTION_NMI
+
+
+class Phase(enum.Enum, shape=3):
+    HOST = 0
+    SEAMCALL = 1
+    VMENTRY = 2
+    GUEST = 3
+    EXIT = 4
+
+
+class Mode(enum.Enum, shape=2):
+    VMX_ROOT = 0
+    SEAM_ROOT = 1
+    SEAM_NONROOT = 2
+
+
+class SeamSequencer(wiring.Component):
+    """The mode state machine of one logical CPU.
+
+    Parameters
+    ----------
+    bugs : frozenset of str
+        Deliberate defects (``rtl/bugs.py``); empty in the product.
+
+    Attributes
+    ----------
+    seamcall : In
+        KVM executes SEAMCALL(TDH.VP.ENTER); taken in HOST unless a delivery takes the boundary.
+    exit_req, exit_reason : In
+        The TD exits for a reason other than an NMI (taken in GUEST; an NMI exit wins).
+    fixed : In
+        The module keeps NMIs blocked at SEAMRET after an NMI exit (B5); else legacy (B4).
+    len_seamcall, len_vmentry, len_exit : In
+        Phase lengths in cycles, 1..255.
+    deliver, nmi_exit, exit_qual, blocked : In
+        From the NMI controller.
+    phase, mode : Out
+        Where the CPU is during this cycle.
+    saved_blocked : Out
+        Blocking at the last SEAMCALL (B1).
+    at_host, in_guest : Out
+        To the NMI controller.
+    block, load_blocked, load_value : Out
+        Blocking changes at SEAMCALL and SEAMRET, to the NMI controller.
+    seamcall_taken, vmentry_done, exit_taken, seamret_taken : Out
+        This cycle's edge performs that transition.
+    exit_reason_now, exit_qual_now : Out
+        The exit information of an ``exit_taken`` edge.
+    """
+
+    seamcall: In(1)
+    exit_req: In(1)
+    exit_reason: In(7)
+    fixed: In(1)
+    len_seamcall: In(8)
+    len_vmentry: In(8)
+    len_exit: In(8)
+    deliver: In(1)
+    nmi_exit: In(1)
+    exit_qual: In(16)
+    blocked: In(1)
+
+    phase: Out(Phase)
+    mode: Out(Mode)
+    saved_blocked: Out(1)
+    at_host: Out(1)
+    in_guest: Out(1)
+    block: Out(1)
+    load_blocked: Out(1)
+    load_value: Out(1)
+    seamcall_taken: Out(1)
+    vmentry_done: Out(1)
+    exit_taken: Out(1)
+    seamret_taken: Out(1)
+    exit_reason_now: Out(7)
+    exit_qual_now: Out(16)
+
+    def __init__(self, bugs=frozenset()):
+        self.bugs = check_bugs(bugs)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        count = Signal(8)
+        last_exit_nmi = Signal()
+        expired = count == 0
+
+        m.d.comb += [
+            self.at_host.eq(self.phase == Phase.HOST),
+            self.in_guest.eq(self.phase == Phase.GUEST),
+        ]
+        with m.Switch(self.phase):
+            with m.Case(Phase.HOST):
+                m.d.comb += self.mode.eq(Mode.VMX_ROOT)
+            with m.Case(Phase.GUEST):
+                m.d.comb += self.mode.eq(Mode.SEAM_NONROOT)
+            with m.Default():
+                m.d.comb += self.mode.eq(Mode.SEAM_ROOT)
+
+        def enter(phase, length):
+            m.d.sync += [self.phase.eq(phase), count.eq(Mux(length == 0, 0, length - 1))]
+
+        with m.Switch(self.phase):
+            with m.Case(Phase.HOST):
+                with m.If(self.seamcall & ~self.deliver):
+                    m.d.comb += [self.seamcall_taken.eq(1), self.block.eq("seamcall_no_block" not in self.bugs)]
+                    m.d.sync += self.saved_blocked.eq(self.blocked)
+                    enter(Phase.SEAMCALL, self.len_seamcall)
+            with m.Case(Phase.SEAMCALL):
+                with m.If(expired):
+                    enter(Phase.VMENTRY, self.len_vmentry)
+                with m.Else():
+                    m.d.sync += count.eq(count - 1)
+            with m.Case(Phase.VMENTRY):
+                with m.If(expired):
+                    m.d.comb += self.vmentry_done.eq(1)
+                    enter(Phase.GUEST, 0)
+                with m.Else():
+                    m.d.sync += count.eq(count - 1)
+            with m.Case(Phase.GUEST):
+                with m.If(self.nmi_exit):
+                    m.d.comb += [self.exit_taken.eq(1), self.exit_reason_now.eq(NMI_EXIT_REASON),
+                                 self.exit_qual_now.eq(self.exit_qual)]
+                    m.d.sync += last_exit_nmi.eq(1)
+                    enter(Phase.EXIT, self.len_exit)
+                with m.Elif(self.exit_req):
+                    m.d.comb += [self.exit_taken.eq(1), self.exit_reason_now.eq(self.exit_reason)]
+                    m.d.sync += last_exit_nmi.eq(0)
+                    enter(Phase.EXIT, self.len_exit)
+            with m.Case(Phase.EXIT):
+                with m.If(expired):
+                    keep = self.fixed & last_exit_nmi
+                    if "seamret_always_restore" in self.bugs:
+                        keep = 0
+                    m.d.comb += [self.seamret_taken.eq(1), self.load_blocked.eq(1),
+                                 self.load_value.eq(Mux(keep, 1, self.saved_blocked))]
+                    enter(Phase.HOST, 0)
+                with m.Else():
+                    m.d.sync += count.eq(count - 1)
+        return m

@@ -1,0 +1,125 @@
+"""The design under test: NMI controller plus SEAM sequencer, with registered event outputs.
+
+Configuration (module policy, entry path, NMI-source, phase lengths) arrives on input ports
+so one Verilator build serves every configuration. Each ``ev_*`` output is registered: it
+shows, during cycle t+1, what the edge ending cycle t did. The monitors turn these into the
+transactions of ``py_model/transactions.py``.
+"""
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .bugs import check_bugs
+from .nmi_controller import NmiController
+from .seam_sequencer import Mode, Phase, SeamSequencer
+
+
+class NmiTop(wiring.Component):
+    """Top of the design under test.
+
+    Parameters
+    ----------
+    bugs : iterable of str
+        Deliberate defects (``rtl/bugs.py``); empty in the product.
+
+    Attributes
+    ----------
+    cfg_fixed, cfg_fred, cfg_nmi_source : In
+        Module policy (1: fixed), entry path (1: FRED), NMI-source reporting.
+    cfg_seamcall, cfg_vmentry, cfg_exit : In
+        Phase lengths in cycles (1..255).
+    nmi, nmi_vector : In
+        A physical NMI from a source vector.
+    seamcall, iret : In
+        Host software's SEAMCALL(TDH.VP.ENTER) and IRET.
+    exit_req, exit_reason : In
+        A non-NMI TD exit with its basic exit reason.
+    mode, phase, blocked, latch, saved_blocked, bitmap, deliverable : Out
+        The state during this cycle; ``deliverable``: a delivery ends this cycle.
+    ev_* : Out
+        Registered events of the previous edge.
+    """
+
+    cfg_fixed: In(1)
+    cfg_fred: In(1)
+    cfg_nmi_source: In(1)
+    cfg_seamcall: In(8)
+    cfg_vmentry: In(8)
+    cfg_exit: In(8)
+    nmi: In(1)
+    nmi_vector: In(4)
+    seamcall: In(1)
+    iret: In(1)
+    exit_req: In(1)
+    exit_reason: In(7)
+
+    mode: Out(Mode)
+    phase: Out(Phase)
+    blocked: Out(1)
+    latch: Out(1)
+    saved_blocked: Out(1)
+    bitmap: Out(16)
+    deliverable: Out(1)
+
+    ev_deliver: Out(1)
+    ev_deliver_fred: Out(1)
+    ev_deliver_bitmap: Out(16)
+    ev_nmi: Out(1)
+    ev_nmi_vector: Out(4)
+    ev_latch: Out(1)
+    ev_drop: Out(1)
+    ev_iret: Out(1)
+    ev_seamcall: Out(1)
+    ev_seamcall_saved: Out(1)
+    ev_vmentry: Out(1)
+    ev_exit: Out(1)
+    ev_exit_reason: Out(7)
+    ev_exit_qual: Out(16)
+    ev_seamret: Out(1)
+    ev_seamret_blocked: Out(1)
+
+    def __init__(self, bugs=()):
+        self.bugs = check_bugs(bugs)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.nmi = nmi = NmiController(self.bugs)
+        m.submodules.seq = seq = SeamSequencer(self.bugs)
+
+        m.d.comb += [
+            nmi.nmi.eq(self.nmi), nmi.vector.eq(self.nmi_vector), nmi.nmi_source.eq(self.cfg_nmi_source),
+            nmi.at_host.eq(seq.at_host), nmi.in_guest.eq(seq.in_guest), nmi.iret.eq(self.iret),
+            nmi.block.eq(seq.block), nmi.load_blocked.eq(seq.load_blocked), nmi.load_value.eq(seq.load_value),
+            seq.seamcall.eq(self.seamcall), seq.exit_req.eq(self.exit_req), seq.exit_reason.eq(self.exit_reason),
+            seq.fixed.eq(self.cfg_fixed), seq.len_seamcall.eq(self.cfg_seamcall),
+            seq.len_vmentry.eq(self.cfg_vmentry), seq.len_exit.eq(self.cfg_exit),
+            seq.deliver.eq(nmi.deliver), seq.nmi_exit.eq(nmi.nmi_exit), seq.exit_qual.eq(nmi.exit_qual),
+            seq.blocked.eq(nmi.blocked),
+            self.mode.eq(seq.mode), self.phase.eq(seq.phase), self.blocked.eq(nmi.blocked),
+            self.latch.eq(nmi.latch), self.saved_blocked.eq(seq.saved_blocked), self.bitmap.eq(nmi.bitmap),
+            self.deliverable.eq(nmi.deliver),
+        ]
+
+        # IRET only counts in the host at a boundary not taken by a delivery.
+        iret_taken = self.iret & seq.at_host & ~nmi.deliver & ~self.seamcall
+        m.d.sync += [
+            self.ev_deliver.eq(nmi.deliver),
+            self.ev_deliver_fred.eq(self.cfg_fred),
+            self.ev_deliver_bitmap.eq(nmi.bitmap),
+            self.ev_nmi.eq(self.nmi),
+            self.ev_nmi_vector.eq(self.nmi_vector),
+            self.ev_latch.eq(nmi.latched),
+            self.ev_drop.eq(nmi.dropped),
+            self.ev_iret.eq(iret_taken),
+            self.ev_seamcall.eq(seq.seamcall_taken),
+            self.ev_seamcall_saved.eq(nmi.blocked),
+            self.ev_vmentry.eq(seq.vmentry_done),
+            self.ev_exit.eq(seq.exit_taken),
+            self.ev_exit_reason.eq(seq.exit_reason_now),
+            self.ev_exit_qual.eq(seq.exit_qual_now),
+            self.ev_seamret.eq(seq.seamret_taken),
+            self.ev_seamret_blocked.eq(seq.load_value),
+        ]
+        return m

@@ -1,0 +1,75 @@
+"""The DUT's pin protocol, free of any simulator: config and input encoding, state and event decoding.
+
+Every bench (cocotb on Verilator, amaranth.sim, later the board) reads pins through a getter
+``get(name) -> int`` and drives them from the dicts returned here, so the mapping between pins
+and transactions exists once.
+"""
+
+from __future__ import annotations
+
+from py_model import Config, HwState, Inputs
+from py_model.transactions import Txn
+
+
+def config_pins(cfg: Config) -> dict[str, int]:
+    return {
+        "cfg_fixed": int(cfg.module == "fixed"),
+        "cfg_fred": int(cfg.entry == "fred"),
+        "cfg_nmi_source": int(cfg.nmi_source),
+        "cfg_seamcall": cfg.seamcall,
+        "cfg_vmentry": cfg.vmentry,
+        "cfg_exit": cfg.exit,
+    }
+
+
+IDLE_PINS = {"nmi": 0, "nmi_vector": 0, "seamcall": 0, "iret": 0, "exit_req": 0, "exit_reason": 0}
+
+
+def input_pins(inputs: Inputs) -> dict[str, int]:
+    return {
+        "nmi": int(inputs.nmi),
+        "nmi_vector": inputs.vector if inputs.nmi else 0,
+        "seamcall": int(inputs.seamcall),
+        "iret": int(inputs.iret),
+        "exit_req": int(inputs.exit_req),
+        "exit_reason": inputs.exit_reason if inputs.exit_req else 0,
+    }
+
+
+STATE_PINS = ("phase", "blocked", "latch", "saved_blocked", "bitmap")
+
+
+def read_state(get) -> HwState:
+    return HwState(phase=get("phase"), blocked=bool(get("blocked")), latch=bool(get("latch")),
+                   saved_blocked=bool(get("saved_blocked")), bitmap=get("bitmap"))
+
+
+EVENT_PINS = ("ev_deliver", "ev_deliver_fred", "ev_deliver_bitmap", "ev_nmi", "ev_nmi_vector", "ev_latch",
+              "ev_drop", "ev_iret", "ev_seamcall", "ev_seamcall_saved", "ev_vmentry", "ev_exit",
+              "ev_exit_reason", "ev_exit_qual", "ev_seamret", "ev_seamret_blocked")
+
+
+def read_events(cycle: int, get) -> list[Txn]:
+    """The transactions of edge ``cycle``, from the registered event pins seen in cycle+1."""
+    out = []
+    if get("ev_deliver"):
+        out.append(Txn.make(cycle, "deliver", via="fred" if get("ev_deliver_fred") else "idt",
+                            bitmap=get("ev_deliver_bitmap")))
+    if get("ev_nmi"):
+        vector = get("ev_nmi_vector")
+        out.append(Txn.make(cycle, "nmi", vector=vector))
+        if get("ev_latch"):
+            out.append(Txn.make(cycle, "latch", vector=vector))
+        if get("ev_drop"):
+            out.append(Txn.make(cycle, "drop", vector=vector))
+    if get("ev_iret"):
+        out.append(Txn.make(cycle, "iret"))
+    if get("ev_seamcall"):
+        out.append(Txn.make(cycle, "seamcall", saved=get("ev_seamcall_saved")))
+    if get("ev_vmentry"):
+        out.append(Txn.make(cycle, "vmentry"))
+    if get("ev_exit"):
+        out.append(Txn.make(cycle, "exit", reason=get("ev_exit_reason"), qual=get("ev_exit_qual")))
+    if get("ev_seamret"):
+        out.append(Txn.make(cycle, "seamret", blocked=get("ev_seamret_blocked")))
+    return out
