@@ -8,13 +8,14 @@ from amaranth.sim import Simulator
 from py_model import Scenario
 from rtl.top import NmiTop
 
+from .checker import RunResult
 from .lockstep import Lockstep
 
 MAX_CYCLES = 50_000
 
 
-def run_on_amaranth(scenario: Scenario, bugs=(), label: str = ""):
-    """Co-simulate ``scenario``; return (outcome, expect miss or None); raise Mismatch on RTL != model."""
+def run_on_amaranth(scenario: Scenario, bugs=(), label: str = "") -> RunResult:
+    """Co-simulate ``scenario`` on the RTL (with ``bugs``); return the checked result."""
     dut = NmiTop(bugs)
     lock = Lockstep(scenario, label)
     sim = Simulator(dut)
@@ -31,7 +32,7 @@ def run_on_amaranth(scenario: Scenario, bugs=(), label: str = ""):
             for name, value in pins.items():
                 ctx.set(getattr(dut, name), value)
             await ctx.tick()
-        raise TimeoutError(f"{lock.scoreboard.label}: no end within {MAX_CYCLES} cycles")
+        raise TimeoutError(f"{scenario.name}: no end within {MAX_CYCLES} cycles")
 
     sim.add_testbench(bench)
     sim.run()

@@ -1,0 +1,124 @@
+"""The named tests: which scenarios each runs and what must come of them. No simulator import.
+
+``make sim TEST=<name>`` runs one of these on the RTL; ``make list`` prints them. A test is a
+list of scenarios (built from a seed) plus a verdict over their outcomes, on top of the checks
+every run gets (RTL == reference cycle for cycle, RTL == model-alone outcome, `expect`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from py_model import Config, Scenario, load_scenario
+from py_model.explore import PHASES, timeline
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+
+# The seed thread's race: NMI X (source 3) exits the TD, NMI X+1 (source 5) pends in SEAM root.
+RACE_STEPS = [("enter", None), ("until", "guest"), ("nmi", 3), ("until", "seam_root"), ("nmi", 5)]
+RACE_END = [("until", "host"), ("wait", 40)]
+
+# SPEC §6, one row per configuration and fault: (inversions, unknown NMIs) that must come out.
+SPEC6 = [
+    (Config(module="legacy", kvm="noinstr", entry="idt"), False, 1, 1),
+    (Config(module="legacy", kvm="noinstr", entry="idt"), True, 1, 1),
+    (Config(module="legacy", kvm="noinstr", entry="fred", nmi_source=True), False, 1, 0),
+    (Config(module="legacy", kvm="noinstr", entry="fred", nmi_source=True), True, 1, 0),
+    (Config(module="fixed", kvm="noinstr", entry="idt"), False, 0, 0),
+    (Config(module="fixed", kvm="noinstr", entry="idt"), True, 0, 0),
+    (Config(module="fixed", kvm="late", entry="idt"), False, 0, 0),
+    (Config(module="fixed", kvm="late", entry="idt"), True, 1, 1),
+    (Config(module="legacy", kvm="late", entry="idt"), False, 1, 1),
+    (Config(module="legacy", kvm="late", entry="idt"), True, 1, 1),
+]
+
+
+def race_scenario(config: Config, fault: bool) -> Scenario:
+    steps = RACE_STEPS + ([("fault", None)] if fault else []) + RACE_END
+    name = f"nmi_seamret[{config.label()}{' +fault' if fault else ''}]"
+    return Scenario(name, config, steps, "the seed thread's race")
+
+
+@dataclass
+class Verdict:
+    """One row of a test's outcome table."""
+
+    scenario: str
+    ok: bool
+    columns: dict = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class CatalogTest:
+    name: str
+    doc: str
+    scenarios: Callable[[int], list[Scenario]]
+    verdict: Callable[[Scenario, object], Verdict] | None = None
+
+
+def spec6_verdict(scenario: Scenario, outcome) -> Verdict:
+    row = next(r for r in SPEC6 if race_scenario(r[0], r[1]).name == scenario.name)
+    _, _, want_inv, want_unknown = row
+    got_inv, got_unknown = outcome.inversions, outcome.counts["unknown"]
+    ok = (got_inv > 0) == (want_inv > 0) and (got_unknown > 0) == (want_unknown > 0) and outcome.lost == 0
+    columns = {
+        "passes": " ".join(f"{p.via}@{p.rip}:{p.result}" for p in outcome.passes),
+        "unknown": got_unknown, "swallowed": outcome.counts["swallow"], "inversions": got_inv,
+        "verdict": "INVERSION" if got_inv else "ordered",
+        "spec": ("inversion" if want_inv else "ordered") + (", unknown" if want_unknown else ""),
+    }
+    message = "" if ok else (f"SPEC §6 expects inversions>0={want_inv > 0}, unknown>0={want_unknown > 0}; "
+                             f"got inversions={got_inv}, unknown={got_unknown}, lost={outcome.lost}")
+    return Verdict(scenario.name, ok, columns, message)
+
+
+def library(*names: str) -> Callable[[int], list[Scenario]]:
+    def build(seed: int) -> list[Scenario]:
+        paths = sorted(SCENARIO_DIR.glob("*.yaml")) if not names else [SCENARIO_DIR / f"{n}.yaml" for n in names]
+        return [load_scenario(p) for p in paths]
+    return build
+
+
+def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
+    """Constrained-random runs: random configuration and timing, 1..4 NMIs placed in random phases.
+
+    Phases are weighted toward SEAM root after the exit and the handler window (where the
+    orderings differ), and short SEAM-root windows are favoured so arrivals hit their edges.
+    """
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        entry = rng.choice(["idt", "fred"])
+        config = Config(module=rng.choice(["legacy", "fixed"]), kvm=rng.choice(["noinstr", "late"]), entry=entry,
+                        nmi_source=entry == "fred" and rng.random() < 0.5,
+                        seamcall=rng.choice([1, 2, 4, 9]), vmentry=rng.choice([1, 2, 3]),
+                        exit=rng.choice([5, 6, 8, 16]), handler=rng.choice([3, 8, 12]),
+                        late=rng.choice([0, 2, 6]), poll=0, fault=rng.choice([1, 3]))
+        n = rng.randint(1, 4)
+        placement = sorted(((rng.choices(PHASES, weights=[1, 1, 2, 3, 3])[0], rng.choice([0, 1, 2, 3, 5, 7]))
+                            for _ in range(n)), key=lambda p: PHASES.index(p[0]))
+        steps = timeline(placement, fault=rng.random() < 0.3)
+        if steps is None:
+            steps = timeline([("guest", 3)] + placement[1:], False) or timeline([("guest", 3)], False)
+        out.append(Scenario(f"random[seed={seed}.{i}]", config, steps))
+    return out
+
+
+TESTS = {t.name: t for t in [
+    CatalogTest("nmi_seamret", "the seed's race in every configuration of SPEC §6, with and without a fault",
+                lambda seed: [race_scenario(c, f) for c, f, _, _ in SPEC6], spec6_verdict),
+    CatalogTest("no_td", "NMIs with no TD running: delivery, latch, drop, vector 0",
+                library("a1_host_nmi_no_td", "a2_latch_and_drop", "a2_drop_vector0_lost")),
+    CatalogTest("single_exit", "one NMI exit; an NMI pending before VM entry; the external reason",
+                library("b3_single_nmi_exit", "b2_latched_before_entry", "e3_external_reason")),
+    CatalogTest("nonnmi_exit", "an NMI in SEAM root after a non-NMI exit: the fix must not block it",
+                library("b5_nonnmi_exit_not_blocked")),
+    CatalogTest("nmi_during_pass", "an NMI during KVM's pass: IDT latch and re-run, FRED nesting, poll point",
+                library("e1_idt_latched_rerun", "e2_fred_nesting", "e5_poll_before", "e5_poll_after")),
+    CatalogTest("library", "every scenario file in tb/scenarios", library()),
+    CatalogTest("random", "constrained-random timelines and configurations (SEED picks them)", random_scenarios),
+]}

@@ -1,0 +1,91 @@
+"""Everything checked about one run, free of any simulator: used by every bench.
+
+``RunChecker`` predicts with the reference hardware from the inputs actually driven, scores
+the DUT's observed transactions and states against it, and at the end compares the run with
+a model-alone run, checks the scenario's ``expect`` and the test's verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from py_model import NmiHardware, Scenario, check_expect, run_model
+from py_model.transactions import first_difference
+
+from .scoreboard import Mismatch, Scoreboard
+
+
+class StateSample(tuple):
+    """(cycle, HwState), printed readably in a mismatch."""
+
+    def __str__(self):
+        cycle, s = self
+        return (f"@{cycle} phase={s.phase} blocked={int(s.blocked)} latch={int(s.latch)} "
+                f"saved={int(s.saved_blocked)} bitmap=0x{s.bitmap:04x}")
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    outcome: object  # py_model.Outcome of the RTL run
+    failure: str | None  # the first problem, or None
+    verdict: object = None  # catalog.Verdict where the test has one
+    transactions: int = 0
+    cycles: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+class RunChecker:
+    def __init__(self, scenario: Scenario, label: str = "", verdict=None):
+        self.scenario = scenario
+        self.reference = NmiHardware(scenario.config)
+        self.scoreboard = Scoreboard(label or scenario.name, stop_on_first=False)
+        self.verdict_fn = verdict
+        self.run_error: str | None = None  # the session could not go on (often a consequence of a mismatch)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.scoreboard.mismatches)
+
+    # The inputs driven in cycle t: expect the reference's state of t and the transactions of edge t.
+    def driven(self, cycle: int, inputs) -> None:
+        self.scoreboard.expect("state", StateSample((cycle, self.reference.state())))
+        for txn in self.reference.step(cycle, inputs):
+            self.scoreboard.expect("txn", txn)
+
+    def observed_state(self, cycle: int, state) -> None:
+        self.scoreboard.observe("state", StateSample((cycle, state)))
+
+    def observed_txn(self, txn) -> None:
+        self.scoreboard.observe("txn", txn)
+
+    def end(self, session, last_cycle: int) -> RunResult:
+        """The session ended at ``last_cycle``: finished (its last state still to compare) or stopped."""
+        outcome = session.outcome()
+        result = RunResult(self.scenario, outcome, None, transactions=self.scoreboard.compared["txn"],
+                           cycles=last_cycle)
+        if self.failed or self.run_error:
+            # Stopped early: report the first divergence, which explains whatever came after it.
+            result.failure = self.scoreboard.mismatches[0] if self.failed else self.run_error
+            return result
+        self.scoreboard.expect("state", StateSample((last_cycle, self.reference.state())))
+        try:
+            self.scoreboard.finish()
+            alone = run_model(self.scenario)
+            if alone.to_json() != outcome.to_json():
+                diff = first_difference(alone.trace, outcome.trace) or "the pass records differ"
+                raise Mismatch(f"{self.scoreboard.label}: RTL run differs from the model-alone run: {diff}")
+        except Mismatch as err:
+            result.failure = str(err)
+            return result
+        miss = check_expect(self.scenario.expect, outcome)
+        if miss:
+            result.failure = f"{self.scenario.name}: {miss}"
+        if self.verdict_fn:
+            result.verdict = self.verdict_fn(self.scenario, outcome)
+            if not result.verdict.ok and not result.failure:
+                result.failure = f"{self.scenario.name}: {result.verdict.message}"
+        return result
