@@ -4,6 +4,7 @@
 #   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
 #   make scenario FILE=<scenario> [OUT=<json>]     a scenario on the RTL and on the model
 #   make explore                                   every NMI placement in every configuration
+#   make bench                                     model speed: idle skipping against stepping
 #   make list | rtl | lint | clean
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 TEST   ?= nmi_seamret
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test sim model scenario explore list rtl lint clean
+.PHONY: venv test sim model scenario explore bench list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -38,6 +39,9 @@ model: $(STAMP)
 
 explore: $(STAMP)
 	$(PY) -m py_model explore
+
+bench: $(STAMP)
+	$(PY) -m py_model.bench
 
 list: $(STAMP)
 	@$(PY) -m tb.runner list

@@ -99,8 +99,8 @@ def explore(max_nmis: int = 3, on_row=None) -> tuple[list[Row], float, int]:
             if outcome.lost_events:
                 row.lost_events += 1
                 external_only = all(outcome.arrival_vector[a] == 2 for a in outcome.lost_events)
-                cause = ("external reason (vector 2) left pending: Linux reads the port only when no local "
-                         "handler claimed" if external_only else "other lost event")
+                cause = ("lost event: external reason (vector 2) left pending, Linux reads the port only when no "
+                         "local handler claimed" if external_only else "lost event: other")
                 row.unknown_causes[cause] = row.unknown_causes.get(cause, 0) + 1
                 row.examples.setdefault(cause, placement)
         runs += row.tried
@@ -114,10 +114,10 @@ def unknown_cause(placement) -> str:
     """Why an unknown NMI can be expected without any ordering bug (checked in order)."""
     vectors = [v for _, v in placement]
     if 0 in vectors:
-        return "vector 0 (no source: nothing can claim it)"
+        return "unknown NMI: vector 0 (no source, nothing can claim it)"
     if len(vectors) != len(set(vectors)):
-        return "same-vector coalescing (two NMIs, one status bit)"
-    return "other"
+        return "unknown NMI: same-vector coalescing (two NMIs, one status bit)"
+    return "unknown NMI: other"
 
 
 HEADER = ("config", "interleavings", "with inversion", "with unknown NMI", "with lost", "of which lost events")
@@ -146,9 +146,9 @@ def main(max_nmis: int = 3, markdown: bool = False) -> int:
     print(f"{runs} runs in {seconds:.1f} s: {runs / seconds:.0f} interleavings/s")
     for row in rows:
         if row.config.module == "fixed" and row.config.kvm == "noinstr":
-            causes = ", ".join(f"{n} {cause}" for cause, n in sorted(row.unknown_causes.items()))
-            print(f"causes in {row.label()}: {causes or 'none'}")
-            for odd in ("other", "other lost event"):
+            causes = "; ".join(f"{n} x {cause}" for cause, n in sorted(row.unknown_causes.items()))
+            print(f"{row.label()}: {causes or 'no unknown NMI, no lost event'}")
+            for odd in ("unknown NMI: other", "lost event: other"):
                 if odd in row.unknown_causes:
                     print(f"  example of {odd!r}: {row.examples[odd]}")
     return 0

@@ -13,7 +13,4 @@ def test_explore_two_nmis():
         else:
             assert row.inversion > 0, row.label()
         if row.config.module == "fixed" and row.config.kvm == "noinstr":
-            assert set(row.unknown_causes) <= {
-                "vector 0 (no source: nothing can claim it)",
-                "same-vector coalescing (two NMIs, one status bit)",
-                "external reason (vector 2) left pending: Linux reads the port only when no local handler claimed"}
+            assert not any(cause.endswith(": other") for cause in row.unknown_causes), row.unknown_causes
