@@ -40,10 +40,11 @@ class Pass:
     arrivals: list[int]
     result: str = "running"
     claimed: list[int] = field(default_factory=list)
+    end: int | None = None  # the cycle of its IRET (or of the hand-over to an E1 re-run)
 
     def to_json(self) -> dict:
         return {"via": self.via, "rip": self.rip, "bitmap": self.bitmap, "claimed": self.claimed,
-                "result": self.result, "cycle": self.cycle, "arrivals": self.arrivals}
+                "result": self.result, "cycle": self.cycle, "end": self.end, "arrivals": self.arrivals}
 
 
 @dataclass
@@ -247,6 +248,8 @@ class HostCpu:
         ctx.elapsed += 1
         if ctx.elapsed < ctx.length:
             return
+        if ctx.record is not None:
+            ctx.record.end = cycle
         if ctx.guarded and self.linux.nmi_state == LATCHED:
             # E1: the decrement leaves nmi_state non-zero: run default_do_nmi again.
             self.linux.nmi_state = EXECUTING

@@ -40,6 +40,7 @@ class Outcome:
             "passes": [p.to_json() for p in self.passes],
             "counts": self.counts,
             "inversions": self.inversions,
+            "inverted": self.inverted,
             "lost": self.lost,
             "lost_events": self.lost_events,
             "lost_nmis": self.lost_nmis,

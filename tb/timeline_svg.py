@@ -37,10 +37,11 @@ def signals(trace: list[dict], end: int):
 
 def render(title: str, outcome: dict) -> str:
     trace, passes = outcome["trace"], outcome["passes"]
-    end = max([outcome.get("cycles", 0)] + [t["cycle"] + 2 for t in trace]) + 2
+    # Show up to a little after the last thing that happened, not the whole settle wait.
+    end = max([t["cycle"] + 2 for t in trace] + [(p.get("end") or p["cycle"]) + 2 for p in passes] + [10]) + 3
     scale = max(4.0, min(14.0, 1100 / end))
     x = lambda c: 120 + c * scale
-    width = x(end) + 20
+    width = x(end) + 420  # room for the pass labels
     rows = {"mode": 40, "blocked": 70, "latch": 95, "NMI": 125, "passes": 155}
     height = rows["passes"] + 22 * max(1, len(passes)) + 30
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" font-family="monospace" font-size="11">',
@@ -63,16 +64,19 @@ def render(title: str, outcome: dict) -> str:
     for t in trace:
         if t["kind"] == "nmi":
             arrival += 1
-            cx = x(t["cycle"])
+            cx, dy = x(t["cycle"]), 12 * (arrival % 2)  # stagger labels of neighbouring arrivals
             out.append(f'<line x1="{cx:.1f}" y1="{rows["NMI"] - 10}" x2="{cx:.1f}" y2="{rows["NMI"] + 6}" stroke="#c00" stroke-width="2"/>'
-                       f'<text x="{cx + 2:.1f}" y="{rows["NMI"] - 2}" fill="#c00">#{arrival} v{t["vector"]}</text>')
+                       f'<text x="{cx + 2:.1f}" y="{rows["NMI"] - 2 + dy}" fill="#c00">#{arrival} v{t["vector"]}</text>')
     for i, p in enumerate(passes):
         y = rows["passes"] + 22 * i
         colour = {"handled": "#9fd39b", "swallowed": "#c9c9c9", "unknown": "#f08080", "external": "#a7c7e7",
                   "latched": "#f2d16b"}.get(p["result"], "#ddd")
         label = f'{p["via"]}@{p["rip"]} {p["result"]} claimed {p["claimed"]} for #{",".join(map(str, p["arrivals"]))}'
-        out.append(f'<rect x="{x(p["cycle"]):.1f}" y="{y - 9}" width="{max(scale * 3, 6):.1f}" height="16" fill="{colour}" stroke="#555"/>'
-                   f'<text x="{x(p["cycle"]) + max(scale * 3, 6) + 4:.1f}" y="{y + 3}">{escape(label)}</text>')
+        bar = max(((p.get("end") or p["cycle"]) - p["cycle"] + 1) * scale, 6)
+        inverted = i in outcome.get("inverted", [])
+        stroke = 'stroke="#c00" stroke-width="2.5"' if inverted else 'stroke="#555"'
+        out.append(f'<rect x="{x(p["cycle"]):.1f}" y="{y - 9}" width="{bar:.1f}" height="16" fill="{colour}" {stroke}/>'
+                   f'<text x="{x(p["cycle"]) + bar + 4:.1f}" y="{y + 3}">{escape(label)}{" (inversion)" if inverted else ""}</text>')
     if outcome.get("inversions"):
         out.append(f'<text x="8" y="{height - 10}" fill="#c00" font-size="13">INVERSION: a later NMI was handled '
                    f'before an earlier one ({outcome["inversions"]} pass(es))</text>')
