@@ -1,6 +1,6 @@
 """Command line: run scenario files on the model alone, or explore every interleaving.
 
-    python -m py_model run FILE [FILE ...] [--out OUT.json] [--trace]
+    python -m py_model [run] FILE [FILE ...] [--out OUT.json] [--trace]
     python -m py_model explore [--quick]
 
 Exit status: 0 when every file is valid, runs, and meets its `expect`; 1 on an expectation
@@ -30,6 +30,9 @@ def main(argv=None) -> int:
     explore = sub.add_parser("explore", help="enumerate NMI placements in every configuration")
     explore.add_argument("--max-nmis", type=int, default=3)
     explore.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in ("run", "explore", "-h", "--help"):
+        argv.insert(0, "run")  # `python -m py_model FILE` means `run FILE`
     args = parser.parse_args(argv)
     if args.command == "explore":
         from .explore import main as explore_main

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from py_model import NmiHardware, Scenario, check_expect, run_model
 from py_model.transactions import first_difference
 
+from .invariants import InvariantChecker
 from .scoreboard import Mismatch, Scoreboard
 
 
@@ -32,6 +33,7 @@ class RunResult:
     verdict: object = None  # catalog.Verdict where the test has one
     transactions: int = 0
     cycles: int = 0
+    violations: list = None  # protocol invariants the DUT broke (tb/invariants.py)
 
     @property
     def ok(self) -> bool:
@@ -45,6 +47,8 @@ class RunChecker:
         self.scoreboard = Scoreboard(label or scenario.name, stop_on_first=False)
         self.verdict_fn = verdict
         self.run_error: str | None = None  # the session could not go on (often a consequence of a mismatch)
+        self.invariants = InvariantChecker(scenario.config)
+        self._held = []
 
     @property
     def failed(self) -> bool:
@@ -58,15 +62,24 @@ class RunChecker:
 
     def observed_state(self, cycle: int, state) -> None:
         self.scoreboard.observe("state", StateSample((cycle, state)))
+        self.invariants.state(cycle, state)
+        for txn in self._held:
+            self.invariants.txn(txn)
+        self.invariants.edge(self._held)
+        self._held = []
 
     def observed_txn(self, txn) -> None:
         self.scoreboard.observe("txn", txn)
+        self._held.append(txn)  # checked once the state after its edge is known
 
     def end(self, session, last_cycle: int) -> RunResult:
         """The session ended at ``last_cycle``: finished (its last state still to compare) or stopped."""
         outcome = session.outcome()
         result = RunResult(self.scenario, outcome, None, transactions=self.scoreboard.compared["txn"],
-                           cycles=last_cycle)
+                           cycles=last_cycle, violations=self.invariants.violations)
+        if self.invariants.violations and not self.failed:
+            result.failure = f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
+            return result
         if self.failed or self.run_error:
             # Stopped early: report the first divergence, which explains whatever came after it.
             result.failure = self.scoreboard.mismatches[0] if self.failed else self.run_error

@@ -120,7 +120,31 @@ BUG_CASES = {
 
 
 def test_every_bug_has_a_case():
-    assert set(BUG_CASES) == set(BUGS)
+    assert set(BUG_CASES) == set(BUGS) == set(INVARIANT_CASES)
+
+
+# The reference-free invariant checker names the broken rule for each defect too.
+INVARIANT_CASES = {
+    "seamret_always_restore": ("spec6_fixed_noinstr_idt", "B5: fixed module keeps NMIs blocked"),
+    "latch_counts": ("a2_latch_and_drop", "A2: binary latch"),
+    "deliver_while_blocked": ("a2_latch_and_drop", "delivery while NMIs are blocked"),
+    "bitmap_not_cleared": ("a5_bitmap_coalesce_fred_ns", "NMI-source bitmap 0x0008 after a delivery/NMI exit"),
+    "exit_qual_zero": ("spec6_legacy_noinstr_fred_ns", "NMI exit with an empty NMI-source qualification"),
+    "seamcall_no_block": ("b3_single_nmi_exit", "NMIs not blocked after seamcall"),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(INVARIANT_CASES))
+def test_invariants_name_the_broken_rule(bug):
+    name, fragment = INVARIANT_CASES[bug]
+    result = run_on_amaranth(load_scenario(SCENARIO_DIR / f"{name}.yaml"), bugs=[bug])
+    assert any(fragment in v for v in result.violations), result.violations
+
+
+def test_invariants_hold_on_the_product_rtl():
+    for path in FILES:
+        result = run_on_amaranth(load_scenario(path))
+        assert result.violations == [], (path.name, result.violations)
 
 
 @pytest.mark.parametrize("bug", sorted(BUG_CASES))

@@ -1,0 +1,77 @@
+"""Protocol invariants of the NMI hardware, checked on the DUT's own streams (no reference needed).
+
+The scoreboard says *that* the RTL differs from the reference; these say *which rule* it broke,
+and they would still fire if the reference shared the bug. Fed with the observed state of each
+cycle and the transactions of each edge, in order.
+"""
+
+from __future__ import annotations
+
+from py_model.hardware import GUEST, HOST, NMI_EXIT, source_bit
+
+
+class InvariantChecker:
+    def __init__(self, config):
+        self.cfg = config
+        self.states = {}
+        self.violations: list[str] = []
+        self.saved_at_seamcall = None
+        self.last_exit_nmi = None
+
+    def state(self, cycle: int, state) -> None:
+        self.states[cycle] = state
+        self.states.pop(cycle - 3, None)
+
+    def txn(self, txn) -> None:
+        """Rules on one transaction, given the state before its edge (and after, where needed)."""
+        before = self.states.get(txn.cycle)  # the state during the cycle this edge ended
+        if before is None:
+            return
+        kind = txn.kind
+        if kind == "deliver":
+            self._require(before.phase == HOST, txn, "delivery outside VMX root (A3)")
+            self._require(not before.blocked, txn, "delivery while NMIs are blocked (A2/A3)")
+            self._require(before.latch, txn, "delivery with an empty latch (A3)")
+        elif kind == "drop":
+            self._require(before.latch, txn, "an arrival dropped while the latch was empty (A2: the latch is binary)")
+        elif kind == "latch":
+            self._require(before.phase != GUEST, txn, "an NMI latched in SEAM non-root instead of exiting (A4)")
+        elif kind == "iret":
+            self._require(before.phase == HOST, txn, "IRET taken outside VMX root")
+        elif kind == "seamcall":
+            self.saved_at_seamcall = before.blocked
+            self._require(txn.get("saved") == int(before.blocked), txn, "SEAMCALL saved the wrong blocking (B1)")
+        elif kind == "exit":
+            self.last_exit_nmi = txn.get("reason") == NMI_EXIT
+            if self.last_exit_nmi and self.cfg.nmi_source:
+                self._require(txn.get("qual") != 0, txn, "NMI exit with an empty NMI-source qualification (A5/B3)")
+        elif kind == "seamret":
+            keep = self.cfg.module == "fixed" and self.last_exit_nmi
+            want = 1 if keep else int(bool(self.saved_at_seamcall))
+            rule = "B5: fixed module keeps NMIs blocked after an NMI exit" if keep else "B4: SEAMRET restores SEAMCALL-time blocking"
+            self._require(txn.get("blocked") == want, txn, rule)
+        after = self.states.get(txn.cycle + 1)
+        if after is not None and kind in ("seamcall", "deliver"):
+            self._require(after.blocked, txn, f"NMIs not blocked after {kind} (B1/A1)")
+
+    def edge(self, txns) -> None:
+        """Rules over a whole edge: what a delivery or an NMI exit leaves behind (A2, A5)."""
+        if not txns:
+            return
+        after = self.states.get(txns[0].cycle + 1)
+        consumed = any(t.kind == "deliver" or (t.kind == "exit" and t.get("reason") == NMI_EXIT) for t in txns)
+        if after is None or not consumed:
+            return
+        refilled = [t for t in txns if t.kind == "latch"]
+        self._require(after.latch == bool(refilled), txns[0],
+                      "the latch holds an NMI after a delivery/NMI exit with no new arrival (A2: binary latch)")
+        want_bitmap = 0
+        if self.cfg.nmi_source:
+            for t in refilled:
+                want_bitmap |= source_bit(t.get("vector"))
+        self._require(after.bitmap == want_bitmap, txns[0],
+                      f"NMI-source bitmap 0x{after.bitmap:04x} after a delivery/NMI exit, expected 0x{want_bitmap:04x} (A5)")
+
+    def _require(self, ok: bool, txn, rule: str) -> None:
+        if not ok:
+            self.violations.append(f"{rule}: {txn}")
