@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import Config
+from .host_state import ADDRESS, REGISTERS, module_exit_value
 from .transactions import EXIT_REASONS, Txn
 
 # Modes (SPEC §1), encoded as the RTL encodes them.
@@ -40,9 +41,12 @@ class Inputs:
     iret: bool = False
     exit_req: bool = False
     exit_reason: int = 0
+    reg_we: bool = False
+    reg_addr: int = 0
+    reg_data: int = 0
 
     def idle(self) -> bool:
-        return not (self.nmi or self.seamcall or self.iret or self.exit_req)
+        return not (self.nmi or self.seamcall or self.iret or self.exit_req or self.reg_we)
 
 
 IDLE = Inputs()
@@ -80,10 +84,16 @@ class NmiHardware:
     ----------
     config : Config
         Only ``module``, ``entry``, ``nmi_source`` and the hardware knobs are used.
+    td_tsx, td_waitpkg : bool
+        The TD's attributes, for the module's host-state policy at SEAMRET (SPEC §7).
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, td_tsx: bool = False, td_waitpkg: bool = False):
         self.cfg = config
+        self.td_tsx, self.td_waitpkg = td_tsx, td_waitpkg
+        self.regs = [0] * len(REGISTERS)  # the host-state register file
+        self.debugctl_at_seamcall = 0
+        self.regs_changed = False  # the last edge wrote the register file (a checkpoint)
         self.phase = HOST
         self.count = 0
         self.blocked = False
@@ -101,6 +111,7 @@ class NmiHardware:
         arrival_bit = source_bit(inp.vector) if inp.nmi and cfg.nmi_source else 0
         latch, bitmap = self.latch, self.bitmap
         phase = self.phase
+        self.regs_changed = inp.reg_we
 
         # A3: delivery at a host boundary consumes the latch and the bitmap.
         if phase == HOST and latch and not self.blocked:
@@ -125,6 +136,7 @@ class NmiHardware:
                 pass  # the boundary was taken by the delivery; software saw it coming
             elif inp.seamcall:
                 out.append(Txn.make(cycle, "seamcall", saved=int(self.blocked)))
+                self.debugctl_at_seamcall = self.regs[ADDRESS["DEBUGCTL"]]
                 self.saved_blocked = self.blocked  # B1
                 self.blocked = True
                 self._enter(SEAMCALL, cfg.seamcall)
@@ -154,8 +166,14 @@ class NmiHardware:
                 keep_blocked = cfg.module == "fixed" and self.last_exit_nmi  # B5
                 self.blocked = True if keep_blocked else self.saved_blocked  # B4
                 out.append(Txn.make(cycle, "seamret", blocked=int(self.blocked)))
+                self.regs = [module_exit_value(name, self.regs[i], self.debugctl_at_seamcall, self.td_tsx,
+                                               self.td_waitpkg) for i, name in enumerate(REGISTERS)]
+                self.regs_changed = True
                 self._enter(HOST, 0)
 
+        if inp.reg_we:  # the register file's write port (host software, or the TD while it runs)
+            out.append(Txn.make(cycle, "write", reg=REGISTERS[inp.reg_addr], value=inp.reg_data))
+            self.regs[inp.reg_addr] = inp.reg_data
         self.latch, self.bitmap = latch, bitmap
         return out
 

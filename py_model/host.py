@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config import Config
-from .hardware import HOST, NMI_EXIT, HwState, Inputs
+from .hardware import GUEST, HOST, NMI_EXIT, HwState, Inputs
+from .host_state import ADDRESS, HostStateSw
 from .linux_nmi import EXECUTING, LATCHED, NOT_RUNNING, LinuxNmi, NmiSources
 from .transactions import Txn, bitmap_vectors
 
@@ -68,15 +69,24 @@ class HostCpu:
     ----------
     config : Config
         The KVM policy, entry path, NMI-source switch and software timing knobs.
+    host_state : HostStateSw or None
+        KVM's host-state restores (SPEC §7), where the scenario models host state.
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, host_state: HostStateSw | None = None):
         self.cfg = config
+        self.hs = host_state
+        self.write_queue: list[tuple[str, int]] = []  # register writes by host code, one per cycle
+        self.guest_queue: list[tuple[str, int]] = []  # the TD's own register writes while it runs
         self.linux = LinuxNmi(nmi_source=config.nmi_source)
         self.sources = NmiSources()
         self.passes: list[Pass] = []
         self.stack: list[Context] = []
-        self.kvm = "idle"  # idle | want_enter | in_seam | late_window | manual_pass | in_pass
+        # idle | want_enter | in_seam | late_window | manual_pass | in_pass, and with host state:
+        # setup (loading host values) | restoring (after an entry) | to_user | returned
+        self.kvm = "idle"
+        if host_state is not None:
+            self.kvm, self.write_queue = "setup", host_state.setup_writes()
         self.late_left = 0
         self.exit_reason: int | None = None
         self.exit_qual = 0
@@ -117,6 +127,11 @@ class HostCpu:
     def settled(self) -> bool:
         return not self.stack and self.kvm == "idle" and not self.pending_faults and not self.raised
 
+    def return_to_user(self) -> None:
+        """KVM leaves the vCPU (vcpu_put) and the task returns to user space (the uret notifier)."""
+        self.kvm = "to_user"
+        self.write_queue = self.hs.vcpu_put_writes() + self.hs.user_return_writes()
+
     def in_noinstr_region(self) -> bool:
         if self.kvm in ("want_enter", "in_seam"):
             return True
@@ -151,6 +166,8 @@ class HostCpu:
     def act(self, cycle: int, hw: HwState) -> Inputs:
         """One cycle of host progress; returns the SEAMCALL/IRET inputs for this cycle."""
         inputs = Inputs()
+        if hw.phase == GUEST and self.guest_queue:
+            self._write(inputs, *self.guest_queue.pop(0))  # the TD, not the host CPU
         if hw.phase != HOST or hw.deliverable:
             return inputs
         # Faults come from instrumented host code: never inside the noinstr region, and
@@ -165,9 +182,13 @@ class HostCpu:
         self.boundary_rip = None  # the host executed an instruction
         return inputs
 
-    def quiet_cycles(self) -> int:
+    def quiet_cycles(self, hw: HwState) -> int:
         """How many coming cycles of host progress would change nothing observable."""
-        if self.pending_faults or self.raised:
+        if hw.phase == GUEST and self.guest_queue:
+            return 0
+        if hw.phase != HOST:
+            return 1 << 30
+        if self.pending_faults or self.raised or self.write_queue:
             return 0
         if self.stack:
             ctx = self.stack[-1]
@@ -177,7 +198,7 @@ class HostCpu:
             return max(left, 0)
         if self.kvm == "late_window":
             return self.late_left
-        return 1 << 30 if self.kvm in ("idle", "in_seam") else 0
+        return 1 << 30 if self.kvm in ("idle", "in_seam", "returned") else 0
 
     def skip(self, n: int, hw: HwState) -> None:
         """Advance ``n`` quiet cycles (see ``quiet_cycles``)."""
@@ -211,18 +232,35 @@ class HostCpu:
             self.linux.nmi_state = EXECUTING
         self.stack.append(Context("pass", rip, self.cfg.handler, record, guarded, bitmap))
 
+    def _write(self, inputs: Inputs, name: str, value: int) -> None:
+        inputs.reg_we, inputs.reg_addr, inputs.reg_data = True, ADDRESS[name], value
+
+    def _entry_done(self) -> None:
+        """KVM is back from TDH.VP.ENTER and its NMI handling: now the host-state restores."""
+        if self.hs is None:
+            self.kvm = "idle"
+        else:
+            self.kvm, self.write_queue = "restoring", self.hs.after_exit_writes()
+
     def _after_seamret(self) -> None:
         if self.exit_reason != NMI_EXIT:
-            self.kvm = "idle"
+            self._entry_done()
         elif self.cfg.kvm == "late":
             self.kvm, self.late_left = "late_window", self.cfg.late  # C1'
         else:
             self.kvm = "manual_pass"  # C1
 
     def _kvm_progress(self, cycle: int, inputs: Inputs) -> None:
+        if self.kvm in ("setup", "restoring", "to_user"):
+            if self.write_queue:
+                self._write(inputs, *self.write_queue.pop(0))
+                return
+            self.kvm = "returned" if self.kvm == "to_user" else "idle"
         if self.kvm == "want_enter":
             inputs.seamcall = True
             self.kvm = "in_seam"
+            if self.hs is not None:
+                self.guest_queue = self.hs.guest_writes()
             return
         if self.kvm == "late_window":
             if self.late_left:
@@ -263,4 +301,4 @@ class HostCpu:
         self.iret_rip = ctx.rip
         self.stack.pop()
         if ctx.kind == "pass" and ctx.record.via == "kvm":
-            self.kvm = "idle"  # the noinstr region (if any) ends after the manual pass
+            self._entry_done()  # the noinstr region (if any) ends after the manual pass

@@ -24,15 +24,20 @@ class Outcome:
     trace: list[Txn] = field(default_factory=list)
     cycles: int = 0
     arrival_vector: dict = field(default_factory=dict)
+    host_state: dict | None = None  # registers that differ at return to user space, refusal
 
     @classmethod
-    def from_host(cls, host, trace: list[Txn], cycles: int) -> "Outcome":
+    def from_host(cls, host, trace: list[Txn], cycles: int, regs=None) -> "Outcome":
         inverted = find_inversions(host.passes)
         lost_events = sorted(a for arrivals in host.sources.covered.values() for a in arrivals)
         lost_nmis = [a for a in host.dropped if host.arrival_vector[a] == 0]
         lost = len(host.sources.covered) + len(lost_nmis)
+        host_state = None
+        if host.hs is not None:
+            from .host_state import REGISTERS
+            host_state = host.hs.result(dict(zip(REGISTERS, regs or [0] * len(REGISTERS))))
         return cls(list(host.passes), host.linux.counts(), len(inverted), inverted, lost,
-                   lost_events, lost_nmis, list(trace), cycles, dict(host.arrival_vector))
+                   lost_events, lost_nmis, list(trace), cycles, dict(host.arrival_vector), host_state)
 
     # ----- presentation ----------------------------------------------------------------
     def to_json(self, with_trace: bool = True) -> dict:
@@ -46,6 +51,8 @@ class Outcome:
             "lost_nmis": self.lost_nmis,
             "cycles": self.cycles,
         }
+        if self.host_state is not None:
+            out["host_state"] = self.host_state
         if with_trace:
             out["trace"] = [t.to_json() for t in self.trace]
         return out
@@ -61,6 +68,12 @@ class Outcome:
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         counts = " ".join(f"{k}={v}" for k, v in self.counts.items())
         lines.append(f"counts: {counts}  inversions={self.inversions}  lost={self.lost}  cycles={self.cycles}")
+        if self.host_state is not None:
+            hs = self.host_state
+            lines.append("host state: " + ("KVM refused the TD" if hs["refused"] else
+                         f"differ at return to user space: {', '.join(hs['differs']) or 'none'}"
+                         + (f" (scratch, not relied on: {', '.join(hs['scratch_clobbered'])})"
+                            if hs["scratch_clobbered"] else "")))
         return "\n".join(lines)
 
     def trace_text(self) -> str:
@@ -108,6 +121,10 @@ def check_expect(expect: dict, outcome: Outcome) -> str | None:
     for key in ("inversions", "lost"):
         if key in expect and getattr(outcome, key) != expect[key]:
             return f"expect.{key}: expected {expect[key]}, got {getattr(outcome, key)}"
+    for key, value in expect.get("host_state", {}).items():
+        got = (outcome.host_state or {}).get(key)
+        if got != value:
+            return f"expect.host_state.{key}: expected {value!r}, got {got!r}"
     return None
 
 

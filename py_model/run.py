@@ -14,14 +14,15 @@ def run_model(scenario: Scenario, skip_idle: bool = True) -> Outcome:
     With ``skip_idle`` the loop jumps over stretches where neither the hardware nor the
     session would do anything but count (the result is identical; see tests).
     """
-    hw = NmiHardware(scenario.config)
+    hs = scenario.host_state
+    hw = NmiHardware(scenario.config, hs.td_tsx if hs else False, hs.td_waitpkg if hs else False)
     session = Session(scenario)
     cycle, edge = 0, []
     while True:
         state = hw.state()
         inputs = session.cycle(cycle, state, edge)
         if session.done:
-            return session.outcome()
+            return session.outcome(list(hw.regs))
         edge = hw.step(cycle, inputs)
         cycle += 1
         if skip_idle and not edge and inputs.idle():

@@ -12,12 +12,16 @@ from pathlib import Path
 import yaml
 
 from .config import CONFIG_KEYS, Config
+from .host_state import PRESETS, REGISTERS, RESTORE_STEPS, HostStateConfig
 from .transactions import EXIT_REASONS
 
-TOP_KEYS = ("name", "description", "config", "timeline", "expect")
+TOP_KEYS = ("name", "description", "config", "host_state", "timeline", "expect")
+HOST_STATE_KEYS = ("preset", "td", "host_breakpoints", "host", "guest", "restore")
+TD_KEYS = ("tsx", "waitpkg")
 UNTIL_STATES = ("guest", "seam_root", "host", "handler")
 EXIT_NAMES = tuple(name for name in EXIT_REASONS if name != "nmi")
-EXPECT_KEYS = ("passes", "counts", "inversions", "lost")
+EXPECT_KEYS = ("passes", "counts", "inversions", "lost", "host_state")
+EXPECT_HOST_STATE_KEYS = ("refused", "differs", "scratch_clobbered")
 PASS_KEYS = ("via", "rip", "bitmap", "claimed", "result", "cycle")
 COUNT_KEYS = ("normal", "unknown", "swallow", "external")
 VIAS = ("idt", "fred", "kvm")
@@ -36,6 +40,7 @@ class Scenario:
     description: str = ""
     expect: dict = field(default_factory=dict)
     source: str = "<inline>"
+    host_state: HostStateConfig | None = None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -84,9 +89,54 @@ def parse_scenario(data, source: str = "<inline>", default_name: str = "scenario
         fail("timeline", f"expected a non-empty list of steps, got {_kind(timeline)}")
     steps = [_parse_step(i, step, fail) for i, step in enumerate(timeline)]
 
+    host_state = _parse_host_state(data["host_state"], fail) if "host_state" in data else None
     expect = data.get("expect") or {}
     _check_expect(expect, fail)
-    return Scenario(name, config, steps, description, expect, source)
+    if "host_state" in expect and host_state is None:
+        fail("expect.host_state", "needs a host_state section to model host state")
+    return Scenario(name, config, steps, description, expect, source, host_state)
+
+
+def _parse_host_state(raw, fail) -> HostStateConfig:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        fail("host_state", f"expected a mapping with keys among {', '.join(HOST_STATE_KEYS)}, got {_kind(raw)}")
+    for key in raw:
+        if key not in HOST_STATE_KEYS:
+            fail(f"host_state.{key}", f"unknown key; expected one of {', '.join(HOST_STATE_KEYS)}")
+    preset = raw.get("preset", "merged")
+    if preset not in PRESETS:
+        fail("host_state.preset", f"expected one of {', '.join(PRESETS)}, got {preset!r}")
+    td = raw.get("td") or {}
+    if not isinstance(td, dict) or any(k not in TD_KEYS for k in td):
+        fail("host_state.td", f"expected a mapping with keys among {', '.join(TD_KEYS)}, got {td!r}")
+    for key in ("tsx", "waitpkg"):
+        if not isinstance(td.get(key, False), bool):
+            fail(f"host_state.td.{key}", f"expected true or false, got {td[key]!r}")
+    breakpoints = raw.get("host_breakpoints", True)
+    if not isinstance(breakpoints, bool):
+        fail("host_state.host_breakpoints", f"expected true or false, got {breakpoints!r}")
+    values = {}
+    for side in ("host", "guest"):
+        regs = raw.get(side) or {}
+        if not isinstance(regs, dict):
+            fail(f"host_state.{side}", f"expected a mapping of register names to values, got {_kind(regs)}")
+        for reg, value in regs.items():
+            if reg not in REGISTERS:
+                fail(f"host_state.{side}.{reg}", f"unknown register; expected one of {', '.join(REGISTERS)}")
+            if not _is_int(value) or not 0 <= value < 1 << 64:
+                fail(f"host_state.{side}.{reg}", f"expected a 64-bit unsigned integer, got {value!r}")
+        values[side] = dict(regs)
+    restore = raw.get("restore") or {}
+    if not isinstance(restore, dict):
+        fail("host_state.restore", f"expected a mapping of restore steps to true/false, got {_kind(restore)}")
+    for step, on in restore.items():
+        if step not in RESTORE_STEPS:
+            fail(f"host_state.restore.{step}", f"unknown restore step; expected one of {', '.join(RESTORE_STEPS)}")
+        if not isinstance(on, bool):
+            fail(f"host_state.restore.{step}", f"expected true or false, got {on!r}")
+    return HostStateConfig(preset, td.get("tsx", False), td.get("waitpkg", False), breakpoints,
+                           values["host"], values["guest"], dict(restore))
 
 
 def _parse_step(i: int, step, fail) -> tuple[str, object]:
@@ -124,6 +174,16 @@ def _check_expect(expect, fail) -> None:
     for key in ("inversions", "lost"):
         if key in expect and (not _is_int(expect[key]) or expect[key] < 0):
             fail(f"expect.{key}", f"expected an integer >= 0, got {expect[key]!r}")
+    hs = expect.get("host_state", {})
+    if not isinstance(hs, dict):
+        fail("expect.host_state", f"expected a mapping, got {_kind(hs)}")
+    for key, value in hs.items():
+        if key not in EXPECT_HOST_STATE_KEYS:
+            fail(f"expect.host_state.{key}", f"unknown key; expected one of {', '.join(EXPECT_HOST_STATE_KEYS)}")
+        if key == "refused" and not isinstance(value, bool):
+            fail("expect.host_state.refused", f"expected true or false, got {value!r}")
+        if key != "refused" and not (isinstance(value, list) and all(v in REGISTERS for v in value)):
+            fail(f"expect.host_state.{key}", f"expected a list of register names, got {value!r}")
     counts = expect.get("counts", {})
     if not isinstance(counts, dict):
         fail("expect.counts", f"expected a mapping, got {_kind(counts)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .config import SETTLE_BOUND, UNTIL_BOUND
 from .hardware import HOST, SEAM_NONROOT, SEAM_ROOT, VMX_ROOT, HwState, Inputs
 from .host import HostCpu, ScenarioError
+from .host_state import HostStateSw
 from .outcome import Outcome
 from .scenario import Scenario
 from .transactions import EXIT_REASONS, Txn
@@ -26,7 +27,8 @@ class Session:
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
         self.cfg = scenario.config
-        self.host = HostCpu(self.cfg)
+        self.host_state = HostStateSw(scenario.host_state) if scenario.host_state else None
+        self.host = HostCpu(self.cfg, self.host_state)
         self.trace: list[Txn] = []
         self.index = 0
         self.wait_left: int | None = None
@@ -51,9 +53,9 @@ class Session:
 
     def quiet_cycles(self, hw: HwState) -> int:
         """Cycles ahead in which this session would only count (0 if it acts now)."""
-        host = self.host.quiet_cycles() if hw.phase == HOST else 1 << 30
+        host = self.host.quiet_cycles(hw)
         if self.index >= len(self.scenario.steps):
-            settled = hw.phase == HOST and not hw.latch and self.host.settled()
+            settled = hw.phase == HOST and not hw.latch and (self.host.settled() or self.host.kvm == "returned")
             stim = 0 if settled else SETTLE_BOUND - self.settle_elapsed - 1
         else:
             kind, arg = self.scenario.steps[self.index]
@@ -76,13 +78,20 @@ class Session:
             elif kind == "until":
                 self.until_elapsed += n
 
-    def outcome(self) -> Outcome:
-        return Outcome.from_host(self.host, self.trace, self.cycle_now)
+    def outcome(self, regs=None) -> Outcome:
+        """``regs``: the register file at the end (host-state scenarios), as the hardware holds it."""
+        return Outcome.from_host(self.host, self.trace, self.cycle_now, regs)
 
     # ----- the timeline ----------------------------------------------------------------
     def _stimulus(self, cycle: int, hw: HwState) -> Inputs:
         pins = Inputs()
         steps = self.scenario.steps
+        if self.host_state is not None:
+            if self.host.kvm == "setup":
+                return pins  # host values still loading
+            if self.host_state.refused:
+                self.done = True  # KVM refused to create the TD: nothing runs
+                return pins
         while self.index < len(steps):
             kind, arg = steps[self.index]
             if kind == "until":
@@ -118,6 +127,11 @@ class Session:
             return pins
         # After the last step: run on until nothing is pending and no pass runs.
         if hw.phase == HOST and not hw.latch and self.host.settled():
+            if self.host_state is not None:
+                self.host.return_to_user()
+            else:
+                self.done = True
+        elif self.host.kvm == "returned":
             self.done = True
         else:
             self.settle_elapsed += 1

@@ -16,7 +16,7 @@ EXIT_REASON_NAMES = {code: name for name, code in EXIT_REASONS.items()}
 
 # Canonical order within one edge: a delivery consumes the latch before an arrival on the
 # same edge refills it; an NMI exit in the guest consumes the arrival of its own edge.
-KIND_ORDER = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret")
+KIND_ORDER = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret", "write")
 _ORDER_INDEX = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
 
@@ -64,6 +64,8 @@ class Txn:
 def _fmt(name: str, value) -> str:
     if name in ("bitmap", "qual") and isinstance(value, int):
         return f"0x{value:04x}"
+    if name == "value" and isinstance(value, int):
+        return f"0x{value:x}"
     if name == "reason" and isinstance(value, int):
         return EXIT_REASON_NAMES.get(value, str(value))
     return str(value)

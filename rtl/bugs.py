@@ -12,6 +12,8 @@ BUGS = {
     "bitmap_not_cleared": "the NMI-source bitmap is not cleared on delivery or NMI exit",
     "exit_qual_zero": "the NMI exit qualification is always zero (the bitmap is not reported)",
     "seamcall_no_block": "SEAMCALL does not block NMIs in SEAM root",
+    "debugctl_keep_guest": "SEAMRET keeps the TD's DEBUGCTL bits 1/12/14 instead of the host's",
+    "star_not_cleared": "SEAMRET leaves the TD's STAR in place instead of zeroing it",
 }
 
 

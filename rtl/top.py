@@ -6,11 +6,12 @@ shows, during cycle t+1, what the edge ending cycle t did. The monitors turn the
 transactions of ``py_model/transactions.py``.
 """
 
-from amaranth import Module
+from amaranth import Cat, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bugs import check_bugs
+from .host_state import REGISTER_MAP, HostStateUnit
 from .nmi_controller import NmiController
 from .seam_sequencer import Mode, Phase, SeamSequencer
 
@@ -37,8 +38,14 @@ class NmiTop(wiring.Component):
         A non-NMI TD exit with its basic exit reason.
     mode, phase, blocked, latch, saved_blocked, bitmap, deliverable : Out
         The state during this cycle; ``deliverable``: a delivery ends this cycle.
+    cfg_td_tsx, cfg_td_waitpkg : In
+        The TD's attributes, for the module's host-state policy.
+    reg_we, reg_addr, reg_data : In
+        The host-state register file's write port (KVM's restores, the TD's own writes).
     ev_* : Out
         Registered events of the previous edge.
+    host_regs : Out
+        The host-state register file, 64 bits per register in ``REGISTER_MAP`` order.
     """
 
     cfg_fixed: In(1)
@@ -53,6 +60,11 @@ class NmiTop(wiring.Component):
     iret: In(1)
     exit_req: In(1)
     exit_reason: In(7)
+    cfg_td_tsx: In(1)
+    cfg_td_waitpkg: In(1)
+    reg_we: In(1)
+    reg_addr: In(5)
+    reg_data: In(64)
 
     mode: Out(Mode)
     phase: Out(Phase)
@@ -78,6 +90,12 @@ class NmiTop(wiring.Component):
     ev_exit_qual: Out(16)
     ev_seamret: Out(1)
     ev_seamret_blocked: Out(1)
+    ev_write: Out(1)
+    ev_write_addr: Out(5)
+    ev_write_data: Out(64)
+
+    # The host-state register file, register i in bits [64*i, 64*i+63] (order: REGISTER_MAP).
+    host_regs: Out(64 * len(REGISTER_MAP))
 
     def __init__(self, bugs=()):
         self.bugs = check_bugs(bugs)
@@ -87,6 +105,13 @@ class NmiTop(wiring.Component):
         m = Module()
         m.submodules.nmi = nmi = NmiController(self.bugs)
         m.submodules.seq = seq = SeamSequencer(self.bugs)
+        m.submodules.hs = hs = HostStateUnit(self.bugs)
+        m.d.comb += [
+            hs.we.eq(self.reg_we), hs.addr.eq(self.reg_addr), hs.data.eq(self.reg_data),
+            hs.seamcall.eq(seq.seamcall_taken), hs.seamret.eq(seq.seamret_taken),
+            hs.td_tsx.eq(self.cfg_td_tsx), hs.td_waitpkg.eq(self.cfg_td_waitpkg),
+        ]
+        m.d.comb += self.host_regs.eq(Cat(*(hs.regs[name] for name in REGISTER_MAP)))
 
         m.d.comb += [
             nmi.nmi.eq(self.nmi), nmi.vector.eq(self.nmi_vector), nmi.nmi_source.eq(self.cfg_nmi_source),
@@ -121,5 +146,8 @@ class NmiTop(wiring.Component):
             self.ev_exit_qual.eq(seq.exit_qual_now),
             self.ev_seamret.eq(seq.seamret_taken),
             self.ev_seamret_blocked.eq(seq.load_value),
+            self.ev_write.eq(self.reg_we),
+            self.ev_write_addr.eq(self.reg_addr),
+            self.ev_write_data.eq(self.reg_data),
         ]
         return m

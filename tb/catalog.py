@@ -108,6 +108,42 @@ def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
     return out
 
 
+def host_state_verdict(scenario: Scenario, outcome) -> Verdict:
+    """Per case: the registers that differ at return to user space (and, for random values under
+    the merged preset, that none does unless the TD was refused)."""
+    hs, result = scenario.host_state, outcome.host_state
+    columns = {"preset": hs.preset, "td": "+".join(a for a, on in (("tsx", hs.td_tsx), ("waitpkg", hs.td_waitpkg)) if on) or "-",
+               "restore off": ",".join(k for k, on in hs.restore.items() if not on) or "-",
+               "refused": "yes" if result["refused"] else "no",
+               "differ at return to user": ", ".join(result["differs"]) or "none"}
+    ok, message = True, ""
+    if scenario.name.startswith("host_state_random") and result["differs"]:
+        ok, message = False, f"merged preset left {result['differs']} wrong"
+    return Verdict(scenario.name, ok, columns, message)
+
+
+def random_host_state(seed: int, count: int = 8) -> list[Scenario]:
+    """Merged preset, random host and guest values and TD attributes, an NMI or a TDVMCALL exit."""
+    from py_model.host_state import REGISTERS, SCRATCH, HostStateConfig
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        host = {r: rng.getrandbits(64) for r in REGISTERS if r not in SCRATCH and rng.random() < 0.6}
+        guest = {r: rng.getrandbits(64) for r in REGISTERS if rng.random() < 0.6}
+        hs = HostStateConfig(preset="merged", td_tsx=rng.random() < 0.15, td_waitpkg=rng.random() < 0.15,
+                             host_breakpoints=rng.random() < 0.5, host=host, guest=guest)
+        exit_step = ("nmi", rng.choice([3, 5])) if rng.random() < 0.5 else ("exit", "tdvmcall")
+        steps = [("enter", None), ("until", "guest"), ("wait", 25), exit_step, ("until", "host")]
+        config = Config(module=rng.choice(["legacy", "fixed"]), exit=rng.choice([3, 6, 12]))
+        out.append(Scenario(f"host_state_random[seed={seed}.{i}]", config, steps, host_state=hs))
+    return out
+
+
+def host_state_scenarios(seed: int) -> list[Scenario]:
+    return [load_scenario(p) for p in sorted(SCENARIO_DIR.glob("hs_*.yaml"))] + random_host_state(seed)
+
+
 TESTS = {t.name: t for t in [
     CatalogTest("nmi_seamret", "the seed's race in every configuration of SPEC §6, with and without a fault",
                 lambda seed: [race_scenario(c, f) for c, f, _, _ in SPEC6], spec6_verdict),
@@ -119,6 +155,8 @@ TESTS = {t.name: t for t in [
                 library("b5_nonnmi_exit_not_blocked")),
     CatalogTest("nmi_during_pass", "an NMI during KVM's pass: IDT latch and re-run, FRED nesting, poll point",
                 library("e1_idt_latched_rerun", "e2_fred_nesting", "e5_poll_before", "e5_poll_after")),
+    CatalogTest("host_state", "host registers across TDH.VP.ENTER: merged, first posting, cache forgotten, random values",
+                host_state_scenarios, host_state_verdict),
     CatalogTest("library", "every scenario file in tb/scenarios", library()),
     CatalogTest("random", "constrained-random timelines and configurations (SEED picks them)", random_scenarios),
 ]}

@@ -16,6 +16,23 @@ from .invariants import InvariantChecker
 from .scoreboard import Mismatch, Scoreboard
 
 
+class RegSample(tuple):
+    """(cycle, register values) after an edge that wrote the register file or ran SEAMRET."""
+
+    def __str__(self):
+        from py_model.host_state import REGISTERS
+        cycle, values = self
+        return f"@{cycle} " + " ".join(f"{n}=0x{v:x}" for n, v in zip(REGISTERS, values))
+
+    def diff(self, other) -> str:
+        """Only the registers that differ, reference first."""
+        from py_model.host_state import REGISTERS
+        if self[0] != other[0]:
+            return f"sampled after edge {self[0]} | rtl after edge {other[0]}"
+        wrong = [f"{n}: reference 0x{a:x}, rtl 0x{b:x}" for n, a, b in zip(REGISTERS, self[1], other[1]) if a != b]
+        return f"register file after edge {self[0]}: " + "; ".join(wrong)
+
+
 class StateSample(tuple):
     """(cycle, HwState), printed readably in a mismatch."""
 
@@ -43,7 +60,9 @@ class RunResult:
 class RunChecker:
     def __init__(self, scenario: Scenario, label: str = "", verdict=None):
         self.scenario = scenario
-        self.reference = NmiHardware(scenario.config)
+        hs = scenario.host_state
+        self.reference = NmiHardware(scenario.config, bool(hs and hs.td_tsx), bool(hs and hs.td_waitpkg))
+        self.last_regs = tuple(self.reference.regs)
         self.scoreboard = Scoreboard(label or scenario.name, stop_on_first=False)
         self.verdict_fn = verdict
         self.run_error: str | None = None  # the session could not go on (often a consequence of a mismatch)
@@ -59,6 +78,13 @@ class RunChecker:
         self.scoreboard.expect("state", StateSample((cycle, self.reference.state())))
         for txn in self.reference.step(cycle, inputs):
             self.scoreboard.expect("txn", txn)
+        if self.reference.regs_changed:
+            self.scoreboard.expect("regs", RegSample((cycle, tuple(self.reference.regs))))
+
+    def observed_regs(self, cycle: int, regs) -> None:
+        """The register file after edge ``cycle``, sampled because that edge changed it."""
+        self.scoreboard.observe("regs", RegSample((cycle, tuple(regs))))
+        self.last_regs = tuple(regs)
 
     def observed_state(self, cycle: int, state) -> None:
         self.scoreboard.observe("state", StateSample((cycle, state)))
@@ -74,7 +100,7 @@ class RunChecker:
 
     def end(self, session, last_cycle: int) -> RunResult:
         """The session ended at ``last_cycle``: finished (its last state still to compare) or stopped."""
-        outcome = session.outcome()
+        outcome = session.outcome(list(self.last_regs))
         result = RunResult(self.scenario, outcome, None, transactions=self.scoreboard.compared["txn"],
                            cycles=last_cycle, violations=self.invariants.violations)
         if self.invariants.violations and not self.failed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from py_model import RunError, Scenario, Session
 
 from .checker import RunChecker, RunResult
-from .pins import config_pins, input_pins, read_events, read_state
+from .pins import changes_registers, config_pins, input_pins, read_events, read_regs, read_state
 
 
 class Lockstep:
@@ -21,7 +21,7 @@ class Lockstep:
         self.cycle = 0
 
     def config_pins(self) -> dict[str, int]:
-        return config_pins(self.scenario.config)
+        return config_pins(self.scenario)
 
     def step(self, get) -> dict[str, int] | None:
         t = self.cycle
@@ -29,6 +29,8 @@ class Lockstep:
         state = read_state(get)
         for txn in edge:
             self.checker.observed_txn(txn)
+        if changes_registers(edge):
+            self.checker.observed_regs(t - 1, read_regs(get))
         self.checker.observed_state(t, state)
         if self.checker.failed:
             return None  # stop at the first divergence

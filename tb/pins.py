@@ -7,12 +7,16 @@ and transactions exists once.
 
 from __future__ import annotations
 
-from py_model import Config, HwState, Inputs
+from py_model import HwState, Inputs, Scenario
+from py_model.host_state import REGISTERS
 from py_model.transactions import Txn
 
 
-def config_pins(cfg: Config) -> dict[str, int]:
+def config_pins(scenario: Scenario) -> dict[str, int]:
+    cfg, hs = scenario.config, scenario.host_state
     return {
+        "cfg_td_tsx": int(bool(hs and hs.td_tsx)),
+        "cfg_td_waitpkg": int(bool(hs and hs.td_waitpkg)),
         "cfg_fixed": int(cfg.module == "fixed"),
         "cfg_fred": int(cfg.entry == "fred"),
         "cfg_nmi_source": int(cfg.nmi_source),
@@ -22,7 +26,8 @@ def config_pins(cfg: Config) -> dict[str, int]:
     }
 
 
-IDLE_PINS = {"nmi": 0, "nmi_vector": 0, "seamcall": 0, "iret": 0, "exit_req": 0, "exit_reason": 0}
+IDLE_PINS = {"nmi": 0, "nmi_vector": 0, "seamcall": 0, "iret": 0, "exit_req": 0, "exit_reason": 0,
+             "reg_we": 0, "reg_addr": 0, "reg_data": 0}
 
 
 def input_pins(inputs: Inputs) -> dict[str, int]:
@@ -33,6 +38,9 @@ def input_pins(inputs: Inputs) -> dict[str, int]:
         "iret": int(inputs.iret),
         "exit_req": int(inputs.exit_req),
         "exit_reason": inputs.exit_reason if inputs.exit_req else 0,
+        "reg_we": int(inputs.reg_we),
+        "reg_addr": inputs.reg_addr if inputs.reg_we else 0,
+        "reg_data": inputs.reg_data if inputs.reg_we else 0,
     }
 
 
@@ -46,7 +54,9 @@ def read_state(get) -> HwState:
 
 EVENT_PINS = ("ev_deliver", "ev_deliver_fred", "ev_deliver_bitmap", "ev_nmi", "ev_nmi_vector", "ev_latch",
               "ev_drop", "ev_iret", "ev_seamcall", "ev_seamcall_saved", "ev_vmentry", "ev_exit",
-              "ev_exit_reason", "ev_exit_qual", "ev_seamret", "ev_seamret_blocked")
+              "ev_exit_reason", "ev_exit_qual", "ev_seamret", "ev_seamret_blocked", "ev_write", "ev_write_addr",
+              "ev_write_data")
+REGS_PIN = "host_regs"
 
 
 def read_events(cycle: int, get) -> list[Txn]:
@@ -72,4 +82,16 @@ def read_events(cycle: int, get) -> list[Txn]:
         out.append(Txn.make(cycle, "exit", reason=get("ev_exit_reason"), qual=get("ev_exit_qual")))
     if get("ev_seamret"):
         out.append(Txn.make(cycle, "seamret", blocked=get("ev_seamret_blocked")))
+    if get("ev_write"):
+        out.append(Txn.make(cycle, "write", reg=REGISTERS[get("ev_write_addr")], value=get("ev_write_data")))
     return out
+
+
+def changes_registers(edge: list[Txn]) -> bool:
+    """An edge after which the register file is sampled (a host-state checkpoint)."""
+    return any(t.kind in ("write", "seamret") for t in edge)
+
+
+def read_regs(get) -> tuple[int, ...]:
+    bits = get(REGS_PIN)
+    return tuple((bits >> (64 * i)) & ((1 << 64) - 1) for i in range(len(REGISTERS)))

@@ -135,8 +135,10 @@ def print_report(report: dict, test: str, seed: int) -> bool:
     runs = report.get("runs", [])
     verdict_rows = [r for r in runs if r.get("verdict")]
     if verdict_rows:
-        cols = ["config", "passes", "unknown", "swallowed", "inversions", "verdict", "spec", "result"]
-        table = [cols] + [[r["scenario"].split("[", 1)[-1].rstrip("]"), *(str(r["verdict"][c]) for c in cols[1:-1]),
+        names = list(verdict_rows[0]["verdict"])
+        cols = ["case", *names, "result"]
+        short = lambda name: name.split("[", 1)[1].rstrip("]") if name.startswith(f"{test}[") else name
+        table = [cols] + [[short(r["scenario"]), *(str(r["verdict"][c]) for c in names),
                            "PASS" if r["ok"] else "FAIL"] for r in verdict_rows]
     else:
         cols = ["scenario", "config", "passes", "inv", "unknown", "lost", "cycles", "txns", "result"]

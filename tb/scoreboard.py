@@ -14,7 +14,7 @@ class Mismatch(AssertionError):
 
 
 class Scoreboard:
-    """Compares two in-order streams per channel ("txn", "state") as items arrive.
+    """Compares two in-order streams per channel ("txn", "state", "regs") as items arrive.
 
     Parameters
     ----------
@@ -27,8 +27,8 @@ class Scoreboard:
     def __init__(self, label: str = "", stop_on_first: bool = True):
         self.label = label
         self.stop_on_first = stop_on_first
-        self.pending = {"txn": (deque(), deque()), "state": (deque(), deque())}
-        self.compared = {"txn": 0, "state": 0}
+        self.pending = {"txn": (deque(), deque()), "state": (deque(), deque()), "regs": (deque(), deque())}
+        self.compared = {"txn": 0, "state": 0, "regs": 0}
         self.mismatches: list[str] = []
 
     def expect(self, channel: str, item) -> None:
@@ -45,7 +45,9 @@ class Scoreboard:
             index = self.compared[channel]
             self.compared[channel] += 1
             if expected != actual:
-                self._fail(f"{channel} #{index}: reference {_show(expected)} | rtl {_show(actual)}")
+                detail = expected.diff(actual) if hasattr(expected, "diff") else \
+                    f"reference {_show(expected)} | rtl {_show(actual)}"
+                self._fail(f"{channel} #{index}: {detail}")
 
     def finish(self) -> None:
         """Everything predicted was observed and nothing more."""

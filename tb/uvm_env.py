@@ -18,7 +18,8 @@ from py_model import RunError, Session
 from py_model.hardware import Inputs
 
 from .checker import RunChecker
-from .pins import EVENT_PINS, IDLE_PINS, STATE_PINS, config_pins, input_pins, read_events, read_state
+from .pins import (EVENT_PINS, IDLE_PINS, REGS_PIN, STATE_PINS, changes_registers, config_pins, input_pins,
+                   read_events, read_regs, read_state)
 
 MAX_CYCLES = 50_000  # per run; a run that has not ended by then is a recorded failure
 
@@ -64,7 +65,7 @@ class ScenarioSeq(uvm_sequence):
 
 
 def _getter(dut):
-    handles = {name: getattr(dut, name) for name in EVENT_PINS + STATE_PINS}
+    handles = {name: getattr(dut, name) for name in EVENT_PINS + STATE_PINS + (REGS_PIN,)}
     return lambda name: int(handles[name].value)
 
 
@@ -90,7 +91,7 @@ class HostDriver(uvm_driver):
             self.ap.write(RunStart(item))
             await FallingEdge(dut.clk)
             dut.rst.value = 1
-            self._drive({**IDLE_PINS, **config_pins(scenario.config)})
+            self._drive({**IDLE_PINS, **config_pins(scenario)})
             await FallingEdge(dut.clk)
             dut.rst.value = 0
             await FallingEdge(dut.clk)  # one idle cycle out of reset: the monitor sees cycle 0 here
@@ -135,8 +136,11 @@ class PinMonitor(uvm_monitor):
                 in_reset, cycle = False, 0
             else:
                 cycle += 1
-                for txn in read_events(cycle - 1, get):
+                edge = read_events(cycle - 1, get)
+                for txn in edge:
                     self.ap.write(("txn", txn))
+                if changes_registers(edge):
+                    self.ap.write(("regs", cycle - 1, read_regs(get)))
             self.ap.write(("state", cycle, read_state(get)))
 
 
@@ -182,6 +186,8 @@ class NmiScoreboard(uvm_component):
             _, sample = self.monitor_get.try_get()
             if sample[0] == "txn":
                 checker.observed_txn(sample[1])
+            elif sample[0] == "regs":
+                checker.observed_regs(sample[1], sample[2])
             else:
                 checker.observed_state(sample[1], sample[2])
 

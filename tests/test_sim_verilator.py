@@ -25,7 +25,7 @@ def test_nmi_seamret_matches_spec_table():
     assert report["cycles"] > 0 and sum(r["transactions"] for r in report["runs"]) > 50
 
 
-@pytest.mark.parametrize("test", ["library", "no_td", "nmi_during_pass", "nonnmi_exit", "single_exit"])
+@pytest.mark.parametrize("test", ["library", "no_td", "nmi_during_pass", "nonnmi_exit", "single_exit", "host_state"])
 def test_directed_tests_pass(test):
     report = run_test(test, seed=1, quiet=True)
     assert report["error"] is None and len(ok_runs(report)) == report["expected_runs"] > 0, report
