@@ -5,6 +5,7 @@
 #   make scenario FILE=<scenario> [OUT=<json>]     a scenario on the RTL and on the model
 #   make explore                                   every NMI placement in every configuration
 #   make bench                                     model speed: idle skipping against stepping
+#   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
 #   make list | rtl | lint | clean
 
 PYTHON ?= python3
@@ -14,7 +15,7 @@ STAMP  := $(VENV)/.installed
 TEST   ?= nmi_seamret
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test sim model scenario explore bench list rtl lint clean
+.PHONY: venv test sim model scenario explore bench formal list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -39,6 +40,9 @@ model: $(STAMP)
 
 explore: $(STAMP)
 	$(PY) -m py_model explore
+
+formal: $(STAMP)
+	$(PY) -m tb.formal $(foreach b,$(BUG),--bug $(b))
 
 bench: $(STAMP)
 	$(PY) -m py_model.bench

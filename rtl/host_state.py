@@ -49,10 +49,11 @@ class HostStateUnit(wiring.Component):
         members.update({f"reg_{name}": Out(64) for name in REGISTER_MAP})
         super().__init__(wiring.Signature(members))
         self.regs = {name: getattr(self, f"reg_{name}") for name in REGISTER_MAP}
+        self.debugctl_at_seamcall = Signal(64)  # the host's DEBUGCTL when SEAMCALL began
 
     def elaborate(self, platform):
         m = Module()
-        debugctl_at_seamcall = Signal(64)
+        debugctl_at_seamcall = self.debugctl_at_seamcall
         with m.If(self.seamcall):
             m.d.sync += debugctl_at_seamcall.eq(self.regs["DEBUGCTL"])
         for index, name in enumerate(REGISTER_MAP):

