@@ -12,6 +12,10 @@ BUGS = {
     "bitmap_not_cleared": "the NMI-source bitmap is not cleared on delivery or NMI exit",
     "exit_qual_zero": "the NMI exit qualification is always zero (the bitmap is not reported)",
     "seamcall_no_block": "SEAMCALL does not block NMIs in SEAM root",
+    "nmi_exit_ignores_latch": "an NMI latched in SEAM root does not exit the TD at VM entry (only new arrivals do)",
+    "iret_ignored": "IRET in VMX root does not unblock NMIs",
+    "fred_via_swapped": "deliveries are reported through the wrong entry path (IDT for FRED and back)",
+    "vector_reported_wrong": "the NMI arrival event reports the source vector off by one",
     "debugctl_keep_guest": "SEAMRET keeps the TD's DEBUGCTL bits 1/12/14 instead of the host's",
     "star_not_cleared": "SEAMRET leaves the TD's STAR in place instead of zeroing it",
 }

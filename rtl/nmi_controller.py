@@ -79,7 +79,8 @@ class NmiController(wiring.Component):
 
         unblocked = Const(1) if "deliver_while_blocked" in bugs else ~self.blocked
         m.d.comb += self.deliver.eq(self.at_host & self.latch & unblocked)
-        m.d.comb += self.nmi_exit.eq(self.in_guest & (self.latch | self.nmi))
+        latched_exits = Const(0) if "nmi_exit_ignores_latch" in bugs else self.latch
+        m.d.comb += self.nmi_exit.eq(self.in_guest & (latched_exits | self.nmi))
 
         # A5: vectors 1..15 set their own bit, no vector sets bit 0.
         arrival_bit = Signal(16)
@@ -119,6 +120,6 @@ class NmiController(wiring.Component):
             m.d.sync += self.blocked.eq(1)
         with m.Elif(self.load_blocked):
             m.d.sync += self.blocked.eq(self.load_value)
-        with m.Elif(self.iret & self.at_host):
+        with m.Elif(self.iret & self.at_host & ("iret_ignored" not in bugs)):
             m.d.sync += self.blocked.eq(0)
         return m

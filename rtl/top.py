@@ -135,10 +135,10 @@ class NmiTop(wiring.Component):
         iret_taken = self.iret & seq.at_host & ~nmi.deliver & ~self.seamcall
         m.d.sync += [
             self.ev_deliver.eq(nmi.deliver),
-            self.ev_deliver_fred.eq(self.cfg_fred),
+            self.ev_deliver_fred.eq(~self.cfg_fred if "fred_via_swapped" in self.bugs else self.cfg_fred),
             self.ev_deliver_bitmap.eq(nmi.bitmap),
             self.ev_nmi.eq(self.nmi),
-            self.ev_nmi_vector.eq(self.nmi_vector),
+            self.ev_nmi_vector.eq(self.nmi_vector + 1 if "vector_reported_wrong" in self.bugs else self.nmi_vector),
             self.ev_latch.eq(nmi.latched),
             self.ev_drop.eq(nmi.dropped),
             self.ev_iret.eq(iret_taken),

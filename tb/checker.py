@@ -91,7 +91,7 @@ class RunChecker:
         self.invariants.state(cycle, state)
         for txn in self._held:
             self.invariants.txn(txn)
-        self.invariants.edge(self._held)
+        self.invariants.edge(cycle - 1, self._held)
         self._held = []
 
     def observed_txn(self, txn) -> None:

@@ -54,6 +54,7 @@ class NmiTestBase(uvm_test):
         rows = [{"scenario": r.scenario.name, "config": r.scenario.config.to_json(), "ok": r.ok,
                  "failure": r.failure, "cycles": r.cycles, "transactions": r.transactions,
                  "verdict": r.verdict.columns if r.verdict else None,
+                 "host_state_config": r.scenario.host_state.to_json() if r.scenario.host_state else None,
                  "outcome": r.outcome.to_json()} for r in results]
         report = {"test": self.catalog_name, "seed": self.seed, "runs": rows, "expected_runs": len(self.scenarios),
                   "seconds": self.seconds, "cycles": cycles}

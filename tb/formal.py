@@ -54,6 +54,8 @@ PROPERTIES = {
     "exit_qual_reports_bitmap": "with NMI-source, an NMI exit's qualification names at least one source (A5/B3)",
     "seamret_policy": "SEAMRET: fixed + NMI exit leaves NMIs blocked, otherwise the SEAMCALL-time blocking (B4/B5)",
     "legal_transitions": "phases move only HOST->SEAMCALL->VMENTRY->GUEST->EXIT->HOST",
+    "latched_nmi_exits_td": "an NMI latched when the TD starts running exits it on the next edge (B2)",
+    "iret_unblocks": "an IRET taken in VMX root, at a boundary no delivery takes, unblocks NMIs (A1)",
     "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
 }
 COVERS = {
@@ -90,7 +92,9 @@ class FormalHarness(Elaboratable):
         # module must remember between SEAMCALL/exit and SEAMRET, taken from the spec's events.
         past_valid = Signal()
         prev_blocked, prev_latch, prev_bitmap, prev_phase = Signal(), Signal(), Signal(16), Signal(3)
-        prev_seamret = Signal()
+        prev_seamret, prev_iret_taken = Signal(), Signal()
+        m.d.sync += prev_iret_taken.eq(dut.iret & (dut.phase.as_value() == Phase.HOST.value) & ~dut.deliverable
+                                       & ~dut.seamcall)
         m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.blocked), prev_latch.eq(dut.latch),
                      prev_bitmap.eq(dut.bitmap), prev_phase.eq(dut.phase.as_value()), prev_seamret.eq(dut.ev_seamret)]
         ghost_saved, ghost_nmi_exit, ghost_debugctl = Signal(), Signal(), Signal(64)
@@ -137,6 +141,10 @@ class FormalHarness(Elaboratable):
                 | ((prev_phase == Phase.VMENTRY.value) & (phase == Phase.GUEST.value))
                 | ((prev_phase == Phase.GUEST.value) & (phase == Phase.EXIT.value))
                 | ((prev_phase == Phase.EXIT.value) & (phase == Phase.HOST.value))))
+        with m.If(past_valid):
+            prop("latched_nmi_exits_td", lambda: Assert(
+                ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value)))
+            prop("iret_unblocks", lambda: Assert(~prev_iret_taken | ~dut.blocked))
         prop("exit_qual_reports_bitmap",
              lambda: Assert(~(nmi_exit_edge & dut.cfg_nmi_source) | (dut.ev_exit_qual != 0)))
 

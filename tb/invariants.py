@@ -29,6 +29,8 @@ class InvariantChecker:
             return
         kind = txn.kind
         if kind == "deliver":
+            self._require(txn.get("via") == self.cfg.entry, txn, f"delivery reported via {txn.get('via')}, "
+                          f"but the host's entry is {self.cfg.entry}")
             self._require(before.phase == HOST, txn, "delivery outside VMX root (A3)")
             self._require(not before.blocked, txn, "delivery while NMIs are blocked (A2/A3)")
             self._require(before.latch, txn, "delivery with an empty latch (A3)")
@@ -38,6 +40,9 @@ class InvariantChecker:
             self._require(before.phase != GUEST, txn, "an NMI latched in SEAM non-root instead of exiting (A4)")
         elif kind == "iret":
             self._require(before.phase == HOST, txn, "IRET taken outside VMX root")
+            after = self.states.get(txn.cycle + 1)
+            if after is not None:
+                self._require(not after.blocked, txn, "NMIs still blocked after an IRET (A1)")
         elif kind == "seamcall":
             self.saved_at_seamcall = before.blocked
             self._require(txn.get("saved") == int(before.blocked), txn, "SEAMCALL saved the wrong blocking (B1)")
@@ -54,8 +59,12 @@ class InvariantChecker:
         if after is not None and kind in ("seamcall", "deliver"):
             self._require(after.blocked, txn, f"NMIs not blocked after {kind} (B1/A1)")
 
-    def edge(self, txns) -> None:
-        """Rules over a whole edge: what a delivery or an NMI exit leaves behind (A2, A5)."""
+    def edge(self, cycle: int, txns) -> None:
+        """Rules over the whole edge ``cycle`` (possibly without transactions)."""
+        before = self.states.get(cycle)
+        if before is not None and before.phase == GUEST and before.latch:
+            if not any(t.kind == "exit" and t.get("reason") == NMI_EXIT for t in txns):
+                self.violations.append(f"B2: an NMI latched when the TD ran did not exit it: edge @{cycle}")
         if not txns:
             return
         after = self.states.get(txns[0].cycle + 1)

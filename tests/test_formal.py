@@ -15,11 +15,16 @@ CATCHES = {
     "seamcall_no_block": "blocked_in_seam",
     "debugctl_keep_guest": "host_state_policy",
     "star_not_cleared": "host_state_policy",
+    "nmi_exit_ignores_latch": "latched_nmi_exits_td",
+    "iret_ignored": "iret_unblocks",
 }
+# Defects in how the top reports events, outside the controller and sequencer the properties
+# are about: the scoreboard catches them (tests/test_rtl_amaranth.py).
+REPORTING_ONLY = {"fred_via_swapped", "vector_reported_wrong"}
 
 
 def test_every_rtl_bug_has_a_property():
-    assert set(CATCHES) == set(BUGS) and set(CATCHES.values()) <= set(PROPERTIES)
+    assert set(CATCHES) | REPORTING_ONLY == set(BUGS) and set(CATCHES.values()) <= set(PROPERTIES)
 
 
 @pytest.mark.parametrize("name", list(PROPERTIES))

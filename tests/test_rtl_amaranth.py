@@ -120,12 +120,19 @@ BUG_CASES = {
     # KVM's later restores would hide them by return to user space (STAR).
     "debugctl_keep_guest": ("hs_first_posting", "DEBUGCTL: reference 0x4002, rtl 0x1000"),
     "star_not_cleared": ("hs_merged", "STAR: reference 0x0, rtl 0x6888"),
+    "nmi_exit_ignores_latch": ("b2_latched_before_entry", "phase=4 blocked=1 latch=0 saved=0 bitmap=0x0000 | rtl @8 phase=3"),
+    "iret_ignored": ("a1_host_nmi_no_td", "state"),
+    "fred_via_swapped": ("e2_fred_nesting", "via=fred | rtl"),
+    "vector_reported_wrong": ("a1_host_nmi_no_td", "nmi      vector=3 | rtl"),
 }
 
 
 def test_every_bug_has_a_case():
     assert set(BUG_CASES) == set(BUGS)
-    assert set(INVARIANT_CASES) == {bug for bug in BUGS if bug not in ("debugctl_keep_guest", "star_not_cleared")}
+    # Host-state defects are caught at register checkpoints against the reference; a wrong vector
+    # in the arrival event needs the stimulus to be known, so the scoreboard catches it alone.
+    reference_only = ("debugctl_keep_guest", "star_not_cleared", "vector_reported_wrong")
+    assert set(INVARIANT_CASES) == {bug for bug in BUGS if bug not in reference_only}
 
 
 # The reference-free invariant checker names the broken rule for each defect too.
@@ -136,6 +143,9 @@ INVARIANT_CASES = {
     "bitmap_not_cleared": ("a5_bitmap_coalesce_fred_ns", "NMI-source bitmap 0x0008 after a delivery/NMI exit"),
     "exit_qual_zero": ("spec6_legacy_noinstr_fred_ns", "NMI exit with an empty NMI-source qualification"),
     "seamcall_no_block": ("b3_single_nmi_exit", "NMIs not blocked after seamcall"),
+    "nmi_exit_ignores_latch": ("b2_latched_before_entry", "B2: an NMI latched when the TD ran did not exit it"),
+    "iret_ignored": ("a1_host_nmi_no_td", "NMIs still blocked after an IRET (A1)"),
+    "fred_via_swapped": ("e2_fred_nesting", "delivery reported via idt, but the host's entry is fred"),
 }
 
 
