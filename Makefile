@@ -6,6 +6,8 @@
 #   make explore                                   every NMI placement in every configuration
 #   make bench                                     model speed: idle skipping against stepping
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
+#   make regress [SEEDS=n] [JOBS=n] [TESTS=regex]  every test x seeds in parallel, coverage, JUnit XML
+#   make plan | mutants                            testplan with status; mutation kill table
 #   make list | rtl | lint | clean
 
 PYTHON ?= python3
@@ -13,9 +15,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST   ?= nmi_seamret
+comma  := ,
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test sim model scenario explore bench formal list rtl lint clean
+.PHONY: venv test sim model scenario explore bench formal regress plan mutants list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -28,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves)
+	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(b))
 
 scenario: $(STAMP)
 	@test -n "$(FILE)" || { echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2; }
@@ -40,6 +43,17 @@ model: $(STAMP)
 
 explore: $(STAMP)
 	$(PY) -m py_model explore
+
+SEEDS ?= 20
+JOBS  ?= 2
+regress: $(STAMP)
+	$(PY) -m tb.regress run --seeds $(SEEDS) --jobs $(JOBS) $(if $(TESTS),--tests '$(TESTS)')
+
+plan: $(STAMP)
+	$(PY) -m tb.regress plan
+
+mutants: $(STAMP)
+	$(PY) -m tb.mutants --jobs $(JOBS)
 
 formal: $(STAMP)
 	$(PY) -m tb.formal $(foreach b,$(BUG),--bug $(b))

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SIM_TIMEOUT_S = 900  # wall-clock bound on one simulator process
+SIM_TIMEOUT_S = int(os.environ.get("TB_SIM_TIMEOUT", "900"))  # wall-clock bound on one simulator process
 
 
 def verilator_env() -> Path:
@@ -96,12 +96,14 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
     from rtl.generate import TOP_NAME
 
     runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet)
-    run_dir = build_dir / "runs" / f"{test}-seed{seed}"
+    run_dir = build_dir / "runs" / f"{test}-seed{seed}{os.environ.get('TB_RUN_TAG', '')}"
     run_dir.mkdir(parents=True, exist_ok=True)
     results_json = run_dir / "results.json"
     results_json.unlink(missing_ok=True)
     results_xml = ROOT / "results.xml" if not quiet else run_dir / "results.xml"
-    env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": str(ROOT),
+    # PYTHONPATH as given (a mutation overlay may come first), then the project.
+    pythonpath = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
+    env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
     if scenario_file:
         env["TB_SCENARIO"] = str(Path(scenario_file).resolve())
@@ -180,6 +182,9 @@ def main(argv=None) -> int:
     sim.add_argument("test")
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--waves", action="store_true")
+    sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
+    sim.add_argument("--json", help="write the run report here (for regressions)")
+    sim.add_argument("--no-svg", action="store_true")
     scen = sub.add_parser("scenario", help="run a scenario file on the RTL and the model")
     scen.add_argument("file")
     scen.add_argument("--out")
@@ -215,13 +220,17 @@ def main(argv=None) -> int:
             print(f"  {name:<16} {test.doc}", file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
-    print(f"TEST={args.test} SEED={seed}", flush=True)
-    report = run_test(args.test, seed, waves=args.waves)
+    print(f"TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
+    report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json))
     ok = print_report(report, args.test, seed)
-    from tb.timeline_svg import write_svgs
+    report["ok"] = ok
+    if args.json:
+        Path(args.json).write_text(json.dumps(report))
+    if not args.no_svg:
+        from tb.timeline_svg import write_svgs
 
-    for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
-        print(f"timeline: {path.relative_to(ROOT)}")
+        for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
+            print(f"timeline: {path.relative_to(ROOT)}")
     return 0 if ok else 1
 
 

@@ -1,0 +1,85 @@
+"""Regression machinery: job planning, JUnit, summaries, the testplan, coverage closure, mutants."""
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from py_model import run_model
+from tb import coverage, regress
+from tb.catalog import TESTS, random_host_state, random_scenarios
+from tb.formal import PROPERTIES
+from tb.mutants import MODEL_MUTANTS, hunt, make_overlay
+from tb.regress import Job, JobResult, junit_xml, plan_jobs, summary_table
+
+from conftest import ROOT
+
+
+def test_plan_runs_seeded_tests_over_seeds_and_directed_once():
+    jobs = plan_jobs(5, None)
+    per_test = {name: sum(j.test == name for j in jobs) for name in TESTS}
+    assert all(per_test[n] == (5 if t.seeded else 1) for n, t in TESTS.items())
+    assert {j.test for j in plan_jobs(5, "^random$")} == {"random"}
+
+
+def test_junit_and_summary_name_the_failing_seed_and_its_command():
+    results = [JobResult(Job("random", 1), True, 1.0, ""), JobResult(Job("random", 2), False, 1.0, "boom <&>"),
+               JobResult(Job("random", 3), False, 1.0, "bang")]
+    root = ET.fromstring(junit_xml(results))
+    assert root.get("tests") == "3" and root.get("failures") == "2"
+    failure = root.find("testcase[@name='seed2']/failure")
+    assert "boom <&>" in failure.get("message") and "make sim TEST=random SEED=2" in failure.text
+    table = summary_table(results)
+    row = table.splitlines()[1].split()
+    assert row[:4] == ["random", "3", "2", "2"] and table.endswith("make sim TEST=random SEED=2")
+
+
+def test_testplan_names_only_real_tests_properties_and_files():
+    plan = yaml.safe_load((ROOT / "tb" / "testplan.yaml").read_text())
+    for feature in plan["features"]:
+        assert {"id", "goal", "stimulus", "check", "tests"} <= set(feature)
+        for test in feature["tests"]:
+            if test.startswith("formal:"):
+                assert test[7:] in PROPERTIES, test
+            elif test.startswith("pytest:"):
+                assert (ROOT / test[7:]).exists(), test
+            else:
+                assert test in TESTS, test
+        for item in feature.get("coverage", []):
+            assert item.startswith(tuple(coverage.ITEMS)) or item in coverage.ITEMS, item
+
+
+def test_coverage_model_closes_on_a_nightly_sized_stimulus():
+    """Every bin not excluded is reachable: the model over the nightly's stimulus hits them all."""
+    for seed in range(1, 21):
+        for s in random_scenarios(seed) + random_host_state(seed):
+            record = {"config": s.config.to_json(), "outcome": run_model(s).to_json(),
+                      "host_state_config": s.host_state.to_json() if s.host_state else None}
+            coverage.sample_run(record)
+    for name in ("nmi_seamret", "library"):
+        for s in TESTS[name].scenarios(1):
+            coverage.sample_run({"config": s.config.to_json(), "outcome": run_model(s).to_json(),
+                                 "host_state_config": s.host_state.to_json() if s.host_state else None})
+    total = coverage.summary()["total"]
+    assert total["percent"] == 100.0, coverage.report_text(coverage.summary())
+
+
+def test_small_regression_end_to_end():
+    assert regress.regress(seeds=2, parallel=2, tests_regex="^(no_td|random)$") == 0
+    junit = ET.parse(regress.OUT / "junit.xml").getroot()
+    assert junit.get("tests") == "3" and junit.get("failures") == "0"
+    lines = (regress.OUT / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and all('"trace_hash"' in line for line in lines)
+
+
+def test_model_mutant_overlay_requires_an_exact_match(monkeypatch):
+    monkeypatch.setitem(MODEL_MUTANTS, "bogus", ("linux_nmi.py", "no such text", "x", "nothing"))
+    with pytest.raises(ValueError, match="occurs 0 times"):
+        make_overlay("bogus")
+
+
+@pytest.mark.parametrize("name", ["nmi_state_guard_missing", "uret_cache_not_updated"])
+def test_model_mutants_are_killed(name, tmp_path):
+    result = hunt(name, "model", tmp_path)
+    assert result.killed_by is not None, result
