@@ -1,0 +1,173 @@
+"""Program mode: a host engine that plays a compiled program at clock speed, and a trace buffer.
+
+The engine (the project's softcore) drives the design's stimulus pins from a program in its own
+memory: waits on cycles and on the design's events, and pin drives (SEAMCALL, IRET, NMI with a
+vector, non-NMI exits). The trace buffer stores every edge that produced an event, stamped with
+its cycle, for readback after the run; overflow is flagged, never silent.
+
+Instruction set (32-bit words, opcode in bits 31..28):
+
+=========  ======  ==========================================================================
+opcode     name    meaning
+=========  ======  ==========================================================================
+0          END     stop; ``done`` rises
+1          DELAY   stay idle for ``n`` cycles (bits 23..0, n >= 1), then go on
+2          AWAIT   idle until event ``e`` (bits 3..0, see ``EVENTS``) is seen, at most 65535
+                   cycles (else ``error``); the next instruction runs in that same cycle
+3          DRIVE   for one cycle: nmi (bit 0), vector (4..1), seamcall (5), iret (6),
+                   exit_req (7), exit_reason (14..8)
+=========  ======  ==========================================================================
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .top import NmiTop
+
+OP_END, OP_DELAY, OP_AWAIT, OP_DRIVE = 0, 1, 2, 3
+EVENTS = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret")
+AWAIT_LIMIT = 65535
+
+# One trace entry: the edge's cycle and the design's registered event outputs, packed LSB first.
+TRACE_FIELDS = (("cycle", 24), ("ev_deliver", 1), ("ev_deliver_fred", 1), ("ev_deliver_bitmap", 16), ("ev_nmi", 1),
+                ("ev_nmi_vector", 4), ("ev_latch", 1), ("ev_drop", 1), ("ev_iret", 1), ("ev_seamcall", 1),
+                ("ev_seamcall_saved", 1), ("ev_vmentry", 1), ("ev_exit", 1), ("ev_exit_reason", 7),
+                ("ev_exit_qual", 16), ("ev_seamret", 1), ("ev_seamret_blocked", 1))
+TRACE_WIDTH = sum(w for _, w in TRACE_FIELDS)
+
+
+class ProgramTop(wiring.Component):
+    """NmiTop driven by the host engine, with a program memory and a trace buffer.
+
+    Parameters
+    ----------
+    bugs : iterable of str
+        Deliberate RTL defects, as for ``NmiTop``.
+    program_depth, trace_depth : int
+        Words of program memory; entries of trace buffer.
+
+    Attributes
+    ----------
+    cfg_* : In
+        The configuration, as on ``NmiTop``.
+    prog_we, prog_addr, prog_data : In
+        Program memory write port (load before ``start``).
+    start : In
+        Start the program (the cycle after is cycle 0).
+    done, error : Out
+        The program reached END; an AWAIT timed out or the program ran off its memory.
+    cycle : Out
+        Cycles since start.
+    trace_addr : In
+    trace_data, trace_count, trace_overflow : Out
+        Trace readback: entry ``trace_addr``, entries written, more edges than entries.
+    """
+
+    cfg_fixed: In(1)
+    cfg_fred: In(1)
+    cfg_nmi_source: In(1)
+    cfg_seamcall: In(8)
+    cfg_vmentry: In(8)
+    cfg_exit: In(8)
+    prog_we: In(1)
+    prog_addr: In(10)
+    prog_data: In(32)
+    start: In(1)
+    done: Out(1)
+    error: Out(1)
+    cycle: Out(24)
+    trace_addr: In(11)
+    trace_data: Out(TRACE_WIDTH)
+    trace_count: Out(12)
+    trace_overflow: Out(1)
+
+    def __init__(self, bugs=(), program_depth=1024, trace_depth=2048):
+        self.bugs = tuple(bugs)
+        self.program_depth, self.trace_depth = program_depth, trace_depth
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = NmiTop(self.bugs)
+        m.submodules.prog = prog = Memory(shape=32, depth=self.program_depth, init=[])
+        m.submodules.trace = trace = Memory(shape=TRACE_WIDTH, depth=self.trace_depth, init=[])
+
+        for name in ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit"):
+            m.d.comb += getattr(dut, name).eq(getattr(self, name))
+
+        # Program memory: one write port (loading), two asynchronous reads (this word and the next).
+        wr = prog.write_port()
+        m.d.comb += [wr.en.eq(self.prog_we), wr.addr.eq(self.prog_addr), wr.data.eq(self.prog_data)]
+        pc = Signal(10)
+        rd0, rd1 = prog.read_port(domain="comb"), prog.read_port(domain="comb")
+        m.d.comb += [rd0.addr.eq(pc), rd1.addr.eq(pc + 1)]
+
+        running = Signal()
+        delay = Signal(24)
+        waited = Signal(16)
+        events = Cat(dut.ev_deliver, dut.ev_nmi, dut.ev_latch, dut.ev_drop, dut.ev_iret, dut.ev_seamcall,
+                     dut.ev_vmentry, dut.ev_exit, dut.ev_seamret)
+
+        def drive(word):
+            m.d.comb += [dut.nmi.eq(word[0]), dut.nmi_vector.eq(word[1:5]), dut.seamcall.eq(word[5]),
+                         dut.iret.eq(word[6]), dut.exit_req.eq(word[7]), dut.exit_reason.eq(word[8:15])]
+
+        def execute(word, step):
+            """Run a DELAY or DRIVE (or END) word this cycle; ``step``: how far pc moves past it."""
+            op = word[28:32]
+            with m.Switch(op):
+                with m.Case(OP_DRIVE):
+                    drive(word)
+                    m.d.sync += pc.eq(pc + step)
+                with m.Case(OP_DELAY):
+                    n = word[0:24]
+                    with m.If(delay + 1 >= n):
+                        m.d.sync += [pc.eq(pc + step), delay.eq(0)]
+                    with m.Else():
+                        m.d.sync += delay.eq(delay + 1)
+                        if step == 2:
+                            m.d.sync += pc.eq(pc + 1)  # the AWAIT is behind us; the DELAY goes on
+                with m.Case(OP_END):
+                    m.d.sync += [running.eq(0), self.done.eq(1)]
+                with m.Default():
+                    m.d.sync += [running.eq(0), self.error.eq(1)]  # AWAIT after AWAIT, or a bad opcode
+
+        with m.If(self.start):
+            m.d.sync += [running.eq(1), pc.eq(0), delay.eq(0), waited.eq(0), self.done.eq(0), self.error.eq(0),
+                         self.cycle.eq(0)]
+        with m.Elif(running):
+            m.d.sync += self.cycle.eq(self.cycle + 1)
+            op0 = rd0.data[28:32]
+            with m.If(op0 == OP_AWAIT):
+                with m.If(events.bit_select(rd0.data[0:4], 1)):
+                    m.d.sync += waited.eq(0)
+                    execute(rd1.data, 2)
+                with m.Elif(waited == AWAIT_LIMIT):
+                    m.d.sync += [running.eq(0), self.error.eq(1)]
+                with m.Else():
+                    m.d.sync += waited.eq(waited + 1)
+            with m.Else():
+                execute(rd0.data, 1)
+            with m.If(pc == self.program_depth - 2):
+                m.d.sync += [running.eq(0), self.error.eq(1)]  # ran off the program
+
+        # Trace buffer: an entry for every cycle whose registered events show an edge's activity.
+        tw = trace.write_port()
+        fields = {name: getattr(dut, name) for name, _ in TRACE_FIELDS if name != "cycle"}
+        entry = Cat((self.cycle - 1)[:24], *(fields[name] for name, _ in TRACE_FIELDS[1:]))  # 24-bit stamp
+        any_event = events.any()
+        full = self.trace_count == self.trace_depth
+        m.d.comb += [tw.addr.eq(self.trace_count), tw.data.eq(entry),
+                     tw.en.eq(running & any_event & ~full & (self.cycle != 0))]
+        with m.If(self.start):
+            m.d.sync += [self.trace_count.eq(0), self.trace_overflow.eq(0)]
+        with m.Elif(running & any_event & (self.cycle != 0)):
+            with m.If(full):
+                m.d.sync += self.trace_overflow.eq(1)
+            with m.Else():
+                m.d.sync += self.trace_count.eq(self.trace_count + 1)
+        tr = trace.read_port(domain="comb")
+        m.d.comb += [tr.addr.eq(self.trace_addr), self.trace_data.eq(tr.data)]
+        return m

@@ -1,0 +1,48 @@
+"""Run compiled programs on ProgramTop in Amaranth's simulator (unit-level check of program mode)."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Value
+from amaranth.sim import Simulator
+
+from rtl.program_top import ProgramTop
+
+from .pins import config_pins
+from .program import Compiled, check_run
+
+
+def run_programs(compiled: list[Compiled], bugs=()) -> list[str | None]:
+    dut = ProgramTop(bugs)
+    results = []
+
+    async def bench(ctx):
+        for c in compiled:
+            for name, value in config_pins(c.scenario).items():
+                if hasattr(dut, name):
+                    ctx.set(getattr(dut, name), value)
+            for addr, word in enumerate(c.words):
+                ctx.set(dut.prog_we, 1)
+                ctx.set(dut.prog_addr, addr)
+                ctx.set(dut.prog_data, word)
+                await ctx.tick()
+            ctx.set(dut.prog_we, 0)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            for _ in range(c.cycles + 70_000):
+                if ctx.get(dut.done) or ctx.get(dut.error):
+                    break
+                await ctx.tick()
+            count = ctx.get(dut.trace_count)
+            entries = []
+            for addr in range(count):
+                ctx.set(dut.trace_addr, addr)
+                entries.append(ctx.get(Value.cast(dut.trace_data)))
+            results.append(check_run(c, entries, bool(ctx.get(dut.done)), bool(ctx.get(dut.error)),
+                                     bool(ctx.get(dut.trace_overflow))))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return results
