@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(b))
+	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves) $(if $(MODE),--mode $(MODE)) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(b))
 
 scenario: $(STAMP)
 	@test -n "$(FILE)" || { echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2; }
@@ -60,6 +60,7 @@ formal: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m py_model.bench
+	$(PY) -m tb.bench
 
 list: $(STAMP)
 	@$(PY) -m tb.runner list

@@ -13,24 +13,27 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from .bugs import BUGS, check_bugs
+from .program_top import ProgramTop
 from .top import NmiTop
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_NAME = "nmi_top"
+TOP_NAME = "nmi_top"  # interactive: the design's pins driven by the bench
+PROGRAM_TOP_NAME = "program_top"  # program mode: the design driven by the host engine
+TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop}
 
 
-def verilog_text(bugs=()) -> str:
+def verilog_text(bugs=(), top: str = TOP_NAME) -> str:
     check_bugs(bugs)  # before constructing, so a refused name leaves no orphan elaboratable
-    return verilog.convert(NmiTop(bugs), name=TOP_NAME, emit_src=False)
+    return verilog.convert(TOPS[top](bugs), name=top, emit_src=False)
 
 
-def generate(bugs=(), out_dir: Path | None = None) -> tuple[Path, str]:
+def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME) -> tuple[Path, str]:
     """Write the Verilog; return (path, short hash of its text)."""
-    text = verilog_text(bugs)
+    text = verilog_text(bugs, top)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     out_dir = out_dir or ROOT / "build" / "rtl"
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{TOP_NAME}_{digest}.v"
+    path = out_dir / f"{top}_{digest}.v"
     if not path.exists():
         path.write_text(text)
     return path, digest

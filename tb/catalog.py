@@ -197,6 +197,14 @@ def host_state_scenarios(seed: int) -> list[Scenario]:
     return [load_scenario(p) for p in sorted(SCENARIO_DIR.glob("hs_*.yaml"))] + random_host_state(seed)
 
 
+def bench_scenarios(seed: int = 1) -> list[Scenario]:
+    """``make bench``'s workload: four long random timelines (30 TD entries each, idle stretches)."""
+    from py_model.bench import long_timeline
+
+    return [Scenario(f"bench[seed={s}]", Config(module="fixed" if s % 2 else "legacy", exit=20, handler=40),
+                     long_timeline(30, s)) for s in (1, 2, 3, 4)]
+
+
 TESTS = {t.name: t for t in [
     CatalogTest("nmi_seamret", "the seed's race in every configuration of SPEC §6, with and without a fault",
                 lambda seed: [race_scenario(c, f) for c, f, _, _ in SPEC6], spec6_verdict),
@@ -213,4 +221,5 @@ TESTS = {t.name: t for t in [
     CatalogTest("library", "every scenario file in tb/scenarios", library()),
     CatalogTest("random", "constrained-random timelines and configurations (SEED picks them)", random_scenarios,
                 seeded=True),
+    CatalogTest("bench", "make bench's workload: four long timelines of 30 TD entries", bench_scenarios),
 ]}

@@ -127,9 +127,11 @@ def check_run(compiled: Compiled, entries: list[int], done: bool, error: bool, o
     name = compiled.scenario.name
     if overflow:
         return f"{name}: the trace buffer overflowed; the run is not checked on a partial trace"
+    diff = first_difference(compiled.trace, decode_trace(entries))
     if error:
-        return f"{name}: the engine stopped with an error (an AWAIT timed out: the design never produced the event)"
+        # The run failed; the first difference (on what was recorded) says why.
+        return (f"{name}: {diff + '; then ' if diff else ''}the engine stopped: an AWAIT timed out "
+                "(the design never produced the event the program waited for)")
     if not done:
         return f"{name}: the program did not finish"
-    diff = first_difference(compiled.trace, decode_trace(entries))
     return f"{name}: {diff}" if diff else None

@@ -8,11 +8,15 @@ from amaranth.sim import Simulator
 from rtl.program_top import ProgramTop
 
 from .pins import config_pins
-from .program import Compiled, check_run
+from .program import Compiled, check_run, decode_trace
 
 
-def run_programs(compiled: list[Compiled], bugs=()) -> list[str | None]:
-    dut = ProgramTop(bugs)
+def run_programs(compiled: list[Compiled], bugs=(), traces: list | None = None, **top_options) -> list[str | None]:
+    """Run each program; return the first problem of each (None: its trace equals the model's).
+
+    ``traces``, if given, receives each run's decoded trace; ``top_options`` go to ProgramTop.
+    """
+    dut = ProgramTop(bugs, **top_options)
     results = []
 
     async def bench(ctx):
@@ -40,6 +44,8 @@ def run_programs(compiled: list[Compiled], bugs=()) -> list[str | None]:
                 entries.append(ctx.get(Value.cast(dut.trace_data)))
             results.append(check_run(c, entries, bool(ctx.get(dut.done)), bool(ctx.get(dut.error)),
                                      bool(ctx.get(dut.trace_overflow))))
+            if traces is not None:
+                traces.append(decode_trace(entries))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

