@@ -62,7 +62,7 @@ class ProgramTop(wiring.Component):
         Cycles since start.
     trace_addr : In
     trace_data, trace_count, trace_overflow : Out
-        Trace readback: entry ``trace_addr``, entries written, more edges than entries.
+        Trace readback: entry ``trace_addr`` (one cycle later), entries written, more edges than entries.
     """
 
     cfg_fixed: In(1)
@@ -83,26 +83,29 @@ class ProgramTop(wiring.Component):
     trace_count: Out(12)
     trace_overflow: Out(1)
 
-    def __init__(self, bugs=(), program_depth=1024, trace_depth=2048):
+    def __init__(self, bugs=(), program_depth=1024, trace_depth=2048, host_state=True):
         self.bugs = tuple(bugs)
         self.program_depth, self.trace_depth = program_depth, trace_depth
+        self.host_state = host_state  # the board leaves the (unused) host-state register file out
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.dut = dut = NmiTop(self.bugs)
+        m.submodules.dut = dut = NmiTop(self.bugs, host_state=self.host_state)
         m.submodules.prog = prog = Memory(shape=32, depth=self.program_depth, init=[])
         m.submodules.trace = trace = Memory(shape=TRACE_WIDTH, depth=self.trace_depth, init=[])
 
         for name in ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit"):
             m.d.comb += getattr(dut, name).eq(getattr(self, name))
 
-        # Program memory: one write port (loading), two asynchronous reads (this word and the next).
+        # Program memory: one write port (loading) and two synchronous reads (block RAM on an FPGA):
+        # they are addressed with the next pc, so this cycle sees the word at pc and the one after.
         wr = prog.write_port()
         m.d.comb += [wr.en.eq(self.prog_we), wr.addr.eq(self.prog_addr), wr.data.eq(self.prog_data)]
-        pc = Signal(10)
-        rd0, rd1 = prog.read_port(domain="comb"), prog.read_port(domain="comb")
-        m.d.comb += [rd0.addr.eq(pc), rd1.addr.eq(pc + 1)]
+        pc, pc_next = Signal(10), Signal(10)
+        rd0, rd1 = prog.read_port(), prog.read_port()
+        m.d.comb += [pc_next.eq(pc), rd0.addr.eq(pc_next), rd1.addr.eq(pc_next + 1)]
+        m.d.sync += pc.eq(pc_next)
 
         running = Signal()
         delay = Signal(24)
@@ -120,22 +123,24 @@ class ProgramTop(wiring.Component):
             with m.Switch(op):
                 with m.Case(OP_DRIVE):
                     drive(word)
-                    m.d.sync += pc.eq(pc + step)
+                    m.d.comb += pc_next.eq(pc + step)
                 with m.Case(OP_DELAY):
                     n = word[0:24]
                     with m.If(delay + 1 >= n):
-                        m.d.sync += [pc.eq(pc + step), delay.eq(0)]
+                        m.d.comb += pc_next.eq(pc + step)
+                        m.d.sync += delay.eq(0)
                     with m.Else():
                         m.d.sync += delay.eq(delay + 1)
                         if step == 2:
-                            m.d.sync += pc.eq(pc + 1)  # the AWAIT is behind us; the DELAY goes on
+                            m.d.comb += pc_next.eq(pc + 1)  # the AWAIT is behind us; the DELAY goes on
                 with m.Case(OP_END):
                     m.d.sync += [running.eq(0), self.done.eq(1)]
                 with m.Default():
                     m.d.sync += [running.eq(0), self.error.eq(1)]  # AWAIT after AWAIT, or a bad opcode
 
         with m.If(self.start):
-            m.d.sync += [running.eq(1), pc.eq(0), delay.eq(0), waited.eq(0), self.done.eq(0), self.error.eq(0),
+            m.d.comb += pc_next.eq(0)
+            m.d.sync += [running.eq(1), delay.eq(0), waited.eq(0), self.done.eq(0), self.error.eq(0),
                          self.cycle.eq(0)]
         with m.Elif(running):
             m.d.sync += self.cycle.eq(self.cycle + 1)
@@ -168,6 +173,6 @@ class ProgramTop(wiring.Component):
                 m.d.sync += self.trace_overflow.eq(1)
             with m.Else():
                 m.d.sync += self.trace_count.eq(self.trace_count + 1)
-        tr = trace.read_port(domain="comb")
+        tr = trace.read_port()  # synchronous: trace_data shows the entry addressed in the previous cycle
         m.d.comb += [tr.addr.eq(self.trace_addr), self.trace_data.eq(tr.data)]
         return m

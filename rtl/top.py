@@ -97,25 +97,27 @@ class NmiTop(wiring.Component):
     # The host-state register file, register i in bits [64*i, 64*i+63] (order: REGISTER_MAP).
     host_regs: Out(64 * len(REGISTER_MAP))
 
-    def __init__(self, bugs=()):
+    def __init__(self, bugs=(), host_state=True):
         self.bugs = check_bugs(bugs)
         super().__init__()
         # Built here, not in elaborate, so a formal harness can refer to their state.
         self.nmi_ctl = NmiController(self.bugs)
         self.seq = SeamSequencer(self.bugs)
-        self.hs = HostStateUnit(self.bugs)
+        self.hs = HostStateUnit(self.bugs) if host_state else None
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.nmi = nmi = self.nmi_ctl
         m.submodules.seq = seq = self.seq
-        m.submodules.hs = hs = self.hs
-        m.d.comb += [
-            hs.we.eq(self.reg_we), hs.addr.eq(self.reg_addr), hs.data.eq(self.reg_data),
-            hs.seamcall.eq(seq.seamcall_taken), hs.seamret.eq(seq.seamret_taken),
-            hs.td_tsx.eq(self.cfg_td_tsx), hs.td_waitpkg.eq(self.cfg_td_waitpkg),
-        ]
-        m.d.comb += self.host_regs.eq(Cat(*(hs.regs[name] for name in REGISTER_MAP)))
+        hs = self.hs
+        if hs is not None:
+            m.submodules.hs = hs
+            m.d.comb += [
+                hs.we.eq(self.reg_we), hs.addr.eq(self.reg_addr), hs.data.eq(self.reg_data),
+                hs.seamcall.eq(seq.seamcall_taken), hs.seamret.eq(seq.seamret_taken),
+                hs.td_tsx.eq(self.cfg_td_tsx), hs.td_waitpkg.eq(self.cfg_td_waitpkg),
+            ]
+            m.d.comb += self.host_regs.eq(Cat(*(hs.regs[name] for name in REGISTER_MAP)))
 
         m.d.comb += [
             nmi.nmi.eq(self.nmi), nmi.vector.eq(self.nmi_vector), nmi.nmi_source.eq(self.cfg_nmi_source),

@@ -39,7 +39,7 @@ async def run_program(dut, compiled) -> tuple[str | None, int]:
     entries = []
     for addr in range(int(dut.trace_count.value)):
         dut.trace_addr.value = addr
-        await Timer(1, unit="ns")
+        await FallingEdge(dut.clk)  # the trace buffer reads synchronously
         entries.append(int(dut.trace_data.value))
     problem = check_run(compiled, entries, bool(int(dut.done.value)), bool(int(dut.error.value)),
                         bool(int(dut.trace_overflow.value)))

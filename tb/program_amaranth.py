@@ -41,6 +41,7 @@ def run_programs(compiled: list[Compiled], bugs=(), traces: list | None = None, 
             entries = []
             for addr in range(count):
                 ctx.set(dut.trace_addr, addr)
+                await ctx.tick()  # the trace buffer reads synchronously
                 entries.append(ctx.get(Value.cast(dut.trace_data)))
             results.append(check_run(c, entries, bool(ctx.get(dut.done)), bool(ctx.get(dut.error)),
                                      bool(ctx.get(dut.trace_overflow))))

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
                         (unsigned)top->trace_overflow, (unsigned)top->cycle);
             for (unsigned a = 0; a < count; a++) {
                 top->trace_addr = a;
-                top->eval();
+                tick(top);  // the trace buffer reads synchronously
                 std::printf("E %04x%08x%08x\n", top->trace_data[2], top->trace_data[1], top->trace_data[0]);
             }
             std::fflush(stdout);
