@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves) $(if $(MODE),--mode $(MODE)) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(b))
+	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves) $(if $(MODE),--mode $(MODE)) $(if $(TARGET),--target $(TARGET)) $(if $(PORT),--port $(PORT)) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(b))
 
 scenario: $(STAMP)
 	@test -n "$(FILE)" || { echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2; }

@@ -19,7 +19,16 @@ from .top import NmiTop
 ROOT = Path(__file__).resolve().parent.parent
 TOP_NAME = "nmi_top"  # interactive: the design's pins driven by the bench
 PROGRAM_TOP_NAME = "program_top"  # program mode: the design driven by the host engine
-TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop}
+BOARD_CORE_NAME = "board_core"  # the board's gateware without pins: the virtual board
+
+
+def _board_core(bugs):
+    from .board_top import BoardCore
+
+    return BoardCore(12, bugs=bugs)  # the iCEBreaker's 12 MHz at 1 Mbaud: 12 cycles per bit
+
+
+TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop, BOARD_CORE_NAME: _board_core}
 
 
 def verilog_text(bugs=(), top: str = TOP_NAME) -> str:

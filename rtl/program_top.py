@@ -19,7 +19,7 @@ opcode     name    meaning
 =========  ======  ==========================================================================
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -91,7 +91,10 @@ class ProgramTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.dut = dut = NmiTop(self.bugs, host_state=self.host_state)
+        # ``start`` also resets the design, so every program begins from the same state and a
+        # restarted program (a retried start over a lossy link) repeats exactly.
+        dut = NmiTop(self.bugs, host_state=self.host_state)
+        m.submodules.dut = ResetInserter(self.start)(dut)
         m.submodules.prog = prog = Memory(shape=32, depth=self.program_depth, init=[])
         m.submodules.trace = trace = Memory(shape=TRACE_WIDTH, depth=self.trace_depth, init=[])
 

@@ -207,6 +207,10 @@ def main(argv=None) -> int:
     sim.add_argument("--json", help="write the run report here (for regressions)")
     sim.add_argument("--no-svg", action="store_true")
     sim.add_argument("--mode", choices=["interactive", "program"], default="interactive")
+    sim.add_argument("--target", choices=["sim", "vboard", "board"], default="sim",
+                     help="sim: Verilator under cocotb; vboard: the virtual board on a pty; board: a real board")
+    sim.add_argument("--port", help="the board's serial port (TARGET=board)")
+    sim.add_argument("--baud", type=int, default=1_000_000)
     scen = sub.add_parser("scenario", help="run a scenario file on the RTL and the model")
     scen.add_argument("file")
     scen.add_argument("--out")
@@ -243,6 +247,8 @@ def main(argv=None) -> int:
         return 2
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     print(f"TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
+    if args.target != "sim":
+        return run_board_target(args, seed)
     if args.mode == "program":
         print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode)
@@ -255,6 +261,40 @@ def main(argv=None) -> int:
 
         for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
             print(f"timeline: {path.relative_to(ROOT)}")
+    return 0 if ok else 1
+
+
+def run_board_target(args, seed: int) -> int:
+    """TARGET=vboard or board: program mode over the UART bridge, the same table."""
+    from tb.board_driver import BoardError, BoardLink
+    from tb.board_run import run_on_board
+
+    try:
+        if args.target == "board":
+            if not args.port:
+                print("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)", file=sys.stderr)
+                return 2
+            link = BoardLink.open(args.port, args.baud)
+            report = run_on_board(args.test, seed, link)
+        else:
+            from tb.vboard import VirtualBoard
+
+            with VirtualBoard(args.bug) as board:
+                print(f"virtual board on {board.path}", flush=True)
+                report = run_on_board(args.test, seed, BoardLink.open(board.path, args.baud))
+    except (BoardError, OSError) as err:
+        print(f"ERROR {err}", file=sys.stderr)
+        return 1
+    ok = print_report(report, args.test, seed)
+    link = report["link"]
+    print(f"bridge: {link['requests']} requests ({link['retries']} retried), {link['bytes_out'] + link['bytes_in']:,} bytes "
+          f"in {report['seconds']:.2f} s = {(link['bytes_out'] + link['bytes_in']) / report['seconds']:,.0f} bytes/s, "
+          f"{len(report['runs']) / report['seconds']:.1f} traces/s")
+    if args.json:
+        report["ok"] = ok
+        Path(args.json).write_text(json.dumps(report))
+    if not ok:
+        print(f"reproduce: make sim TEST={args.test} SEED={seed} TARGET={args.target}")
     return 0 if ok else 1
 
 

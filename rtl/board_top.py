@@ -1,0 +1,251 @@
+"""The board: program mode behind a register map, reached through a framed UART bridge.
+
+Wire protocol (both directions: a sync byte, a command or status, a length, the payload, and a
+CRC-8 (polynomial 0x07, initial 0) over everything after the sync byte):
+
+    request   A5 cmd len payload[len] crc      cmd 01 WRITE: addr(2, LE) data(4, LE)
+                                               cmd 02 READ:  addr(2, LE) count(1, 1..16)
+    response  5A status len payload[len] crc   status 00 OK, 01 BAD_CRC, 02 BAD_LENGTH, 03 BAD_COMMAND
+
+Bytes outside a frame are ignored until the next sync byte (resynchronisation); a frame that
+stalls for ``FRAME_TIMEOUT_BYTES`` byte times is dropped. The host waits for each response before
+sending the next request.
+
+Register map (32-bit registers, word addresses): see ``REGISTERS``.
+"""
+
+from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .program_top import TRACE_WIDTH, ProgramTop
+from .uart import UartRx, UartTx
+
+SYNC_REQUEST, SYNC_RESPONSE = 0xA5, 0x5A
+CMD_WRITE, CMD_READ = 0x01, 0x02
+OK, BAD_CRC, BAD_LENGTH, BAD_COMMAND = 0x00, 0x01, 0x02, 0x03
+MAX_READ_WORDS = 16
+FRAME_TIMEOUT_BYTES = 64
+BOARD_ID = 0x4E4D4931  # "NMI1"
+
+REGISTERS = {
+    "ID": 0x0000,  # read: BOARD_ID
+    "CTRL": 0x0001,  # write: bit 0 starts the program
+    "STATUS": 0x0002,  # read: bit 0 done, bit 1 error, bit 2 trace overflow
+    "CFG": 0x0003,  # read/write: bit 0 fixed module, bit 1 FRED entry, bit 2 NMI-source
+    "LENS": 0x0004,  # read/write: seamcall (7..0), vmentry (15..8), exit (23..16)
+    "TRACE_COUNT": 0x0005,  # read
+    "CYCLE": 0x0006,  # read: cycles the program ran
+    "INFO": 0x0007,  # read: program words (15..0), trace entries (31..16)
+    "PROGRAM": 0x1000,  # write: PROGRAM + i is program word i
+    "TRACE": 0x4000,  # read: TRACE + 4*i + k is bits 32k..32k+31 of trace entry i (k = 0..2)
+}
+
+
+def _crc8_of_bit(i: int) -> int:
+    c = 1 << i
+    for _ in range(8):
+        c = ((c << 1) ^ 0x07) & 0xFF if c & 0x80 else (c << 1) & 0xFF
+    return c
+
+
+# CRC-8 is linear over GF(2): each output bit is the XOR of a fixed set of bits of (crc ^ byte).
+_CRC8_TAPS = [[i for i in range(8) if _crc8_of_bit(i) >> j & 1] for j in range(8)]
+
+
+def crc8_update(crc, byte):
+    """CRC-8/0x07 of one more byte, as a small combinational expression (one XOR tree per bit)."""
+    x = crc ^ byte
+    bits = []
+    for taps in _CRC8_TAPS:
+        bit = x[taps[0]]
+        for i in taps[1:]:
+            bit = bit ^ x[i]
+        bits.append(bit)
+    return Cat(*bits)
+
+
+class BoardCore(wiring.Component):
+    """ProgramTop behind the UART bridge; the part shared by the FPGA builds and the virtual board.
+
+    Parameters
+    ----------
+    divisor : int
+        Clock cycles per UART bit.
+    program_depth, trace_depth : int
+        Memory sizes (the board's are smaller than simulation's, to fit an iCE40UP5K).
+
+    Attributes
+    ----------
+    rx : In
+    tx : Out
+        The UART lines.
+    """
+
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+
+    def __init__(self, divisor=12, program_depth=512, trace_depth=512, bugs=()):
+        self.divisor = divisor
+        self.program_depth, self.trace_depth = program_depth, trace_depth
+        self.bugs = tuple(bugs)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.rxu = rxu = UartRx(self.divisor)
+        m.submodules.txu = txu = UartTx(self.divisor)
+        m.submodules.core = core = ProgramTop(self.bugs, self.program_depth, self.trace_depth, host_state=False)
+        m.d.comb += [rxu.rx.eq(self.rx), self.tx.eq(txu.tx)]
+
+        cfg, lens = Signal(3), Signal(24, init=(6 << 16) | (2 << 8) | 4)
+        m.d.comb += [core.cfg_fixed.eq(cfg[0]), core.cfg_fred.eq(cfg[1]), core.cfg_nmi_source.eq(cfg[2]),
+                     core.cfg_seamcall.eq(lens[0:8]), core.cfg_vmentry.eq(lens[8:16]), core.cfg_exit.eq(lens[16:24])]
+
+        # ---- request parsing --------------------------------------------------------------
+        cmd, length, index = Signal(8), Signal(8), Signal(8)
+        payload = Signal(48)  # bytes shift in from the top: a 6-byte payload ends up in order
+        crc = Signal(8)
+        status, resp_words = Signal(8), Signal(5)
+        read_base = Signal(16)
+        gap = Signal(range(FRAME_TIMEOUT_BYTES * 10 * self.divisor + 1))
+        b = rxu.data
+
+        # ---- register reads: address -> value, two cycles (the trace buffer reads synchronously)
+        rd_addr = Signal(16)
+        trace_index = (rd_addr - REGISTERS["TRACE"])[2:16]
+        m.d.comb += core.trace_addr.eq(trace_index)
+        rd_value = Signal(32)
+        trace_word = Mux(rd_addr[0:2] == 0, core.trace_data[0:32],
+                         Mux(rd_addr[0:2] == 1, core.trace_data[32:64], core.trace_data[64:TRACE_WIDTH]))
+        with m.If(rd_addr >= REGISTERS["TRACE"]):
+            m.d.comb += rd_value.eq(trace_word)
+        with m.Else():
+            with m.Switch(rd_addr):
+                with m.Case(REGISTERS["ID"]):
+                    m.d.comb += rd_value.eq(BOARD_ID)
+                with m.Case(REGISTERS["STATUS"]):
+                    m.d.comb += rd_value.eq(Cat(core.done, core.error, core.trace_overflow))
+                with m.Case(REGISTERS["CFG"]):
+                    m.d.comb += rd_value.eq(cfg)
+                with m.Case(REGISTERS["LENS"]):
+                    m.d.comb += rd_value.eq(lens)
+                with m.Case(REGISTERS["TRACE_COUNT"]):
+                    m.d.comb += rd_value.eq(core.trace_count)
+                with m.Case(REGISTERS["CYCLE"]):
+                    m.d.comb += rd_value.eq(core.cycle)
+                with m.Case(REGISTERS["INFO"]):
+                    m.d.comb += rd_value.eq(self.program_depth | (self.trace_depth << 16))
+
+        word = Signal(32)
+        byte_in_word = Signal(2)
+        words_left = Signal(5)
+
+        def send(value, next_state, update_crc=True):
+            m.d.comb += [txu.valid.eq(1), txu.data.eq(value)]
+            with m.If(txu.ready):
+                if update_crc:
+                    m.d.sync += crc.eq(crc8_update(crc, value))
+                m.next = next_state
+
+        def respond(code, words=0):
+            m.d.sync += [status.eq(code), resp_words.eq(words)]
+            m.next = "SEND_SYNC"
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(rxu.valid & (b == SYNC_REQUEST)):
+                    m.d.sync += [crc.eq(0), gap.eq(0)]
+                    m.next = "CMD"
+            for state in ("CMD", "LEN", "PAYLOAD", "CRC"):
+                with m.State(state):
+                    with m.If(rxu.valid):
+                        m.d.sync += gap.eq(0)
+                        if state == "CMD":
+                            m.d.sync += [cmd.eq(b), crc.eq(crc8_update(crc, b))]
+                            m.next = "LEN"
+                        elif state == "LEN":
+                            m.d.sync += [length.eq(b), crc.eq(crc8_update(crc, b)), index.eq(0)]
+                            with m.If(b > 6):
+                                respond(BAD_LENGTH)
+                            with m.Elif(b == 0):
+                                m.next = "CRC"
+                            with m.Else():
+                                m.next = "PAYLOAD"
+                        elif state == "PAYLOAD":
+                            m.d.sync += [payload.eq((payload >> 8) | (b << 40)), crc.eq(crc8_update(crc, b)),
+                                         index.eq(index + 1)]
+                            with m.If(index + 1 == length):
+                                m.next = "CRC"
+                        else:
+                            with m.If(b == crc):
+                                m.next = "EXECUTE"
+                            with m.Else():
+                                respond(BAD_CRC)
+                    with m.Elif(gap == FRAME_TIMEOUT_BYTES * 10 * self.divisor):
+                        m.next = "IDLE"  # the rest of the frame never came
+                    with m.Else():
+                        m.d.sync += gap.eq(gap + 1)
+            with m.State("EXECUTE"):
+                addr = payload[0:16]
+                data = payload[16:48]
+                count = payload[40:48]
+                with m.If((cmd == CMD_WRITE) & (length == 6)):
+                    with m.If(addr == REGISTERS["CTRL"]):
+                        m.d.comb += core.start.eq(data[0])
+                    with m.Elif(addr == REGISTERS["CFG"]):
+                        m.d.sync += cfg.eq(data)
+                    with m.Elif(addr == REGISTERS["LENS"]):
+                        m.d.sync += lens.eq(data)
+                    with m.Elif((addr >= REGISTERS["PROGRAM"]) & (addr < REGISTERS["PROGRAM"] + self.program_depth)):
+                        m.d.comb += [core.prog_we.eq(1), core.prog_addr.eq(addr - REGISTERS["PROGRAM"]),
+                                     core.prog_data.eq(data)]
+                    respond(OK)
+                with m.Elif((cmd == CMD_READ) & (length == 3) & (count >= 1) & (count <= MAX_READ_WORDS)):
+                    m.d.sync += read_base.eq(payload[24:40])
+                    respond(OK, count)
+                with m.Else():
+                    respond(BAD_COMMAND)
+            with m.State("SEND_SYNC"):
+                send(SYNC_RESPONSE, "SEND_STATUS", update_crc=False)
+                m.d.sync += [crc.eq(0), words_left.eq(resp_words), rd_addr.eq(read_base)]
+            with m.State("SEND_STATUS"):
+                send(status, "SEND_LEN")
+            with m.State("SEND_LEN"):
+                send(resp_words << 2, "FETCH")
+            with m.State("FETCH"):
+                with m.If(words_left == 0):
+                    m.next = "SEND_CRC"
+                with m.Else():
+                    m.next = "FETCH_WAIT"  # rd_addr was set; the trace buffer answers next cycle
+            with m.State("FETCH_WAIT"):
+                m.next = "FETCH_LATCH"
+            with m.State("FETCH_LATCH"):
+                m.d.sync += [word.eq(rd_value), byte_in_word.eq(0)]
+                m.next = "SEND_WORD"
+            with m.State("SEND_WORD"):
+                m.d.comb += [txu.valid.eq(1), txu.data.eq(word[0:8])]
+                with m.If(txu.ready):
+                    m.d.sync += [crc.eq(crc8_update(crc, word[0:8])), word.eq(word >> 8),
+                                 byte_in_word.eq(byte_in_word + 1)]
+                    with m.If(byte_in_word == 3):
+                        m.d.sync += [words_left.eq(words_left - 1), rd_addr.eq(rd_addr + 1)]
+                        m.next = "FETCH"
+            with m.State("SEND_CRC"):
+                send(crc, "IDLE", update_crc=False)
+        return m
+
+
+class BoardTop(Elaboratable):
+    """BoardCore on a real board: the platform's default clock and its UART pins."""
+
+    def __init__(self, baud=1_000_000, **options):
+        self.baud, self.options = baud, options
+
+    def elaborate(self, platform):
+        m = Module()
+        divisor = round(platform.default_clk_frequency / self.baud)
+        m.submodules.board = board = BoardCore(divisor, **self.options)
+        uart = platform.request("uart", 0)
+        m.d.comb += [board.rx.eq(uart.rx.i), uart.tx.o.eq(board.tx)]
+        return m

@@ -1,0 +1,111 @@
+"""Host driver for the board (real or virtual) over a serial port: program upload, run, trace download.
+
+Every wait is bounded, idempotent requests are retried, and a trace is only returned when the
+board says the program finished without error or overflow and the whole trace came back.
+Checking uses the same ``tb.program.check_run`` as every simulation bench.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rtl.board_top import BOARD_ID, MAX_READ_WORDS, OK, REGISTERS
+
+from .board_protocol import STATUS_NAMES, ResponseDecoder, read_request, write_request
+from .program import Compiled, check_run
+
+
+class BoardError(Exception):
+    """The board could not be reached or gave an answer that cannot be trusted."""
+
+
+class BoardLink:
+    """Request/response over any byte transport with ``write(bytes)`` and ``read(n)`` (pyserial's API)."""
+
+    def __init__(self, transport, timeout: float = 0.5, retries: int = 3):
+        self.io, self.timeout, self.retries = transport, timeout, retries
+        self.decoder = ResponseDecoder()
+        self.stats = {"requests": 0, "retries": 0, "bytes_out": 0, "bytes_in": 0}
+
+    @classmethod
+    def open(cls, port: str, baud: int = 1_000_000, **options) -> "BoardLink":
+        import serial
+
+        return cls(serial.Serial(port, baudrate=baud, timeout=0.02), **options)
+
+    def _transact(self, request: bytes, expect_words: int) -> bytes:
+        last = "no response"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.stats["retries"] += 1
+            self.io.write(request)
+            self.stats["requests"] += 1
+            self.stats["bytes_out"] += len(request)
+            deadline = time.monotonic() + self.timeout
+            while time.monotonic() < deadline:
+                data = self.io.read(max(1, getattr(self.io, "in_waiting", 0)))  # return as soon as bytes come
+                self.stats["bytes_in"] += len(data)
+                for status, payload in self.decoder.feed(data):
+                    if status == "corrupt":
+                        last = "a response with a bad CRC"
+                        break
+                    if status != OK:
+                        last = f"the board answered {STATUS_NAMES[status]}"
+                        break
+                    if len(payload) != 4 * expect_words:
+                        last = f"a response of {len(payload)} bytes, expected {4 * expect_words}"
+                        break
+                    return payload
+                else:
+                    continue
+                break  # a bad answer: retry
+            else:
+                last = f"no response within {self.timeout} s"
+            self.decoder = ResponseDecoder()  # drop half-received bytes before retrying
+        raise BoardError(f"request failed after {self.retries + 1} attempts: {last}")
+
+    def write(self, addr: int, value: int) -> None:
+        self._transact(write_request(addr, value), 0)
+
+    def read(self, addr: int, count: int = 1) -> list[int]:
+        words = []
+        while count > 0:
+            n = min(count, MAX_READ_WORDS)
+            payload = self._transact(read_request(addr, n), n)
+            words += [int.from_bytes(payload[i:i + 4], "little") for i in range(0, len(payload), 4)]
+            addr, count = addr + n, count - n
+        return words
+
+    def identify(self) -> dict:
+        board_id, = self.read(REGISTERS["ID"])
+        if board_id != BOARD_ID:
+            raise BoardError(f"unexpected board id 0x{board_id:08x} (expected 0x{BOARD_ID:08x})")
+        info, = self.read(REGISTERS["INFO"])
+        return {"program_words": info & 0xFFFF, "trace_entries": info >> 16}
+
+    def run_program(self, compiled: Compiled, limits: dict, poll_timeout: float = 10.0) -> str | None:
+        """Upload, start, wait (bounded), download; return the first problem or None."""
+        cfg = compiled.scenario.config
+        if len(compiled.words) > limits["program_words"] - 2:
+            raise BoardError(f"{compiled.scenario.name}: {len(compiled.words)} words do not fit the board's "
+                             f"{limits['program_words'] - 2}")
+        self.write(REGISTERS["CFG"], int(cfg.module == "fixed") | int(cfg.entry == "fred") << 1 | int(cfg.nmi_source) << 2)
+        self.write(REGISTERS["LENS"], cfg.seamcall | cfg.vmentry << 8 | cfg.exit << 16)
+        for i, word in enumerate(compiled.words):
+            self.write(REGISTERS["PROGRAM"] + i, word)
+        self.write(REGISTERS["CTRL"], 1)  # start also resets the design: a retried start repeats the run
+        deadline = time.monotonic() + poll_timeout
+        while True:
+            status, = self.read(REGISTERS["STATUS"])
+            if status & 0b11:
+                break
+            if time.monotonic() > deadline:
+                raise BoardError(f"{compiled.scenario.name}: the program did not finish within {poll_timeout} s")
+        count, = self.read(REGISTERS["TRACE_COUNT"])
+        raw = self.read(REGISTERS["TRACE"], 4 * count) if count else []  # 4 addresses per entry, 3 used
+        again, = self.read(REGISTERS["STATUS"])
+        if again != status:
+            raise BoardError(f"{compiled.scenario.name}: the board's status changed during the download "
+                             "(a reset?): the trace is not trusted")
+        entries = [raw[4 * i] | raw[4 * i + 1] << 32 | raw[4 * i + 2] << 64 for i in range(count)]
+        return check_run(compiled, entries, bool(status & 1), bool(status & 2), bool(status & 4))

@@ -1,0 +1,66 @@
+"""The virtual board: the board gateware in a Verilator C++ harness behind a pseudo-terminal.
+
+``VirtualBoard`` builds the harness once per RTL hash, starts it, and gives the pty path that the
+same host driver as a real board opens.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "tb" / "harness" / "vboard_main.cpp"
+
+
+def build(bugs=()) -> Path:
+    from rtl.generate import BOARD_CORE_NAME, generate
+    from tb.runner import verilator_env
+
+    verilator_env()
+    verilog, digest = generate(bugs, top=BOARD_CORE_NAME)
+    out = ROOT / "build" / "vboard" / digest
+    binary = out / "vboard"
+    if binary.exists() and binary.stat().st_mtime >= SOURCE.stat().st_mtime:
+        return binary
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"building the virtual board for RTL {digest} ...", flush=True)
+    env = dict(os.environ, MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include")  # see tb/runner.py
+    cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint", "--top-module", BOARD_CORE_NAME,
+           "-Mdir", str(out), "-o", "vboard", str(verilog), str(SOURCE), "-j", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"virtual board build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return binary
+
+
+class VirtualBoard:
+    """A running virtual board; use as a context manager. ``path`` is its serial port."""
+
+    def __init__(self, bugs=()):
+        self.binary = build(bugs)
+        self.proc = None
+        self.path = None
+
+    def __enter__(self) -> "VirtualBoard":
+        self.proc = subprocess.Popen([str(self.binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("PTY "):
+            self.close()
+            raise RuntimeError(f"the virtual board did not start: {line!r}")
+        self.path = line[4:]
+        return self
+
+    def close(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.stdin.close()  # the harness stops when its stdin closes
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
