@@ -8,6 +8,8 @@
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex]  every test x seeds in parallel, coverage, JUnit XML
 #   make plan | mutants                            testplan with status; mutation kill table
+#   make bitstream BOARD=icebreaker|ulx3s          FPGA bitstream, utilisation, Fmax; make program BOARD=... flashes it
+#   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
 #   make list | rtl | lint | clean
 
 PYTHON ?= python3
@@ -18,7 +20,7 @@ TEST   ?= nmi_seamret
 comma  := ,
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test sim model scenario explore bench formal regress plan mutants list rtl lint clean
+.PHONY: venv test sim model scenario explore bench formal regress plan mutants bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -54,6 +56,13 @@ plan: $(STAMP)
 
 mutants: $(STAMP)
 	$(PY) -m tb.mutants --jobs $(JOBS)
+
+BOARD ?= icebreaker
+bitstream: $(STAMP)
+	$(PY) -m tb.bitstream $(BOARD)
+
+program: $(STAMP)
+	$(PY) -m tb.bitstream $(BOARD) --program
 
 formal: $(STAMP)
 	$(PY) -m tb.formal $(foreach b,$(BUG),--bug $(b))
