@@ -141,3 +141,23 @@ def test_icebreaker_bitstream_meets_timing():
     result = build("icebreaker")
     assert result["bitstream"] and result["fmax"][2] == "PASS"
     assert result["LUTs"][0] < result["LUTs"][1]
+
+
+def test_a_board_reset_during_download_is_not_trusted(monkeypatch):
+    """STATUS read before and after the download must agree; a reset in between clears it."""
+    from tb.catalog import TESTS
+    from tb.program import compile_scenario
+
+    compiled = compile_scenario(TESTS["nmi_seamret"].scenarios(1)[0])
+    link = BoardLink(transport=None)
+    statuses = iter([1, 0])  # done before the download, cleared (reset) after it
+    monkeypatch.setattr(link, "write", lambda addr, value: None)
+
+    def read(addr, count=1):
+        if addr == REGISTERS["STATUS"]:
+            return [next(statuses)]
+        return [0] * count
+
+    monkeypatch.setattr(link, "read", read)
+    with pytest.raises(BoardError, match="status changed during the download"):
+        link.run_program(compiled, {"program_words": 512, "trace_entries": 512})
