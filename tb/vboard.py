@@ -6,9 +6,7 @@ same host driver as a real board opens.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,24 +14,11 @@ SOURCE = ROOT / "tb" / "harness" / "vboard_main.cpp"
 
 
 def build(bugs=()) -> Path:
-    from rtl.generate import BOARD_CORE_NAME, generate
-    from tb.runner import verilator_env
+    from rtl.generate import BOARD_CORE_NAME
 
-    verilator_env()
-    verilog, digest = generate(bugs, top=BOARD_CORE_NAME)
-    out = ROOT / "build" / "vboard" / digest
-    binary = out / "vboard"
-    if binary.exists() and binary.stat().st_mtime >= SOURCE.stat().st_mtime:
-        return binary
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"building the virtual board for RTL {digest} ...", flush=True)
-    env = dict(os.environ, MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include")  # see tb/runner.py
-    cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint", "--top-module", BOARD_CORE_NAME,
-           "-Mdir", str(out), "-o", "vboard", str(verilog), str(SOURCE), "-j", "2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"virtual board build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return binary
+    from .harness.build import build_harness
+
+    return build_harness(BOARD_CORE_NAME, SOURCE, "vboard", bugs)
 
 
 class VirtualBoard:
