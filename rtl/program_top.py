@@ -15,11 +15,16 @@ opcode     name    meaning
 2          AWAIT   idle until event ``e`` (bits 3..0, see ``EVENTS``) is seen, at most 65535
                    cycles (else ``error``); the next instruction runs in that same cycle
 3          DRIVE   for one cycle: nmi (bit 0), vector (4..1), seamcall (5), iret (6),
-                   exit_req (7), exit_reason (14..8)
+                   exit_req (7), exit_reason (14..8), and with the host-state unit a register
+                   write: reg_we (15), reg_addr (20..16), value = data table entry (27..21)
 =========  ======  ==========================================================================
+
+With the host-state unit (simulation), a 128-entry table of 64-bit values (loaded like the
+program) feeds register writes, trace entries also carry register writes, and the register file
+can be read back after the run (``regs_addr`` -> ``regs_data``).
 """
 
-from amaranth import Cat, Const, Module, Mux, ResetInserter, Signal
+from amaranth import Array, Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -36,6 +41,14 @@ TRACE_FIELDS = (("cycle", 24), ("ev_deliver", 1), ("ev_deliver_fred", 1), ("ev_d
                 ("ev_seamcall_saved", 1), ("ev_vmentry", 1), ("ev_exit", 1), ("ev_exit_reason", 7),
                 ("ev_exit_qual", 16), ("ev_seamret", 1), ("ev_seamret_blocked", 1))
 TRACE_WIDTH = sum(w for _, w in TRACE_FIELDS)
+# With the host-state unit, entries also carry the edge's register write.
+TRACE_FIELDS_HS = TRACE_FIELDS + (("ev_write", 1), ("ev_write_addr", 5), ("ev_write_data", 64))
+TRACE_WIDTH_HS = sum(w for _, w in TRACE_FIELDS_HS)
+DATA_DEPTH = 128
+
+
+def trace_fields(host_state: bool):
+    return TRACE_FIELDS_HS if host_state else TRACE_FIELDS
 
 
 class ProgramTop(wiring.Component):
@@ -65,29 +78,20 @@ class ProgramTop(wiring.Component):
         Trace readback: entry ``trace_addr`` (one cycle later), entries written, more edges than entries.
     """
 
-    cfg_fixed: In(1)
-    cfg_fred: In(1)
-    cfg_nmi_source: In(1)
-    cfg_seamcall: In(8)
-    cfg_vmentry: In(8)
-    cfg_exit: In(8)
-    prog_we: In(1)
-    prog_addr: In(10)
-    prog_data: In(32)
-    start: In(1)
-    done: Out(1)
-    error: Out(1)
-    cycle: Out(24)
-    trace_addr: In(11)
-    trace_data: Out(TRACE_WIDTH)
-    trace_count: Out(12)
-    trace_overflow: Out(1)
-
     def __init__(self, bugs=(), program_depth=1024, trace_depth=2048, host_state=True):
         self.bugs = tuple(bugs)
         self.program_depth, self.trace_depth = program_depth, trace_depth
-        self.host_state = host_state  # the board leaves the (unused) host-state register file out
-        super().__init__()
+        self.host_state = host_state  # the board leaves the host-state register file out
+        self.fields = trace_fields(host_state)
+        members = dict(
+            cfg_fixed=In(1), cfg_fred=In(1), cfg_nmi_source=In(1), cfg_seamcall=In(8), cfg_vmentry=In(8),
+            cfg_exit=In(8), prog_we=In(1), prog_addr=In(10), prog_data=In(32), start=In(1), done=Out(1),
+            error=Out(1), cycle=Out(24), trace_addr=In(11), trace_count=Out(12), trace_overflow=Out(1),
+            trace_data=Out(sum(w for _, w in self.fields)))
+        if host_state:
+            members.update(cfg_td_tsx=In(1), cfg_td_waitpkg=In(1), data_we=In(1), data_addr=In(7), data_data=In(64),
+                           regs_addr=In(5), regs_data=Out(64))
+        super().__init__(wiring.Signature(members))
 
     def elaborate(self, platform):
         m = Module()
@@ -96,9 +100,10 @@ class ProgramTop(wiring.Component):
         dut = NmiTop(self.bugs, host_state=self.host_state)
         m.submodules.dut = ResetInserter(self.start)(dut)
         m.submodules.prog = prog = Memory(shape=32, depth=self.program_depth, init=[])
-        m.submodules.trace = trace = Memory(shape=TRACE_WIDTH, depth=self.trace_depth, init=[])
+        m.submodules.trace = trace = Memory(shape=len(self.trace_data), depth=self.trace_depth, init=[])
 
-        for name in ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit"):
+        config = ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit")
+        for name in config + (("cfg_td_tsx", "cfg_td_waitpkg") if self.host_state else ()):
             m.d.comb += getattr(dut, name).eq(getattr(self, name))
 
         # Program memory: one write port (loading) and two synchronous reads (block RAM on an FPGA):
@@ -115,10 +120,22 @@ class ProgramTop(wiring.Component):
         waited = Signal(16)
         events = Cat(dut.ev_deliver, dut.ev_nmi, dut.ev_latch, dut.ev_drop, dut.ev_iret, dut.ev_seamcall,
                      dut.ev_vmentry, dut.ev_exit, dut.ev_seamret)
+        recorded = Cat(events, dut.ev_write) if self.host_state else events  # edges worth an entry
+
+        if self.host_state:
+            m.submodules.data = data = Memory(shape=64, depth=DATA_DEPTH, init=[])
+            dw = data.write_port()
+            m.d.comb += [dw.en.eq(self.data_we), dw.addr.eq(self.data_addr), dw.data.eq(self.data_data)]
+            data_rd = data.read_port(domain="comb")  # simulation only: the board has no host-state unit
+            regs = [dut.host_regs[64 * i:64 * (i + 1)] for i in range(len(dut.hs.regs))]
+            m.d.comb += self.regs_data.eq(Array(regs)[self.regs_addr])
 
         def drive(word):
             m.d.comb += [dut.nmi.eq(word[0]), dut.nmi_vector.eq(word[1:5]), dut.seamcall.eq(word[5]),
                          dut.iret.eq(word[6]), dut.exit_req.eq(word[7]), dut.exit_reason.eq(word[8:15])]
+            if self.host_state:
+                m.d.comb += [data_rd.addr.eq(word[21:28]), dut.reg_we.eq(word[15]), dut.reg_addr.eq(word[16:21]),
+                             dut.reg_data.eq(data_rd.data)]
 
         def execute(word, step):
             """Run a DELAY or DRIVE (or END) word this cycle; ``step``: how far pc moves past it."""
@@ -163,9 +180,8 @@ class ProgramTop(wiring.Component):
 
         # Trace buffer: an entry for every cycle whose registered events show an edge's activity.
         tw = trace.write_port()
-        fields = {name: getattr(dut, name) for name, _ in TRACE_FIELDS if name != "cycle"}
-        entry = Cat((self.cycle - 1)[:24], *(fields[name] for name, _ in TRACE_FIELDS[1:]))  # 24-bit stamp
-        any_event = events.any()
+        entry = Cat((self.cycle - 1)[:24], *(getattr(dut, name) for name, _ in self.fields[1:]))  # 24-bit stamp
+        any_event = recorded.any()
         full = self.trace_count == self.trace_depth
         m.d.comb += [tw.addr.eq(self.trace_count), tw.data.eq(entry),
                      tw.en.eq(running & any_event & ~full & (self.cycle != 0))]

@@ -19,7 +19,7 @@ def run_on_board(test: str, seed: int, link: BoardLink) -> dict:
         row = {"scenario": scenario.name, "config": scenario.config.to_json(), "ok": False, "cycles": 0,
                "transactions": 0, "verdict": None, "host_state_config": None, "outcome": None}
         try:
-            compiled = compile_scenario(scenario, program_depth=limits["program_words"])
+            compiled = compile_scenario(scenario, program_depth=limits["program_words"], host_state=False)
             problem = link.run_program(compiled, limits)
         except (ProgramError, BoardError) as err:
             row["failure"] = str(err)

@@ -30,7 +30,11 @@ async def run_program(dut, compiled) -> tuple[str | None, int]:
     for addr, word in enumerate(compiled.words):
         dut.prog_we.value, dut.prog_addr.value, dut.prog_data.value = 1, addr, word
         await FallingEdge(dut.clk)
-    dut.prog_we.value, dut.start.value = 0, 1
+    dut.prog_we.value = 0
+    for addr, value in enumerate(compiled.data or []):
+        dut.data_we.value, dut.data_addr.value, dut.data_data.value = 1, addr, value
+        await FallingEdge(dut.clk)
+    dut.data_we.value, dut.start.value = 0, 1
     await FallingEdge(dut.clk)
     dut.start.value = 0
     bound = Timer((compiled.cycles + 70_000) * CLOCK_NS, unit="ns")
@@ -41,8 +45,13 @@ async def run_program(dut, compiled) -> tuple[str | None, int]:
         dut.trace_addr.value = addr
         await FallingEdge(dut.clk)  # the trace buffer reads synchronously
         entries.append(int(dut.trace_data.value))
+    regs = []
+    for index in range(21):
+        dut.regs_addr.value = index
+        await Timer(1, unit="ns")
+        regs.append(int(dut.regs_data.value))
     problem = check_run(compiled, entries, bool(int(dut.done.value)), bool(int(dut.error.value)),
-                        bool(int(dut.trace_overflow.value)))
+                        bool(int(dut.trace_overflow.value)), regs, host_state=True)
     return problem, int(dut.cycle.value)
 
 
@@ -69,7 +78,8 @@ async def program_test(dut, name: str) -> None:
             problem = f"{scenario.name}: {verdict.message}"
         rows.append({"scenario": scenario.name, "config": scenario.config.to_json(), "ok": problem is None,
                      "failure": problem, "cycles": ran, "transactions": len(compiled.trace),
-                     "verdict": verdict.columns if verdict else None, "host_state_config": None,
+                     "verdict": verdict.columns if verdict else None,
+                     "host_state_config": scenario.host_state.to_json() if scenario.host_state else None,
                      "outcome": compiled.outcome.to_json()})
     report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
               "seconds": time.perf_counter() - start, "cycles": cycles}

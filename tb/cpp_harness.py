@@ -34,10 +34,12 @@ def run(compiled: list[Compiled], bugs=()) -> tuple[list[str | None], int, float
     binary = build(bugs)
     lines = []
     for c in compiled:
-        cfg = c.scenario.config
+        cfg, hs = c.scenario.config, c.scenario.host_state
         lines.append(f"P {int(cfg.module == 'fixed')} {int(cfg.entry == 'fred')} {int(cfg.nmi_source)} "
-                     f"{cfg.seamcall} {cfg.vmentry} {cfg.exit} {c.cycles + 70000}")
+                     f"{cfg.seamcall} {cfg.vmentry} {cfg.exit} {c.cycles + 70000} "
+                     f"{int(bool(hs and hs.td_tsx))} {int(bool(hs and hs.td_waitpkg))}")
         lines += [f"W {w:08x}" for w in c.words]
+        lines += [f"D {v:016x}" for v in c.data or []]
         lines.append("R")
     start = time.perf_counter()
     proc = subprocess.run([str(binary)], input="\n".join(lines) + "\n", capture_output=True, text=True,
@@ -49,10 +51,12 @@ def run(compiled: list[Compiled], bugs=()) -> tuple[list[str | None], int, float
     problems, cycles, i = [], 0, 0
     for c in compiled:
         _, count, done, error, overflow, ran = out[i].split()
-        entries = [int(line[2:], 16) for line in out[i + 1:i + 1 + int(count)]]
+        entries = [int(line[1:].strip(), 16) for line in out[i + 1:i + 1 + int(count)]]
         i += 1 + int(count)
+        regs = [int(line[2:], 16) for line in out[i:i + 21]]
+        i += 21
         cycles += int(ran)
-        problems.append(check_run(c, entries, done == "1", error == "1", overflow == "1"))
+        problems.append(check_run(c, entries, done == "1", error == "1", overflow == "1", regs, host_state=True))
     return problems, cycles, seconds
 
 

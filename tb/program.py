@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from py_model import NmiHardware, Scenario, Session
 from py_model.transactions import Txn, first_difference
-from rtl.program_top import AWAIT_LIMIT, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, TRACE_FIELDS
+from rtl.program_top import AWAIT_LIMIT, DATA_DEPTH, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, trace_fields
 
 from .pins import read_events
 
@@ -32,12 +32,22 @@ class Compiled:
     trace: list[Txn]  # what the design must record
     outcome: object  # the model's outcome
     cycles: int  # the cycle at which the program ends
+    data: list[int] = None  # the 64-bit values register writes take (host-state scenarios)
+    final_regs: list[int] | None = None  # the register file the design must hold at the end
+
+    @property
+    def host_state(self) -> bool:
+        return self.final_regs is not None
 
 
-def _drive_word(inp) -> int:
+def _drive_word(inp, data: list[int]) -> int:
     word = OP_DRIVE << 28
     word |= int(inp.nmi) | (inp.vector if inp.nmi else 0) << 1 | int(inp.seamcall) << 5 | int(inp.iret) << 6
     word |= int(inp.exit_req) << 7 | (inp.exit_reason if inp.exit_req else 0) << 8
+    if inp.reg_we:
+        if inp.reg_data not in data:
+            data.append(inp.reg_data)
+        word |= 1 << 15 | inp.reg_addr << 16 | data.index(inp.reg_data) << 21
     return word
 
 
@@ -50,19 +60,20 @@ def _delay(n: int) -> list[int]:
     return out
 
 
-def compile_scenario(scenario: Scenario, program_depth: int = 1024) -> Compiled:
-    if scenario.host_state is not None:
-        raise ProgramError(f"{scenario.name}: program mode does not run host-state scenarios "
-                           "(the engine has no register-write instruction); run it interactively")
-    hw, session = NmiHardware(scenario.config), Session(scenario)
+def compile_scenario(scenario: Scenario, program_depth: int = 1024, host_state: bool = True) -> Compiled:
+    """``host_state``: the target has the host-state unit (simulation does; the board does not)."""
+    hs = scenario.host_state
+    if hs is not None and not host_state:
+        raise ProgramError(f"{scenario.name}: this target has no host-state unit (the board leaves it out); "
+                           "run host-state scenarios in simulation")
+    hw = NmiHardware(scenario.config, bool(hs and hs.td_tsx), bool(hs and hs.td_waitpkg))
+    session = Session(scenario)
     drives, edges, trace = [], {}, []
     cycle, edge = 0, []
     while True:
         inputs = session.cycle(cycle, hw.state(), edge)
         if session.done:
             break
-        if inputs.reg_we:
-            raise ProgramError(f"{scenario.name}: register writes are not supported in program mode")
         edge = hw.step(cycle, inputs)
         if edge:
             edges[cycle] = {t.kind for t in edge}
@@ -72,7 +83,7 @@ def compile_scenario(scenario: Scenario, program_depth: int = 1024) -> Compiled:
         cycle += 1
     end = cycle
 
-    words, prev = [], -1  # prev: the cycle of the previous drive
+    words, data, prev = [], [], -1  # prev: the cycle of the previous drive
     for t, inp in drives:
         anchor = _anchor(edges, prev, t)
         if anchor is not None:
@@ -84,13 +95,16 @@ def compile_scenario(scenario: Scenario, program_depth: int = 1024) -> Compiled:
             words += _delay(t - (edge_cycle + 1))
         else:
             words += _delay(t - (prev + 1))
-        words.append(_drive_word(inp))
+        words.append(_drive_word(inp, data))
         prev = t
     words += _delay(end - (prev + 1))
     words.append(OP_END << 28)
     if len(words) > program_depth - 2:
         raise ProgramError(f"{scenario.name}: {len(words)} instructions do not fit {program_depth - 2} words")
-    return Compiled(scenario, words, trace, session.outcome(), end)
+    if len(data) > DATA_DEPTH:
+        raise ProgramError(f"{scenario.name}: {len(data)} distinct register values do not fit {DATA_DEPTH}")
+    final_regs = list(hw.regs) if hs is not None else None
+    return Compiled(scenario, words, trace, session.outcome(list(hw.regs)), end, data, final_regs)
 
 
 def _anchor(edges: dict, prev: int, t: int):
@@ -106,32 +120,44 @@ def _anchor(edges: dict, prev: int, t: int):
     return None
 
 
-def decode_entry(value: int) -> dict[str, int]:
+def decode_entry(value: int, host_state: bool = False) -> dict[str, int]:
     fields, shift = {}, 0
-    for name, width in TRACE_FIELDS:
+    for name, width in trace_fields(host_state):
         fields[name] = (value >> shift) & ((1 << width) - 1)
         shift += width
     return fields
 
 
-def decode_trace(entries: list[int]) -> list[Txn]:
+def decode_trace(entries: list[int], host_state: bool = False) -> list[Txn]:
     trace = []
     for value in entries:
-        fields = decode_entry(value)
+        fields = decode_entry(value, host_state)
         trace += read_events(fields["cycle"], lambda name: fields.get(name, 0))  # no register writes here
     return trace
 
 
-def check_run(compiled: Compiled, entries: list[int], done: bool, error: bool, overflow: bool) -> str | None:
-    """The first problem with a program-mode run, or None when its trace equals the model's."""
+def check_run(compiled: Compiled, entries: list[int], done: bool, error: bool, overflow: bool,
+              regs: list[int] | None = None, host_state: bool = False) -> str | None:
+    """The first problem with a program-mode run, or None when its trace equals the model's.
+
+    ``host_state``: the entries have the host-state layout; ``regs``: the register file read back.
+    """
     name = compiled.scenario.name
     if overflow:
         return f"{name}: the trace buffer overflowed; the run is not checked on a partial trace"
-    diff = first_difference(compiled.trace, decode_trace(entries))
+    diff = first_difference(compiled.trace, decode_trace(entries, host_state))
     if error:
         # The run failed; the first difference (on what was recorded) says why.
         return (f"{name}: {diff + '; then ' if diff else ''}the engine stopped: an AWAIT timed out "
                 "(the design never produced the event the program waited for)")
     if not done:
         return f"{name}: the program did not finish"
-    return f"{name}: {diff}" if diff else None
+    if diff:
+        return f"{name}: {diff}"
+    if compiled.final_regs is not None and regs != compiled.final_regs:
+        from py_model.host_state import REGISTERS
+
+        wrong = [f"{n}: model 0x{a:x}, rtl 0x{b:x}" for n, a, b in zip(REGISTERS, compiled.final_regs, regs or [])
+                 if a != b] or ["not read back"]
+        return f"{name}: register file at the end: {'; '.join(wrong)}"
+    return None

@@ -30,6 +30,12 @@ def run_programs(compiled: list[Compiled], bugs=(), traces: list | None = None, 
                 ctx.set(dut.prog_data, word)
                 await ctx.tick()
             ctx.set(dut.prog_we, 0)
+            for addr, value in enumerate(c.data or []):
+                ctx.set(dut.data_we, 1)
+                ctx.set(dut.data_addr, addr)
+                ctx.set(dut.data_data, value)
+                await ctx.tick()
+            ctx.set(dut.data_we, 0)
             ctx.set(dut.start, 1)
             await ctx.tick()
             ctx.set(dut.start, 0)
@@ -43,10 +49,14 @@ def run_programs(compiled: list[Compiled], bugs=(), traces: list | None = None, 
                 ctx.set(dut.trace_addr, addr)
                 await ctx.tick()  # the trace buffer reads synchronously
                 entries.append(ctx.get(Value.cast(dut.trace_data)))
+            regs = []
+            for index in range(21):
+                ctx.set(dut.regs_addr, index)
+                regs.append(ctx.get(dut.regs_data))
             results.append(check_run(c, entries, bool(ctx.get(dut.done)), bool(ctx.get(dut.error)),
-                                     bool(ctx.get(dut.trace_overflow))))
+                                     bool(ctx.get(dut.trace_overflow)), regs, host_state=True))
             if traces is not None:
-                traces.append(decode_trace(entries))
+                traces.append(decode_trace(entries, host_state=True))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

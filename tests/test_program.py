@@ -12,11 +12,15 @@ from tb.runner import run_test
 
 from conftest import SCENARIO_DIR
 
-NMI_FILES = [p for p in sorted(SCENARIO_DIR.glob("*.yaml")) if not p.name.startswith("hs_")]
+FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 
 
 def test_library_and_random_campaign_give_the_interactive_trace():
-    scenarios = [load_scenario(p) for p in NMI_FILES] + [s for seed in (1, 2, 3) for s in random_scenarios(seed)]
+    """Every library scenario (host-state ones included) and a random campaign."""
+    from tb.catalog import random_host_state
+
+    scenarios = [load_scenario(p) for p in FILES] + [s for seed in (1, 2, 3) for s in random_scenarios(seed)]
+    scenarios += random_host_state(1)
     traces = []
     problems = run_programs([compile_scenario(s) for s in scenarios], traces=traces)
     assert problems == [None] * len(scenarios), [p for p in problems if p][:3]
@@ -45,9 +49,17 @@ def test_await_that_never_fires_is_an_error():
     assert "AWAIT timed out" in problem
 
 
-def test_host_state_scenarios_are_refused_with_a_reason():
-    with pytest.raises(ProgramError, match="does not run host-state scenarios"):
-        compile_scenario(load_scenario(SCENARIO_DIR / "hs_merged.yaml"))
+def test_host_state_scenarios_are_refused_where_there_is_no_host_state_unit():
+    with pytest.raises(ProgramError, match="this target has no host-state unit"):
+        compile_scenario(load_scenario(SCENARIO_DIR / "hs_merged.yaml"), host_state=False)
+
+
+def test_program_mode_checks_the_register_file_at_the_end():
+    """Program mode compares the register file once, at the end (interactive mode after every
+    change): the first posting does not restore DEBUGCTL, so the module's defect shows there."""
+    compiled = compile_scenario(load_scenario(SCENARIO_DIR / "hs_first_posting.yaml"))
+    problem, = run_programs([compiled], bugs=["debugctl_keep_guest"])
+    assert problem and "register file at the end: DEBUGCTL" in problem
 
 
 def test_verilator_program_mode_gives_the_interactive_table():
@@ -60,7 +72,9 @@ def test_verilator_program_mode_gives_the_interactive_table():
 def test_cpp_harness_campaign_and_a_bug():
     from tb import cpp_harness
 
-    compiled = [compile_scenario(s) for seed in range(1, 11) for s in random_scenarios(seed)]
+    from tb.catalog import random_host_state
+
+    compiled = [compile_scenario(s) for seed in range(1, 11) for s in random_scenarios(seed) + random_host_state(seed)]
     problems, cycles, _ = cpp_harness.run(compiled)
     assert problems == [None] * len(compiled) and cycles > 0
     race = [compile_scenario(s) for s in TESTS["nmi_seamret"].scenarios(1)]

@@ -1,7 +1,9 @@
 // Raw Verilator harness for program mode: no cocotb, no VPI. Reads programs from stdin, runs each on
 // program_top at full speed, writes the trace entries to stdout. Protocol (text, one item per line):
-//   in:  "P fixed fred nmi_source seamcall vmentry exit max_cycles", then "W <hex word>" lines, then "R"
-//   out: "T count done error overflow cycles", then "E <hex entry>" lines (entry bits 77..0, MSB first)
+//   in:  "P fixed fred nmi_source seamcall vmentry exit max_cycles td_tsx td_waitpkg", "W <hex word>" lines,
+//        "D <hex64>" data-table lines (register-write values), then "R"
+//   out: "T count done error overflow cycles", "E <hex entry>" lines (32-bit groups, most significant
+//        first), then "G <hex64>" lines: the 21 host-state registers read back
 #include <cstdio>
 #include <cstdint>
 #include <cstring>
@@ -24,12 +26,17 @@ int main(int argc, char** argv) {
     Verilated::commandArgs(argc, argv);
     auto* top = new Vprogram_top;
     char line[256];
-    unsigned cfg[7] = {0};
+    unsigned cfg[9] = {0};
     std::vector<uint32_t> words;
+    std::vector<uint64_t> data;
     while (std::fgets(line, sizeof line, stdin)) {
         if (line[0] == 'P') {
-            std::sscanf(line + 1, "%u %u %u %u %u %u %u", &cfg[0], &cfg[1], &cfg[2], &cfg[3], &cfg[4], &cfg[5], &cfg[6]);
+            std::sscanf(line + 1, "%u %u %u %u %u %u %u %u %u", &cfg[0], &cfg[1], &cfg[2], &cfg[3], &cfg[4], &cfg[5],
+                        &cfg[6], &cfg[7], &cfg[8]);
             words.clear();
+            data.clear();
+        } else if (line[0] == 'D') {
+            data.push_back((uint64_t)std::strtoull(line + 1, nullptr, 16));
         } else if (line[0] == 'W') {
             words.push_back((uint32_t)std::strtoul(line + 1, nullptr, 16));
         } else if (line[0] == 'R') {
@@ -39,11 +46,17 @@ int main(int argc, char** argv) {
             top->rst = 0;
             top->cfg_fixed = cfg[0]; top->cfg_fred = cfg[1]; top->cfg_nmi_source = cfg[2];
             top->cfg_seamcall = cfg[3]; top->cfg_vmentry = cfg[4]; top->cfg_exit = cfg[5];
+            top->cfg_td_tsx = cfg[7]; top->cfg_td_waitpkg = cfg[8];
             for (size_t i = 0; i < words.size(); i++) {
                 top->prog_we = 1; top->prog_addr = (uint32_t)i; top->prog_data = words[i];
                 tick(top);
             }
             top->prog_we = 0;
+            for (size_t i = 0; i < data.size(); i++) {
+                top->data_we = 1; top->data_addr = (uint32_t)i; top->data_data = data[i];
+                tick(top);
+            }
+            top->data_we = 0;
             top->start = 1;
             tick(top);
             top->start = 0;
@@ -54,7 +67,15 @@ int main(int argc, char** argv) {
             for (unsigned a = 0; a < count; a++) {
                 top->trace_addr = a;
                 tick(top);  // the trace buffer reads synchronously
-                std::printf("E %04x%08x%08x\n", top->trace_data[2], top->trace_data[1], top->trace_data[0]);
+                std::printf("E");
+                for (int w = (int)(sizeof(top->trace_data) / sizeof(top->trace_data[0])) - 1; w >= 0; w--)
+                    std::printf("%08x", top->trace_data[w]);
+                std::printf("\n");
+            }
+            for (unsigned r = 0; r < 21; r++) {
+                top->regs_addr = r;
+                top->eval();
+                std::printf("G %016llx\n", (unsigned long long)top->regs_data);
             }
             std::fflush(stdout);
         }
