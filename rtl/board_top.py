@@ -15,7 +15,7 @@ Register map (32-bit registers, word addresses): see ``REGISTERS``.
 """
 
 from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
 from .program_top import TRACE_WIDTH, ProgramTop
@@ -246,6 +246,8 @@ class BoardTop(Elaboratable):
         m = Module()
         divisor = round(platform.default_clk_frequency / self.baud)
         m.submodules.board = board = BoardCore(divisor, **self.options)
-        uart = platform.request("uart", 0)
-        m.d.comb += [board.rx.eq(uart.rx.i), uart.tx.o.eq(board.tx)]
+        uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
+        m.submodules.rx_buffer = rx_buffer = io.Buffer("i", uart.rx)
+        m.submodules.tx_buffer = tx_buffer = io.Buffer("o", uart.tx)
+        m.d.comb += [board.rx.eq(rx_buffer.i), tx_buffer.o.eq(board.tx)]
         return m

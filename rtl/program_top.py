@@ -145,7 +145,8 @@ class ProgramTop(wiring.Component):
                     drive(word)
                     m.d.comb += pc_next.eq(pc + step)
                 with m.Case(OP_DELAY):
-                    n = word[0:24]
+                    n = Signal(25, name=f"delay_n{step}")  # as wide as delay + 1
+                    m.d.comb += n.eq(word[0:24])
                     with m.If(delay + 1 >= n):
                         m.d.comb += pc_next.eq(pc + step)
                         m.d.sync += delay.eq(0)
@@ -166,7 +167,8 @@ class ProgramTop(wiring.Component):
             m.d.sync += self.cycle.eq(self.cycle + 1)
             op0 = rd0.data[28:32]
             with m.If(op0 == OP_AWAIT):
-                with m.If(events.bit_select(rd0.data[0:4], 1)):
+                awaited = Array([events[i] for i in range(len(EVENTS))] + [Const(0)] * (16 - len(EVENTS)))
+                with m.If(awaited[rd0.data[0:4]]):
                     m.d.sync += waited.eq(0)
                     execute(rd1.data, 2)
                 with m.Elif(waited == AWAIT_LIMIT):
