@@ -14,7 +14,7 @@ sending the next request.
 Register map (32-bit registers, word addresses): see ``REGISTERS``.
 """
 
-from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth import Cat, Elaboratable, Module, Mux, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 

@@ -5,7 +5,7 @@ and when SEAMCALL/SEAMRET change blocking; it answers whether an NMI is delivere
 host or consumed by a VM exit this cycle.
 """
 
-from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -24,7 +24,7 @@ program) feeds register writes, trace entries also carry register writes, and th
 can be read back after the run (``regs_addr`` -> ``regs_data``).
 """
 
-from amaranth import Array, Cat, Const, Module, Mux, ResetInserter, Signal
+from amaranth import Array, Cat, Const, Module, ResetInserter, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

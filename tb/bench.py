@@ -9,7 +9,6 @@ start-up and the one-time builds are left out and reported apart).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 

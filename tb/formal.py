@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -74,7 +73,7 @@ class FormalHarness(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.submodules.dut = dut = self.dut
-        seq, ctl, hs = dut.seq, dut.nmi_ctl, dut.hs
+        seq, hs = dut.seq, dut.hs
 
         for name in ("nmi", "nmi_vector", "seamcall", "iret", "exit_req", "exit_reason", "reg_we", "reg_addr",
                      "reg_data"):

@@ -66,16 +66,16 @@ def ensure_build(bugs=(), quiet=False, top=None):
     """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format)."""
     from rtl.generate import TOP_NAME, generate
 
-    TOP_NAME = top or TOP_NAME
+    top = top or TOP_NAME
     verilator_env()
-    verilog, digest = generate(bugs, top=TOP_NAME)
+    verilog, digest = generate(bugs, top=top)
     flags, fmt = trace_format()
     # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file).
     recipe = hashlib.sha256((" ".join(flags) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
     build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}-{recipe}"
     runner = _runner_class()()
-    binary = build_dir / TOP_NAME
-    build = dict(sources=[verilog], hdl_toplevel=TOP_NAME, build_dir=build_dir,
+    binary = build_dir / top
+    build = dict(sources=[verilog], hdl_toplevel=top, build_dir=build_dir,
                  build_args=[*flags, "-Wno-fatal"], waves=True)
     if not binary.exists():
         print(f"building the RTL (hash {digest}) with Verilator into {build_dir.relative_to(ROOT)} ...", flush=True)
@@ -113,9 +113,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
     """
     from rtl.generate import PROGRAM_TOP_NAME, TOP_NAME
 
-    if mode == "program":
-        TOP_NAME = PROGRAM_TOP_NAME
-    runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet, top=TOP_NAME)
+    top = PROGRAM_TOP_NAME if mode == "program" else TOP_NAME
+    runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet, top=top)
     run_dir = build_dir / "runs" / f"{test}-seed{seed}{os.environ.get('TB_RUN_TAG', '')}"
     run_dir.mkdir(parents=True, exist_ok=True)
     results_json = run_dir / "results.json"
@@ -132,7 +131,7 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
     error = None
     try:
         module = "tb.cocotb_program" if mode == "program" else "tb.cocotb_tests"
-        runner.test(test_module=module, hdl_toplevel=TOP_NAME, test_filter=rf"\.{test}$",
+        runner.test(test_module=module, hdl_toplevel=top, test_filter=rf"\.{test}$",
                     seed=seed, extra_env=env, waves=waves, build_dir=build_dir, test_dir=run_dir,
                     results_xml=str(results_xml), log_file=log_file)
     except (Exception, SystemExit) as err:  # failed tests (cocotb exits), a crash, or the time limit

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from rtl.board_top import BAD_COMMAND, BAD_CRC, BAD_LENGTH, CMD_READ, OK, REGISTERS, SYNC_REQUEST, SYNC_RESPONSE
 from tb.board_driver import BoardError, BoardLink
-from tb.board_protocol import ResponseDecoder, crc8, frame, read_request, write_request
+from tb.board_protocol import ResponseDecoder, crc8, frame, read_request
 from tb.board_run import run_on_board
 from tb.vboard import VirtualBoard
 
@@ -21,8 +21,8 @@ def test_crc8_known_value():
 @given(st.binary(max_size=200), st.lists(st.tuples(st.sampled_from([OK, BAD_CRC, BAD_LENGTH, BAD_COMMAND]),
                                                    st.integers(0, 16)), max_size=4), st.binary(max_size=50))
 def test_decoder_finds_every_frame_among_garbage(prefix, frames, suffix):
-    """Whatever garbage surrounds them, well-formed responses come out, in order, and nothing else
-    that passes the CRC is invented from the garbage... except where garbage forms a valid frame."""
+    """Garbage before them (without sync bytes) and after them never hides well-formed responses:
+    they come out first, complete and in order, however the bytes are split."""
     payloads = [(status, bytes(random.Random(n).getrandbits(8) for _ in range(4 * n))) for status, n in frames]
     wire = bytes(b for b in prefix if b != SYNC_RESPONSE) + b"".join(frame(SYNC_RESPONSE, s, p) for s, p in payloads) + suffix
     decoded = []

@@ -1,7 +1,6 @@
 """Regression machinery: job planning, JUnit, summaries, the testplan, coverage closure, mutants."""
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import yaml
