@@ -2,10 +2,10 @@
 
 This is the part the RTL implements; it predicts the RTL edge for edge. Each call of
 ``step`` is one clock edge: it takes the inputs driven during the cycle and returns the
-transactions of that edge. Software (KVM, Linux) lives in ``software.py``.
+transactions of that edge. Software (KVM, Linux) lives in ``host.py`` and ``linux_nmi.py``.
 
-Rules (shared/SPEC.md): A1 IRET unblocks; A2 arrivals while blocked latch, a second one is
-dropped; A3 a latched NMI is delivered at the next host boundary once unblocked; A4 an NMI
+Rules (shared/SPEC.md): A1 IRET unblocks (under FRED only a return from an NMI frame); A2 arrivals
+while blocked latch, a second one is dropped; A3 a latched NMI is delivered at the next host boundary once unblocked; A4 an NMI
 in SEAM non-root always exits; A5 the NMI-source bitmap; B1 SEAMCALL saves blocking and
 blocks; B2 a latched NMI exits the TD at once; B3 exit reason and qualification; B4/B5 the
 module's blocking at SEAMRET.
@@ -39,6 +39,7 @@ class Inputs:
     vector: int = 0
     seamcall: bool = False
     iret: bool = False
+    iret_nmi: bool = False  # the returning frame is an NMI frame (FRED's ERETS/ERETU look at it, A1)
     exit_req: bool = False
     exit_reason: int = 0
     reg_we: bool = False
@@ -70,6 +71,11 @@ class HwState:
     def deliverable(self) -> bool:
         """A delivery happens at the end of this cycle; host software makes no progress."""
         return self.phase == HOST and self.latch and not self.blocked
+
+
+def unblocks(entry: str, nmi_frame: bool) -> bool:
+    """A1: any IRET unblocks NMIs; a FRED return only when its frame says the event was an NMI."""
+    return entry == "idt" or nmi_frame
 
 
 def source_bit(vector: int) -> int:
@@ -141,8 +147,9 @@ class NmiHardware:
                 self.blocked = True
                 self._enter(SEAMCALL, cfg.seamcall)
             elif inp.iret:
-                out.append(Txn.make(cycle, "iret"))
-                self.blocked = False  # A1
+                out.append(Txn.make(cycle, "iret", nmi=int(inp.iret_nmi)))
+                if unblocks(cfg.entry, inp.iret_nmi):
+                    self.blocked = False
         elif phase in (SEAMCALL, VMENTRY):
             if self._expired():
                 if phase == SEAMCALL:

@@ -60,6 +60,7 @@ class Context:
     bitmap: int | None = None
     elapsed: int = 0
     rerun_arrivals: list[int] = field(default_factory=list)
+    b2b: bool = False  # what default_do_nmi's back-to-back test found as this pass started (E3)
 
 
 class HostCpu:
@@ -192,6 +193,8 @@ class HostCpu:
             return 0
         if self.stack:
             ctx = self.stack[-1]
+            if ctx.kind == "pass" and not ctx.elapsed:
+                return 0  # default_do_nmi starts: the back-to-back test (E3)
             left = ctx.length - ctx.elapsed - 1  # cycles before the one that ends it
             if ctx.kind == "pass" and ctx.elapsed <= self.cfg.poll:
                 left = min(left, self.cfg.poll - ctx.elapsed)
@@ -280,8 +283,12 @@ class HostCpu:
             self.kvm = "in_pass"
 
     def _context_progress(self, cycle: int, ctx: Context, inputs: Inputs) -> None:
+        # E3: the back-to-back test and its bookkeeping as default_do_nmi starts; claiming at the
+        # poll point (E5), possibly later, after a nested FRED pass has run.
+        if ctx.kind == "pass" and ctx.elapsed == 0:
+            ctx.b2b = self.linux.begin_pass(ctx.rip)
         if ctx.kind == "pass" and ctx.elapsed == self.cfg.poll:
-            outcome = self.linux.default_do_nmi(ctx.rip, ctx.bitmap, self.sources)
+            outcome = self.linux.finish_pass(ctx.b2b, ctx.bitmap, self.sources)
             ctx.record.result, ctx.record.claimed = outcome.result, outcome.claimed
         ctx.elapsed += 1
         if ctx.elapsed < ctx.length:
@@ -298,6 +305,7 @@ class HostCpu:
         if ctx.guarded:
             self.linux.nmi_state = NOT_RUNNING
         inputs.iret = True
+        inputs.iret_nmi = ctx.kind != "fault"  # a pass's or latched entry's frame is an NMI frame (A1)
         self.iret_rip = ctx.rip
         self.stack.pop()
         if ctx.kind == "pass" and ctx.record.via == "kvm":

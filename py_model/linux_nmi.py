@@ -54,13 +54,20 @@ class LinuxNmi:
     swallow: int = 0
     external: int = 0
 
-    def default_do_nmi(self, rip: str, bitmap: int | None, sources: NmiSources) -> PassResult:
-        """E3 with E4's handler selection. ``bitmap`` is None without NMI-source reporting."""
+    def begin_pass(self, rip: str) -> bool:
+        """E3, at the start of ``default_do_nmi``: the back-to-back test and its bookkeeping.
+
+        Returns whether this pass is back to back with the previous one (same interrupted RIP).
+        """
         b2b = rip == self.last_nmi_rip
         if not b2b:
             self.swallow_nmi = False
         self.last_nmi_rip = rip
+        return b2b
 
+    def finish_pass(self, b2b: bool, bitmap: int | None, sources: NmiSources) -> PassResult:
+        """E3 from the handlers' poll on, with E4's handler selection. ``bitmap`` is None without
+        NMI-source reporting; ``b2b`` is what ``begin_pass`` found when this pass started."""
         call_all = bitmap is None or bitmap == 0 or bitmap & 1
         claimed, served = [], []
         for vector in HANDLED_VECTORS:

@@ -1,7 +1,7 @@
 """Deliberate RTL defects, chosen at elaboration, to show that the checks catch them.
 
 Each name selects one defect; the product is elaborated with none. Every defect here has a
-test in ``tests/test_rtl_bugs.py`` that runs the co-simulation and expects the scoreboard
+test in ``tests/test_sim_verilator.py`` or ``tests/test_rtl_amaranth.py`` that runs the co-simulation and expects the scoreboard
 to name the first wrong transaction.
 """
 
@@ -14,6 +14,9 @@ BUGS = {
     "seamcall_no_block": "SEAMCALL does not block NMIs in SEAM root",
     "nmi_exit_ignores_latch": "an NMI latched in SEAM root does not exit the TD at VM entry (only new arrivals do)",
     "iret_ignored": "IRET in VMX root does not unblock NMIs",
+    "fred_return_ignores_frame": "under FRED every return unblocks NMIs, a fault's too (A1 as for IDT)",
+    "seamret_blocking_ignored": "the NMI controller ignores the blocking SEAMRET loads (NMIs stay blocked from SEAMCALL)",
+    "delivery_one_cycle_late": "a deliverable NMI is delivered one host boundary late",
     "fred_via_swapped": "deliveries are reported through the wrong entry path (IDT for FRED and back)",
     "vector_reported_wrong": "the NMI arrival event reports the source vector off by one",
     "debugctl_keep_guest": "SEAMRET keeps the TD's DEBUGCTL bits 1/12/14 instead of the host's",

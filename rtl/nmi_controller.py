@@ -30,8 +30,11 @@ class NmiController(wiring.Component):
         The CPU is in VMX root at an instruction boundary (deliveries happen only there).
     in_guest : In
         The CPU is in SEAM non-root: an NMI exits the TD instead of being delivered (A4).
-    iret : In
-        Host software executes IRET (A1); ignored in a cycle with a delivery.
+    fred : In
+        The host takes NMIs through FRED: a return unblocks NMIs only from an NMI frame (A1).
+    iret, iret_nmi : In
+        Host software returns from an event (IRET, or ERETS/ERETU under FRED), and whether the
+        frame it returns through is an NMI frame; ignored in a cycle with a delivery (A1).
     block : In
         SEAMCALL: block NMIs (B1).
     load_blocked, load_value : In
@@ -51,7 +54,9 @@ class NmiController(wiring.Component):
     nmi_source: In(1)
     at_host: In(1)
     in_guest: In(1)
+    fred: In(1)
     iret: In(1)
+    iret_nmi: In(1)
     block: In(1)
     load_blocked: In(1)
     load_value: In(1)
@@ -78,7 +83,12 @@ class NmiController(wiring.Component):
         m.d.comb += self.latch.eq(count != 0)
 
         unblocked = Const(1) if "deliver_while_blocked" in bugs else ~self.blocked
-        m.d.comb += self.deliver.eq(self.at_host & self.latch & unblocked)
+        ready = self.at_host & self.latch & unblocked
+        if "delivery_one_cycle_late" in bugs:
+            was_ready = Signal()
+            m.d.sync += was_ready.eq(ready)
+            ready = ready & was_ready
+        m.d.comb += self.deliver.eq(ready)
         latched_exits = Const(0) if "nmi_exit_ignores_latch" in bugs else self.latch
         m.d.comb += self.nmi_exit.eq(self.in_guest & (latched_exits | self.nmi))
 
@@ -118,8 +128,9 @@ class NmiController(wiring.Component):
             m.d.sync += self.blocked.eq(1)
         with m.Elif(self.block):
             m.d.sync += self.blocked.eq(1)
-        with m.Elif(self.load_blocked):
+        with m.Elif(self.load_blocked & ("seamret_blocking_ignored" not in bugs)):
             m.d.sync += self.blocked.eq(self.load_value)
-        with m.Elif(self.iret & self.at_host & ("iret_ignored" not in bugs)):
-            m.d.sync += self.blocked.eq(0)
+        nmi_frame = Const(1) if "fred_return_ignores_frame" in bugs else self.iret_nmi
+        with m.Elif(self.iret & self.at_host & (~self.fred | nmi_frame) & ("iret_ignored" not in bugs)):
+            m.d.sync += self.blocked.eq(0)  # A1: any IRET; under FRED only a return from an NMI frame
         return m

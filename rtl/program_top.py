@@ -17,6 +17,8 @@ opcode     name    meaning
 3          DRIVE   for one cycle: nmi (bit 0), vector (4..1), seamcall (5), iret (6),
                    exit_req (7), exit_reason (14..8), and with the host-state unit a register
                    write: reg_we (15), reg_addr (20..16), value = data table entry (27..21)
+7          DRIVE   the same, with iret_nmi: the IRET returns through an NMI frame (bit 30 is
+                   ``iret_nmi``: ``OP_DRIVE | OP_NMI_FRAME``)
 =========  ======  ==========================================================================
 
 With the host-state unit (simulation), a 128-entry table of 64-bit values (loaded like the
@@ -32,6 +34,7 @@ from amaranth.lib.wiring import In, Out
 from .top import NmiTop
 
 OP_END, OP_DELAY, OP_AWAIT, OP_DRIVE = 0, 1, 2, 3
+OP_NMI_FRAME = 4  # DRIVE's flag: the IRET returns through an NMI frame (bit 30 of the word)
 EVENTS = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret")
 AWAIT_LIMIT = 65535
 
@@ -39,7 +42,8 @@ AWAIT_LIMIT = 65535
 TRACE_FIELDS = (("cycle", 24), ("ev_deliver", 1), ("ev_deliver_fred", 1), ("ev_deliver_bitmap", 16), ("ev_nmi", 1),
                 ("ev_nmi_vector", 4), ("ev_latch", 1), ("ev_drop", 1), ("ev_iret", 1), ("ev_seamcall", 1),
                 ("ev_seamcall_saved", 1), ("ev_vmentry", 1), ("ev_exit", 1), ("ev_exit_reason", 7),
-                ("ev_exit_qual", 16), ("ev_seamret", 1), ("ev_seamret_blocked", 1))
+                ("ev_exit_qual", 16), ("ev_seamret", 1), ("ev_seamret_blocked", 1),
+                ("ev_iret_nmi", 1))
 TRACE_WIDTH = sum(w for _, w in TRACE_FIELDS)
 # With the host-state unit, entries also carry the edge's register write.
 TRACE_FIELDS_HS = TRACE_FIELDS + (("ev_write", 1), ("ev_write_addr", 5), ("ev_write_data", 64))
@@ -132,7 +136,7 @@ class ProgramTop(wiring.Component):
 
         def drive(word):
             m.d.comb += [dut.nmi.eq(word[0]), dut.nmi_vector.eq(word[1:5]), dut.seamcall.eq(word[5]),
-                         dut.iret.eq(word[6]), dut.exit_req.eq(word[7]), dut.exit_reason.eq(word[8:15])]
+                         dut.iret.eq(word[6]), dut.iret_nmi.eq(word[30]), dut.exit_req.eq(word[7]), dut.exit_reason.eq(word[8:15])]
             if self.host_state:
                 m.d.comb += [data_rd.addr.eq(word[21:28]), dut.reg_we.eq(word[15]), dut.reg_addr.eq(word[16:21]),
                              dut.reg_data.eq(data_rd.data)]
@@ -141,7 +145,7 @@ class ProgramTop(wiring.Component):
             """Run a DELAY or DRIVE (or END) word this cycle; ``step``: how far pc moves past it."""
             op = word[28:32]
             with m.Switch(op):
-                with m.Case(OP_DRIVE):
+                with m.Case(OP_DRIVE, OP_DRIVE | OP_NMI_FRAME):
                     drive(word)
                     m.d.comb += pc_next.eq(pc + step)
                 with m.Case(OP_DELAY):

@@ -33,7 +33,9 @@ class NmiTop(wiring.Component):
     nmi, nmi_vector : In
         A physical NMI from a source vector.
     seamcall, iret : In
-        Host software's SEAMCALL(TDH.VP.ENTER) and IRET.
+        Host software's SEAMCALL(TDH.VP.ENTER) and IRET (ERETS/ERETU under FRED).
+    iret_nmi : In
+        The frame IRET returns through is an NMI frame (FRED unblocks NMIs only then, A1).
     exit_req, exit_reason : In
         A non-NMI TD exit with its basic exit reason.
     mode, phase, blocked, latch, saved_blocked, bitmap, deliverable : Out
@@ -58,6 +60,7 @@ class NmiTop(wiring.Component):
     nmi_vector: In(4)
     seamcall: In(1)
     iret: In(1)
+    iret_nmi: In(1)
     exit_req: In(1)
     exit_reason: In(7)
     cfg_td_tsx: In(1)
@@ -82,6 +85,7 @@ class NmiTop(wiring.Component):
     ev_latch: Out(1)
     ev_drop: Out(1)
     ev_iret: Out(1)
+    ev_iret_nmi: Out(1)
     ev_seamcall: Out(1)
     ev_seamcall_saved: Out(1)
     ev_vmentry: Out(1)
@@ -122,6 +126,7 @@ class NmiTop(wiring.Component):
         m.d.comb += [
             nmi.nmi.eq(self.nmi), nmi.vector.eq(self.nmi_vector), nmi.nmi_source.eq(self.cfg_nmi_source),
             nmi.at_host.eq(seq.at_host), nmi.in_guest.eq(seq.in_guest), nmi.iret.eq(self.iret),
+            nmi.iret_nmi.eq(self.iret_nmi), nmi.fred.eq(self.cfg_fred),
             nmi.block.eq(seq.block), nmi.load_blocked.eq(seq.load_blocked), nmi.load_value.eq(seq.load_value),
             seq.seamcall.eq(self.seamcall), seq.exit_req.eq(self.exit_req), seq.exit_reason.eq(self.exit_reason),
             seq.fixed.eq(self.cfg_fixed), seq.len_seamcall.eq(self.cfg_seamcall),
@@ -144,6 +149,7 @@ class NmiTop(wiring.Component):
             self.ev_latch.eq(nmi.latched),
             self.ev_drop.eq(nmi.dropped),
             self.ev_iret.eq(iret_taken),
+            self.ev_iret_nmi.eq(iret_taken & self.iret_nmi),
             self.ev_seamcall.eq(seq.seamcall_taken),
             self.ev_seamcall_saved.eq(nmi.blocked),
             self.ev_vmentry.eq(seq.vmentry_done),

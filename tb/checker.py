@@ -103,6 +103,8 @@ class RunChecker:
         outcome = session.outcome(list(self.last_regs))
         result = RunResult(self.scenario, outcome, None, transactions=self.scoreboard.compared["txn"],
                            cycles=last_cycle, violations=self.invariants.violations)
+        if self.verdict_fn:  # the row's columns, even for a run that fails earlier (it stays in the table)
+            result.verdict = self.verdict_fn(self.scenario, outcome)
         if self.invariants.violations and not self.failed:
             result.failure = f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
             return result
@@ -123,8 +125,7 @@ class RunChecker:
         miss = check_expect(self.scenario.expect, outcome)
         if miss:
             result.failure = f"{self.scenario.name}: {miss}"
-        if self.verdict_fn:
-            result.verdict = self.verdict_fn(self.scenario, outcome)
+        if result.verdict is not None:
             if not result.verdict.ok and not result.failure:
                 result.failure = f"{self.scenario.name}: {result.verdict.message}"
         return result

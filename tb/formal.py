@@ -54,7 +54,10 @@ PROPERTIES = {
     "seamret_policy": "SEAMRET: fixed + NMI exit leaves NMIs blocked, otherwise the SEAMCALL-time blocking (B4/B5)",
     "legal_transitions": "phases move only HOST->SEAMCALL->VMENTRY->GUEST->EXIT->HOST",
     "latched_nmi_exits_td": "an NMI latched when the TD starts running exits it on the next edge (B2)",
-    "iret_unblocks": "an IRET taken in VMX root, at a boundary no delivery takes, unblocks NMIs (A1)",
+    "iret_unblocks_idt": "IDT entry: an IRET taken in VMX root, at a boundary no delivery takes, unblocks NMIs (A1)",
+    "fred_nmi_return_unblocks": "FRED entry: a return through an NMI frame, taken in VMX root, unblocks NMIs (A1)",
+    "fred_other_return_keeps_blocking": "FRED entry: a return through any other frame leaves NMI blocking as it was (A1)",
+    "deliverable_is_delivered": "an NMI latched in VMX root with NMIs unblocked is delivered on that edge (A3)",
     "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
 }
 COVERS = {
@@ -75,7 +78,7 @@ class FormalHarness(Elaboratable):
         m.submodules.dut = dut = self.dut
         seq, hs = dut.seq, dut.hs
 
-        for name in ("nmi", "nmi_vector", "seamcall", "iret", "exit_req", "exit_reason", "reg_we", "reg_addr",
+        for name in ("nmi", "nmi_vector", "seamcall", "iret", "iret_nmi", "exit_req", "exit_reason", "reg_we", "reg_addr",
                      "reg_data"):
             port = getattr(dut, name)
             m.d.comb += port.eq(AnySeq(len(port)))
@@ -91,9 +94,10 @@ class FormalHarness(Elaboratable):
         # module must remember between SEAMCALL/exit and SEAMRET, taken from the spec's events.
         past_valid = Signal()
         prev_blocked, prev_latch, prev_bitmap, prev_phase = Signal(), Signal(), Signal(16), Signal(3)
-        prev_seamret, prev_iret_taken = Signal(), Signal()
-        m.d.sync += prev_iret_taken.eq(dut.iret & (dut.phase.as_value() == Phase.HOST.value) & ~dut.deliverable
-                                       & ~dut.seamcall)
+        prev_seamret, prev_iret_taken, prev_iret_nmi = Signal(), Signal(), Signal()
+        m.d.sync += [prev_iret_taken.eq(dut.iret & (dut.phase.as_value() == Phase.HOST.value) & ~dut.deliverable
+                                        & ~dut.seamcall),
+                     prev_iret_nmi.eq(dut.iret_nmi)]
         m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.blocked), prev_latch.eq(dut.latch),
                      prev_bitmap.eq(dut.bitmap), prev_phase.eq(dut.phase.as_value()), prev_seamret.eq(dut.ev_seamret)]
         ghost_saved, ghost_nmi_exit, ghost_debugctl = Signal(), Signal(), Signal(64)
@@ -143,7 +147,14 @@ class FormalHarness(Elaboratable):
         with m.If(past_valid):
             prop("latched_nmi_exits_td", lambda: Assert(
                 ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value)))
-            prop("iret_unblocks", lambda: Assert(~prev_iret_taken | ~dut.blocked))
+            prop("iret_unblocks_idt", lambda: Assert(~(prev_iret_taken & ~dut.cfg_fred) | ~dut.blocked))
+            prop("fred_nmi_return_unblocks",
+                 lambda: Assert(~(prev_iret_taken & dut.cfg_fred & prev_iret_nmi) | ~dut.blocked))
+            prop("fred_other_return_keeps_blocking",
+                 lambda: Assert(~(prev_iret_taken & dut.cfg_fred & ~prev_iret_nmi) | (dut.blocked == prev_blocked)))
+            # The hardware's own timing, independent of any reference: a deliverable NMI waits for nothing.
+            prop("deliverable_is_delivered", lambda: Assert(
+                ~((prev_phase == Phase.HOST.value) & prev_latch & ~prev_blocked) | dut.ev_deliver))
         prop("exit_qual_reports_bitmap",
              lambda: Assert(~(nmi_exit_edge & dut.cfg_nmi_source) | (dut.ev_exit_qual != 0)))
 

@@ -1,13 +1,14 @@
 """Protocol invariants of the NMI hardware, checked on the DUT's own streams (no reference needed).
 
 The scoreboard says *that* the RTL differs from the reference; these say *which rule* it broke,
-and they would still fire if the reference shared the bug. Fed with the observed state of each
+from the hardware's own state and events, so they fire even if the reference shared the bug
+(blocking after IRET and SEAMRET, delivery on the edge at which an NMI becomes deliverable). Fed with the observed state of each
 cycle and the transactions of each edge, in order.
 """
 
 from __future__ import annotations
 
-from py_model.hardware import GUEST, HOST, NMI_EXIT, source_bit
+from py_model.hardware import GUEST, HOST, NMI_EXIT, source_bit, unblocks
 
 
 class InvariantChecker:
@@ -42,7 +43,11 @@ class InvariantChecker:
             self._require(before.phase == HOST, txn, "IRET taken outside VMX root")
             after = self.states.get(txn.cycle + 1)
             if after is not None:
-                self._require(not after.blocked, txn, "NMIs still blocked after an IRET (A1)")
+                if unblocks(self.cfg.entry, txn.get("nmi")):
+                    self._require(not after.blocked, txn, "NMIs still blocked after an IRET (A1)")
+                else:
+                    self._require(after.blocked == before.blocked, txn,
+                                  "a FRED return from a non-NMI frame changed NMI blocking (A1)")
         elif kind == "seamcall":
             self.saved_at_seamcall = before.blocked
             self._require(txn.get("saved") == int(before.blocked), txn, "SEAMCALL saved the wrong blocking (B1)")
@@ -55,6 +60,9 @@ class InvariantChecker:
             want = 1 if keep else int(bool(self.saved_at_seamcall))
             rule = "B5: fixed module keeps NMIs blocked after an NMI exit" if keep else "B4: SEAMRET restores SEAMCALL-time blocking"
             self._require(txn.get("blocked") == want, txn, rule)
+            after = self.states.get(txn.cycle + 1)
+            if after is not None:  # the blocking the hardware holds, not only what it reports
+                self._require(after.blocked == bool(want), txn, f"{rule} (blocking after the edge is {int(after.blocked)})")
         after = self.states.get(txn.cycle + 1)
         if after is not None and kind in ("seamcall", "deliver"):
             self._require(after.blocked, txn, f"NMIs not blocked after {kind} (B1/A1)")
@@ -62,6 +70,9 @@ class InvariantChecker:
     def edge(self, cycle: int, txns) -> None:
         """Rules over the whole edge ``cycle`` (possibly without transactions)."""
         before = self.states.get(cycle)
+        if before is not None and before.phase == HOST and before.latch and not before.blocked:
+            if not any(t.kind == "deliver" for t in txns):
+                self.violations.append(f"A3: an NMI deliverable in VMX root was not delivered on its edge: edge @{cycle}")
         if before is not None and before.phase == GUEST and before.latch:
             if not any(t.kind == "exit" and t.get("reason") == NMI_EXIT for t in txns):
                 self.violations.append(f"B2: an NMI latched when the TD ran did not exit it: edge @{cycle}")

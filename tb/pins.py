@@ -26,7 +26,7 @@ def config_pins(scenario: Scenario) -> dict[str, int]:
     }
 
 
-IDLE_PINS = {"nmi": 0, "nmi_vector": 0, "seamcall": 0, "iret": 0, "exit_req": 0, "exit_reason": 0,
+IDLE_PINS = {"nmi": 0, "nmi_vector": 0, "seamcall": 0, "iret": 0, "iret_nmi": 0, "exit_req": 0, "exit_reason": 0,
              "reg_we": 0, "reg_addr": 0, "reg_data": 0}
 
 
@@ -36,6 +36,7 @@ def input_pins(inputs: Inputs) -> dict[str, int]:
         "nmi_vector": inputs.vector if inputs.nmi else 0,
         "seamcall": int(inputs.seamcall),
         "iret": int(inputs.iret),
+        "iret_nmi": int(inputs.iret and inputs.iret_nmi),
         "exit_req": int(inputs.exit_req),
         "exit_reason": inputs.exit_reason if inputs.exit_req else 0,
         "reg_we": int(inputs.reg_we),
@@ -53,7 +54,7 @@ def read_state(get) -> HwState:
 
 
 EVENT_PINS = ("ev_deliver", "ev_deliver_fred", "ev_deliver_bitmap", "ev_nmi", "ev_nmi_vector", "ev_latch",
-              "ev_drop", "ev_iret", "ev_seamcall", "ev_seamcall_saved", "ev_vmentry", "ev_exit",
+              "ev_drop", "ev_iret", "ev_iret_nmi", "ev_seamcall", "ev_seamcall_saved", "ev_vmentry", "ev_exit",
               "ev_exit_reason", "ev_exit_qual", "ev_seamret", "ev_seamret_blocked", "ev_write", "ev_write_addr",
               "ev_write_data")
 REGS_PIN = "host_regs"
@@ -73,7 +74,7 @@ def read_events(cycle: int, get) -> list[Txn]:
         if get("ev_drop"):
             out.append(Txn.make(cycle, "drop", vector=vector))
     if get("ev_iret"):
-        out.append(Txn.make(cycle, "iret"))
+        out.append(Txn.make(cycle, "iret", nmi=get("ev_iret_nmi")))
     if get("ev_seamcall"):
         out.append(Txn.make(cycle, "seamcall", saved=get("ev_seamcall_saved")))
     if get("ev_vmentry"):

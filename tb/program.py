@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from py_model import NmiHardware, Scenario, Session
 from py_model.transactions import Txn, first_difference
-from rtl.program_top import AWAIT_LIMIT, DATA_DEPTH, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, trace_fields
+from rtl.program_top import (AWAIT_LIMIT, DATA_DEPTH, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, OP_NMI_FRAME,
+                             trace_fields)
 
 from .pins import read_events
 
@@ -41,7 +42,7 @@ class Compiled:
 
 
 def _drive_word(inp, data: list[int]) -> int:
-    word = OP_DRIVE << 28
+    word = (OP_DRIVE | (OP_NMI_FRAME if inp.iret and inp.iret_nmi else 0)) << 28
     word |= int(inp.nmi) | (inp.vector if inp.nmi else 0) << 1 | int(inp.seamcall) << 5 | int(inp.iret) << 6
     word |= int(inp.exit_req) << 7 | (inp.exit_reason if inp.exit_req else 0) << 8
     if inp.reg_we:

@@ -156,21 +156,21 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
 def print_report(report: dict, test: str, seed: int) -> bool:
     runs = report.get("runs", [])
     verdict_rows = [r for r in runs if r.get("verdict")]
-    if verdict_rows:
+    if verdict_rows:  # every run keeps its row; one that failed before its verdict shows "-"
         names = list(verdict_rows[0]["verdict"])
         cols = ["case", *names, "result"]
         short = lambda name: name.split("[", 1)[1].rstrip("]") if name.startswith(f"{test}[") else name
-        table = [cols] + [[short(r["scenario"]), *(str(r["verdict"][c]) for c in names),
-                           "PASS" if r["ok"] else "FAIL"] for r in verdict_rows]
+        table = [cols] + [[short(r["scenario"]), *(str((r.get("verdict") or {}).get(c, "-")) for c in names),
+                           "PASS" if r["ok"] else "FAIL"] for r in runs]
     else:
         cols = ["scenario", "config", "passes", "inv", "unknown", "lost", "cycles", "txns", "result"]
         table = [cols]
         for r in runs:
-            o = r["outcome"]
-            cfg = r["config"]
-            label = f"{cfg['module']}/{cfg['kvm']}/{'fred+ns' if cfg['nmi_source'] else cfg['entry']}"
-            table.append([r["scenario"], label, str(len(o["passes"])), str(o["inversions"]),
-                          str(o["counts"]["unknown"]), str(o["lost"]), str(r["cycles"]), str(r["transactions"]),
+            o, cfg = r.get("outcome"), r.get("config")
+            label = f"{cfg['module']}/{cfg['kvm']}/{'fred+ns' if cfg['nmi_source'] else cfg['entry']}" if cfg else "-"
+            counts = ([str(len(o["passes"])), str(o["inversions"]), str(o["counts"]["unknown"]), str(o["lost"])]
+                      if o else ["-"] * 4)
+            table.append([r["scenario"], label, *counts, str(r.get("cycles", "-")), str(r.get("transactions", "-")),
                           "PASS" if r["ok"] else "FAIL"])
     widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
     for row in table:
@@ -178,6 +178,9 @@ def print_report(report: dict, test: str, seed: int) -> bool:
     for r in runs:
         if not r["ok"]:
             print(f"FAIL {r['scenario']}: {r['failure']}")
+    expected = report.get("expected_runs")
+    if expected is not None and len(runs) < expected:
+        print(f"FAIL {expected - len(runs)} of {expected} runs did not complete (see the log)")
     cycles = report.get("cycles", 0)
     txns = sum(r["transactions"] for r in runs)
     sim_s = report.get("seconds") or 0

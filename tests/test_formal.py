@@ -16,7 +16,10 @@ CATCHES = {
     "debugctl_keep_guest": "host_state_policy",
     "star_not_cleared": "host_state_policy",
     "nmi_exit_ignores_latch": "latched_nmi_exits_td",
-    "iret_ignored": "iret_unblocks",
+    "iret_ignored": "iret_unblocks_idt",
+    "seamret_blocking_ignored": "seamret_policy",
+    "fred_return_ignores_frame": "fred_other_return_keeps_blocking",
+    "delivery_one_cycle_late": "deliverable_is_delivered",
 }
 # Defects in how the top reports events, outside the controller and sequencer the properties
 # are about: the scoreboard catches them (tests/test_rtl_amaranth.py).

@@ -82,3 +82,11 @@ def test_model_mutant_overlay_requires_an_exact_match(monkeypatch):
 def test_model_mutants_are_killed(name, tmp_path):
     result = hunt(name, "model", tmp_path)
     assert result.killed_by is not None, result
+
+
+@pytest.mark.parametrize("name", ["swallow_armed_at_one", "b2b_compared_at_poll", "fred_fault_return_unblocks"])
+def test_software_mutants_fail_the_users_command(name, tmp_path):
+    """A wrong Linux/KVM model (shared by the RTL run and the model-alone run) fails nmi_seamret's
+    hand-derived rows, the first test tried."""
+    result = hunt(name, "model", tmp_path)
+    assert result.killed_by == "nmi_seamret", result

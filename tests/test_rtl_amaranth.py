@@ -124,6 +124,10 @@ BUG_CASES = {
     "iret_ignored": ("a1_host_nmi_no_td", "state"),
     "fred_via_swapped": ("e2_fred_nesting", "via=fred | rtl"),
     "vector_reported_wrong": ("a1_host_nmi_no_td", "nmi      vector=3 | rtl"),
+    "seamret_blocking_ignored": ("spec6_legacy_noinstr_idt", "blocked=0 latch=1 saved=0 bitmap=0x0000 | rtl"),
+    "delivery_one_cycle_late": ("a1_host_nmi_no_td", "reference @2 phase=0 blocked=1 latch=0 saved=0 bitmap=0x0000 "
+                                                     "| rtl @2 phase=0 blocked=0 latch=1"),
+    "fred_return_ignores_frame": ("spec6_fixed_late_fred_fault", "blocked=1"),
 }
 
 
@@ -146,6 +150,10 @@ INVARIANT_CASES = {
     "nmi_exit_ignores_latch": ("b2_latched_before_entry", "B2: an NMI latched when the TD ran did not exit it"),
     "iret_ignored": ("a1_host_nmi_no_td", "NMIs still blocked after an IRET (A1)"),
     "fred_via_swapped": ("e2_fred_nesting", "delivery reported via idt, but the host's entry is fred"),
+    "seamret_blocking_ignored": ("spec6_legacy_noinstr_idt", "B4: SEAMRET restores SEAMCALL-time blocking "
+                                 "(blocking after the edge is 1)"),
+    "delivery_one_cycle_late": ("a1_host_nmi_no_td", "A3: an NMI deliverable in VMX root was not delivered on its edge"),
+    "fred_return_ignores_frame": ("spec6_fixed_late_fred_fault", "a FRED return from a non-NMI frame changed NMI blocking"),
 }
 
 

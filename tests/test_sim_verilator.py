@@ -19,10 +19,23 @@ def ok_runs(report):
 def test_nmi_seamret_matches_spec_table():
     report = run_test("nmi_seamret", seed=1, quiet=True)
     assert report["error"] is None, report
-    assert len(ok_runs(report)) == report["expected_runs"] == 10
+    assert len(ok_runs(report)) == report["expected_runs"] == 14
     legacy = [r for r in report["runs"] if r["config"]["module"] == "legacy"]
     assert legacy and all(r["verdict"]["inversions"] > 0 for r in legacy)  # expected failures, asserted
+    fred_late_fault = next(r for r in report["runs"] if r["scenario"] == "nmi_seamret[fixed/late/fred +fault]")
+    assert fred_late_fault["verdict"]["inversions"] == 0  # SPEC §6's FRED row: the fault's ERETS keeps NMIs blocked
     assert report["cycles"] > 0 and sum(r["transactions"] for r in report["runs"]) > 50
+
+
+@pytest.mark.parametrize("bug", ["seamret_blocking_ignored", "delivery_one_cycle_late"])
+def test_rtl_timing_and_blocking_defects_fail_the_users_command(bug):
+    """`make sim TEST=nmi_seamret BUG=...` fails, and the failing rows stay in the table as FAIL."""
+    result = subprocess.run([sys.executable, "-m", "tb.runner", "sim", "nmi_seamret", "--seed", "1", "--bug", bug,
+                             "--no-svg"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.rstrip().endswith(("PASS", "FAIL"))]
+    assert len(rows) == 14 and any(row.rstrip().endswith("FAIL") for row in rows), result.stdout
+    assert "FAIL nmi_seamret[legacy/noinstr/idt]: " in result.stdout
 
 
 @pytest.mark.parametrize("test", ["library", "no_td", "nmi_during_pass", "nonnmi_exit", "single_exit", "host_state"])
