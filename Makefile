@@ -18,6 +18,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST   ?= nmi_seamret
 comma  := ,
+# q: one shell word, whatever the value holds (spaces, quotes): 'it'\''s' for it's
+q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: venv test sim model scenario explore bench formal regress plan mutants bitstream program list rtl lint clean
@@ -33,15 +35,15 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.runner sim $(TEST) $(if $(SEED),--seed $(SEED)) $(if $(WAVES),--waves) $(if $(MODE),--mode $(MODE)) $(if $(TARGET),--target $(TARGET)) $(if $(PORT),--port $(PORT)) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(b))
+	$(PY) -m tb.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 scenario: $(STAMP)
-	@test -n "$(FILE)" || { echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2; }
-	$(PY) -m tb.runner scenario $(FILE) $(if $(OUT),--out $(OUT))
+	$(if $(FILE),,@echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)
+	$(PY) -m tb.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT)))
 
 model: $(STAMP)
-	@test -n "$(FILE)" || { echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2; }
-	$(PY) -m py_model run $(FILE) $(if $(OUT),--out $(OUT))
+	$(if $(FILE),,@echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)
+	$(PY) -m py_model run $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT)))
 
 explore: $(STAMP)
 	$(PY) -m py_model explore
@@ -49,23 +51,23 @@ explore: $(STAMP)
 SEEDS ?= 20
 JOBS  ?= 2
 regress: $(STAMP)
-	$(PY) -m tb.regress run --seeds $(SEEDS) --jobs $(JOBS) $(if $(TESTS),--tests '$(TESTS)')
+	$(PY) -m tb.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS)))
 
 plan: $(STAMP)
 	$(PY) -m tb.regress plan
 
 mutants: $(STAMP)
-	$(PY) -m tb.mutants --jobs $(JOBS)
+	$(PY) -m tb.mutants --jobs $(call q,$(JOBS))
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)
-	$(PY) -m tb.bitstream $(BOARD)
+	$(PY) -m tb.bitstream $(call q,$(BOARD))
 
 program: $(STAMP)
-	$(PY) -m tb.bitstream $(BOARD) --program
+	$(PY) -m tb.bitstream $(call q,$(BOARD)) --program
 
 formal: $(STAMP)
-	$(PY) -m tb.formal $(foreach b,$(BUG),--bug $(b))
+	$(PY) -m tb.formal $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 bench: $(STAMP)
 	$(PY) -m py_model.bench

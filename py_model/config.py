@@ -7,6 +7,7 @@ unbounded above.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields, replace
 
 MODULES = ("legacy", "fixed")
@@ -20,6 +21,23 @@ SW_KNOBS = ("handler", "late", "poll", "fault", "nest")
 # cycles; the run after the last step fails if it has not settled after SETTLE_BOUND.
 UNTIL_BOUND = 10_000
 SETTLE_BOUND = 10_000
+# One bound on a whole run's length, shared by the model and every RTL bench (README
+# "Robustness"): a run that has not ended after this many cycles fails with a clear message.
+# TB_MAX_CYCLES overrides it.
+DEFAULT_RUN_CYCLE_BOUND = 200_000
+
+
+def run_cycle_bound() -> int:
+    raw = os.environ.get("TB_MAX_CYCLES", "")
+    if not raw:
+        return DEFAULT_RUN_CYCLE_BOUND
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"TB_MAX_CYCLES: expected a positive integer (cycles), got {raw!r}")
+    return int(raw)
+
+
+def beyond_bound(name: str, bound: int) -> str:
+    return f"{name}: did not end within {bound:,} cycles (the run bound; raise it with TB_MAX_CYCLES)"
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from .config import beyond_bound, run_cycle_bound
 from .hardware import NmiHardware
 from .outcome import Outcome
 from .scenario import Scenario
-from .session import Session
+from .session import RunError, Session
 
 
 def run_model(scenario: Scenario, skip_idle: bool = True) -> Outcome:
@@ -17,8 +18,10 @@ def run_model(scenario: Scenario, skip_idle: bool = True) -> Outcome:
     hs = scenario.host_state
     hw = NmiHardware(scenario.config, hs.td_tsx if hs else False, hs.td_waitpkg if hs else False)
     session = Session(scenario)
-    cycle, edge = 0, []
+    cycle, edge, bound = 0, [], run_cycle_bound()
     while True:
+        if cycle > bound:
+            raise RunError(beyond_bound(scenario.name, bound))
         state = hw.state()
         inputs = session.cycle(cycle, state, edge)
         if session.done:

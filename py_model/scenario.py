@@ -43,16 +43,48 @@ class Scenario:
     host_state: HostStateConfig | None = None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys (the default silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, f"unhashable key {key!r}",
+                                                        key_node.start_mark) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+MAX_FILE_BYTES = 1 << 20  # a scenario is a few hundred bytes; a megabyte is not a scenario
+
+
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.is_dir():
+            raise ScenarioFileError(f"{path}: is a directory, not a scenario file")
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise ScenarioFileError(f"{path}: cannot read: {err.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioFileError(f"{path}: larger than {MAX_FILE_BYTES} bytes; not a scenario file")
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioFileError(f"{path}: not UTF-8 text (byte {err.start}: {raw[err.start:err.start + 1]!r})") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as err:
-        raise ScenarioFileError(f"{path}: not valid YAML: {err}") from None
+        raise ScenarioFileError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    except RecursionError:
+        raise ScenarioFileError(f"{path}: nested too deeply to be a scenario") from None
     return parse_scenario(data, source=str(path), default_name=path.stem)
 
 
@@ -72,7 +104,7 @@ def parse_scenario(data, source: str = "<inline>", default_name: str = "scenario
     if not isinstance(description, str):
         fail("description", f"expected a string, got {_kind(description)}")
 
-    raw_config = data.get("config") or {}
+    raw_config = data.get("config", {})
     if not isinstance(raw_config, dict):
         fail("config", f"expected a mapping, got {_kind(raw_config)}")
     for key in raw_config:
@@ -90,7 +122,7 @@ def parse_scenario(data, source: str = "<inline>", default_name: str = "scenario
     steps = [_parse_step(i, step, fail) for i, step in enumerate(timeline)]
 
     host_state = _parse_host_state(data["host_state"], fail) if "host_state" in data else None
-    expect = data.get("expect") or {}
+    expect = data.get("expect", {})
     _check_expect(expect, fail)
     if "host_state" in expect and host_state is None:
         fail("expect.host_state", "needs a host_state section to model host state")
@@ -98,16 +130,15 @@ def parse_scenario(data, source: str = "<inline>", default_name: str = "scenario
 
 
 def _parse_host_state(raw, fail) -> HostStateConfig:
-    raw = raw or {}
     if not isinstance(raw, dict):
         fail("host_state", f"expected a mapping with keys among {', '.join(HOST_STATE_KEYS)}, got {_kind(raw)}")
     for key in raw:
         if key not in HOST_STATE_KEYS:
             fail(f"host_state.{key}", f"unknown key; expected one of {', '.join(HOST_STATE_KEYS)}")
     preset = raw.get("preset", "merged")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         fail("host_state.preset", f"expected one of {', '.join(PRESETS)}, got {preset!r}")
-    td = raw.get("td") or {}
+    td = raw.get("td", {})
     if not isinstance(td, dict) or any(k not in TD_KEYS for k in td):
         fail("host_state.td", f"expected a mapping with keys among {', '.join(TD_KEYS)}, got {td!r}")
     for key in ("tsx", "waitpkg"):
@@ -118,20 +149,20 @@ def _parse_host_state(raw, fail) -> HostStateConfig:
         fail("host_state.host_breakpoints", f"expected true or false, got {breakpoints!r}")
     values = {}
     for side in ("host", "guest"):
-        regs = raw.get(side) or {}
+        regs = raw.get(side, {})
         if not isinstance(regs, dict):
             fail(f"host_state.{side}", f"expected a mapping of register names to values, got {_kind(regs)}")
         for reg, value in regs.items():
-            if reg not in REGISTERS:
+            if not isinstance(reg, str) or reg not in REGISTERS:
                 fail(f"host_state.{side}.{reg}", f"unknown register; expected one of {', '.join(REGISTERS)}")
             if not _is_int(value) or not 0 <= value < 1 << 64:
                 fail(f"host_state.{side}.{reg}", f"expected a 64-bit unsigned integer, got {value!r}")
         values[side] = dict(regs)
-    restore = raw.get("restore") or {}
+    restore = raw.get("restore", {})
     if not isinstance(restore, dict):
         fail("host_state.restore", f"expected a mapping of restore steps to true/false, got {_kind(restore)}")
     for step, on in restore.items():
-        if step not in RESTORE_STEPS:
+        if not isinstance(step, str) or step not in RESTORE_STEPS:
             fail(f"host_state.restore.{step}", f"unknown restore step; expected one of {', '.join(RESTORE_STEPS)}")
         if not isinstance(on, bool):
             fail(f"host_state.restore.{step}", f"expected true or false, got {on!r}")
@@ -148,8 +179,10 @@ def _parse_step(i: int, step, fail) -> tuple[str, object]:
     if not isinstance(step, dict) or len(step) != 1:
         fail(where, f"expected 'enter', 'fault' or a one-key mapping (until/wait/nmi/exit), got {step!r}")
     (kind, value), = step.items()
+    if not isinstance(kind, str):
+        fail(where, f"expected a step name, got {kind!r}")
     if kind == "until":
-        if value not in UNTIL_STATES:
+        if not isinstance(value, str) or value not in UNTIL_STATES:
             fail(f"{where}.until", f"expected one of {', '.join(UNTIL_STATES)}, got {value!r}")
     elif kind == "wait":
         if not _is_int(value) or value < 0:
@@ -158,7 +191,7 @@ def _parse_step(i: int, step, fail) -> tuple[str, object]:
         if not _is_int(value) or not 0 <= value <= 15:
             fail(f"{where}.nmi", f"expected a source vector 0..15, got {value!r}")
     elif kind == "exit":
-        if value not in EXIT_NAMES:
+        if not isinstance(value, str) or value not in EXIT_NAMES:
             fail(f"{where}.exit", f"expected one of {', '.join(EXIT_NAMES)}, got {value!r}")
     else:
         fail(where, f"unknown step {kind!r}; expected enter, fault, until, wait, nmi or exit")
@@ -202,11 +235,11 @@ def _check_expect(expect, fail) -> None:
         for key, value in entry.items():
             if key not in PASS_KEYS:
                 fail(f"{where}.{key}", f"unknown key; expected one of {', '.join(PASS_KEYS)}")
-            if key == "via" and value not in VIAS:
+            if key == "via" and not (isinstance(value, str) and value in VIAS):
                 fail(f"{where}.via", f"expected one of {', '.join(VIAS)}, got {value!r}")
-            if key == "result" and value not in RESULTS:
+            if key == "result" and not (isinstance(value, str) and value in RESULTS):
                 fail(f"{where}.result", f"expected one of {', '.join(RESULTS)}, got {value!r}")
-            if key == "rip" and not (value in ("R_seam", "R_kvm") or _is_host_rip(value)):
+            if key == "rip" and not (isinstance(value, str) and (value in ("R_seam", "R_kvm") or _is_host_rip(value))):
                 fail(f"{where}.rip", f"expected R_seam, R_kvm or host:N, got {value!r}")
             if key in ("claimed", "bitmap") and not (
                 (value is None and key == "bitmap")

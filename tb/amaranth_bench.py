@@ -5,13 +5,12 @@ from __future__ import annotations
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
-from py_model import Scenario
+from py_model import RunError, Scenario
+from py_model.config import beyond_bound, run_cycle_bound
 from rtl.top import NmiTop
 
 from .checker import RunResult
 from .lockstep import Lockstep
-
-MAX_CYCLES = 50_000
 
 
 def run_on_amaranth(scenario: Scenario, bugs=(), label: str = "") -> RunResult:
@@ -25,14 +24,15 @@ def run_on_amaranth(scenario: Scenario, bugs=(), label: str = "") -> RunResult:
         get = lambda name: ctx.get(Value.cast(getattr(dut, name)))
         for name, value in lock.config_pins().items():
             ctx.set(getattr(dut, name), value)
-        for _ in range(MAX_CYCLES):
+        bound = run_cycle_bound()
+        for _ in range(bound + 1):
             pins = lock.step(get)
             if pins is None:
                 return
             for name, value in pins.items():
                 ctx.set(getattr(dut, name), value)
             await ctx.tick()
-        raise TimeoutError(f"{scenario.name}: no end within {MAX_CYCLES} cycles")
+        raise RunError(beyond_bound(scenario.name, bound))
 
     sim.add_testbench(bench)
     sim.run()

@@ -6,7 +6,7 @@
 Seeded tests (the catalog's ``seeded``) run with seeds 1..N; directed tests, whose stimulus does not
 depend on the seed, run once. Each job is one simulator process under a wall-clock bound; its
 result is appended to ``results.jsonl`` as it finishes, so an interrupted regression keeps what it
-did. At the end the first seed of every seeded test runs again and must give the same trace hash.
+did (Ctrl-C stops the running jobs, prints the partial summary marked INTERRUPTED, exits 130). At the end the first seed of every seeded test runs again and must give the same trace hash.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -58,11 +60,40 @@ def trace_hash(report: dict) -> str:
     return hashlib.sha256(json.dumps(traces, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_job(job: Job, workdir: Path) -> JobResult:
-    """One simulator run in its own process, bounded in time; a crash or hang is a failure."""
+class Stop:
+    """Shared by a regression's worker threads: set on Ctrl-C/SIGTERM; running jobs are killed."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.lock = threading.Lock()
+        self.running: set[subprocess.Popen] = set()
+
+    def kill_running(self, grace_s: float = 5.0) -> None:
+        """Stop every running job's process group (runner, `timeout`, simulator), SIGKILL after ``grace_s``."""
+        self.event.set()
+        with self.lock:
+            procs = list(self.running)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for proc in procs:
+                try:
+                    os.killpg(proc.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+                time.sleep(0.05)
+
+
+def run_job(job: Job, workdir: Path, stop: Stop | None = None) -> JobResult | None:
+    """One simulator run in its own process, bounded in time; a crash or hang is a failure.
+
+    Returns None when the regression was stopped before or while the job ran (it did not finish).
+    """
+    if stop is not None and stop.event.is_set():
+        return None
     out = workdir / f"{job.test}-{job.seed}{job.tag}.json"
     out.unlink(missing_ok=True)
-    env = dict(os.environ, TB_SIM_TIMEOUT=str(JOB_TIMEOUT_S - 30), TB_RUN_TAG=job.tag)
+    env = dict(os.environ, TB_SIM_TIMEOUT=str(JOB_TIMEOUT_S - 30))
     args = ["sim", job.test, "--seed", str(job.seed), "--json", str(out), "--no-svg"]
     if job.overlay:
         # The overlay must come before the working directory on sys.path (cocotb hands the
@@ -75,15 +106,32 @@ def run_job(job: Job, workdir: Path) -> JobResult:
     for bug in job.bugs:
         cmd += ["--bug", bug]
     start = time.perf_counter()
+    # Its own session: a terminal's Ctrl-C reaches the regression, which stops the jobs itself.
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    if stop is not None:
+        with stop.lock:
+            stop.running.add(proc)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+        output, _ = proc.communicate(timeout=JOB_TIMEOUT_S)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return JobResult(job, False, time.perf_counter() - start, f"timed out after {JOB_TIMEOUT_S} s")
+    finally:
+        if stop is not None:
+            with stop.lock:
+                stop.running.discard(proc)
     seconds = time.perf_counter() - start
+    if stop is not None and stop.event.is_set():
+        return None  # stopped by the regression: not a result
     if not out.exists():
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        tail = output.strip().splitlines()[-3:]
         return JobResult(job, False, seconds, f"crashed (exit {proc.returncode}): {' | '.join(tail)}")
-    report = json.loads(out.read_text())
+    try:
+        report = json.loads(out.read_text())
+    except ValueError as err:
+        return JobResult(job, False, seconds, f"unreadable report {out}: {err}")
     failures = [r["failure"] for r in report.get("runs", []) if not r["ok"]]
     message = failures[0] if failures else (report.get("error") or "")
     ok = bool(report.get("ok")) and proc.returncode == 0
@@ -115,17 +163,35 @@ class Progress:
             print(line, flush=True)
 
 
-def run_jobs(jobs: list[Job], parallel: int, workdir: Path, on_result=None) -> list[JobResult]:
+def run_jobs(jobs: list[Job], parallel: int, workdir: Path, on_result=None, stop: Stop | None = None) -> list[JobResult]:
+    """Run ``jobs``; on Ctrl-C/SIGTERM stop the running ones, drop the queued ones, and raise
+    ``Interrupted`` carrying every result that finished."""
     workdir.mkdir(parents=True, exist_ok=True)
+    stop = stop or Stop()
     results = []
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = {pool.submit(run_job, job, workdir): job for job in jobs}
+    pool = ThreadPoolExecutor(max_workers=parallel)
+    try:
+        futures = [pool.submit(run_job, job, workdir, stop) for job in jobs]
         for future in as_completed(futures):
             result = future.result()
-            results.append(result)
-            if on_result:
-                on_result(result)
+            if result is not None:
+                results.append(result)
+                if on_result:
+                    on_result(result)
+    except KeyboardInterrupt:
+        stop.kill_running()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise Interrupted(results) from None
+    pool.shutdown(wait=True)
     return results
+
+
+class Interrupted(Exception):
+    """The regression was stopped; ``results`` are the jobs that finished before."""
+
+    def __init__(self, results: list[JobResult]):
+        super().__init__(f"{len(results)} jobs finished")
+        self.results = results
 
 
 def junit_xml(results: list[JobResult]) -> str:
@@ -163,19 +229,47 @@ def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
     return jobs
 
 
+def check_arguments(seeds: int, parallel: int, tests_regex: str | None) -> str | None:
+    """The first bad argument as one line, or None; checked before anything is built or written."""
+    if seeds < 1:
+        return f"SEEDS={seeds}: expected an integer >= 1"
+    if not 1 <= parallel <= 64:
+        return f"JOBS={parallel}: expected an integer 1..64"
+    if tests_regex is not None:
+        try:
+            re.compile(tests_regex)
+        except re.error as err:
+            return f"TESTS={tests_regex!r}: not a regular expression ({err})"
+    return None
+
+
+def publish(name: str, text: str) -> None:
+    """Replace ``OUT/name`` whole (write aside, rename)."""
+    tmp = OUT / f".{name}.{os.getpid()}.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, OUT / name)
+
+
 def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     from tb import coverage
-    from tb.runner import ensure_build
+    from tb.runner import ensure_build, new_run_dir
 
+    problem = check_arguments(seeds, parallel, tests_regex)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     jobs = plan_jobs(seeds, tests_regex)
     if not jobs:
-        print(f"no test matches {tests_regex!r}", file=sys.stderr)
+        print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
-    OUT.mkdir(parents=True, exist_ok=True)
     ensure_build()  # once, before the workers start
-    stream = OUT / "results.jsonl"
+    # Everything of this regression lives in its own folder; the top-level files are replaced
+    # (whole) only as results arrive, so a run that fails to start touches nothing.
+    run_dir = new_run_dir(OUT / "runs", "regress")
+    stream = run_dir / "results.jsonl"
     stream.write_text("")
-    print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {parallel} in parallel", flush=True)
+    print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {parallel} in parallel; "
+          f"files in {run_dir.relative_to(ROOT)}", flush=True)
     progress = Progress(len(jobs))
     start = time.perf_counter()
 
@@ -184,9 +278,13 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
             f.write(json.dumps({"test": result.job.test, "seed": result.job.seed, "ok": result.ok,
                                 "seconds": round(result.seconds, 3), "message": result.message,
                                 "trace_hash": result.trace_hash, "reproduce": result.job.command()}) + "\n")
+        publish("results.jsonl", stream.read_text())
         progress.step(result)
 
-    results = run_jobs(jobs, parallel, OUT / "jobs", record)
+    try:
+        results = run_jobs(jobs, parallel, run_dir / "jobs", record)
+    except Interrupted as stopped:
+        return report_interrupted(stopped.results, jobs, run_dir, time.perf_counter() - start)
     wall = time.perf_counter() - start
     print()
 
@@ -194,7 +292,11 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     from tb.catalog import TESTS
     again = [Job(r.job.test, r.job.seed, tag="-again") for r in results
              if r.ok and r.job.seed == 1 and TESTS[r.job.test].seeded]
-    repeat = run_jobs(again, parallel, OUT / "jobs")
+    try:
+        repeat = run_jobs(again, parallel, run_dir / "jobs")
+    except Interrupted as stopped:
+        return report_interrupted(results, jobs, run_dir, time.perf_counter() - start,
+                                  note=f"determinism re-run stopped after {len(stopped.results)} of {len(again)}")
     first = {(r.job.test, r.job.seed): r.trace_hash for r in results}
     nondeterministic = [r.job for r in repeat if not r.ok or r.trace_hash != first[(r.job.test, r.job.seed)]]
 
@@ -203,8 +305,8 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
             coverage.sample_run(run)
     cov = coverage.summary()
     coverage.export(OUT / "coverage.yml")
-    (OUT / "coverage.txt").write_text(coverage.report_text(cov) + "\n")
-    (OUT / "junit.xml").write_text(junit_xml(results))
+    publish("coverage.txt", coverage.report_text(cov) + "\n")
+    publish("junit.xml", junit_xml(results))
     statuses = {}
     for r in results:
         statuses[r.job.test] = statuses.get(r.job.test, True) and r.ok
@@ -212,7 +314,7 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     latest = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tests": statuses, "coverage": cov["total"],
               "jobs": len(results), "runs": runs, "wall_seconds": round(wall, 1),
               "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]}}
-    (OUT / "latest.json").write_text(json.dumps(latest, indent=1))
+    publish("latest.json", json.dumps(latest, indent=1))
 
     print(summary_table(results))
     print(coverage.report_text(cov))
@@ -225,6 +327,26 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     for r in failed:
         print(f"reproduce: {r.job.command()}")
     return 1 if failed or nondeterministic else 0
+
+
+def report_interrupted(results: list[JobResult], jobs: list[Job], run_dir: Path, wall: float, note: str = "") -> int:
+    """The partial summary of a stopped regression: every finished job recorded, what did not run listed."""
+    done = {(r.job.test, r.job.seed) for r in results}
+    not_run = [j for j in jobs if (j.test, j.seed) not in done]
+    publish("junit.xml", junit_xml(results))
+    print()
+    if results:
+        print(summary_table(results))
+    failed = [r for r in results if not r.ok]
+    print(f"INTERRUPTED after {wall:.1f} s: {len(results)} of {len(jobs)} jobs finished and are recorded in "
+          f"{(OUT / 'results.jsonl').relative_to(ROOT)} ({len(results) - len(failed)} passed, {len(failed)} failed); "
+          f"{len(not_run)} did not run{': ' + note if note else ''}")
+    if not_run:
+        shown = ", ".join(f"{j.test}:{j.seed}" for j in not_run[:12])
+        print(f"not run: {shown}{' ...' if len(not_run) > 12 else ''}")
+    for r in failed:
+        print(f"reproduce: {r.job.command()}")
+    return 130
 
 
 def print_plan() -> int:
@@ -252,8 +374,10 @@ def print_plan() -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tb.regress")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from tb.runner import OneLineParser
+
+    parser = OneLineParser(prog="python -m tb.regress")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run")
     run.add_argument("--seeds", type=int, default=20)
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
@@ -262,7 +386,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "plan":
         return print_plan()
-    return regress(args.seeds, args.jobs, args.tests)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return regress(args.seeds, args.jobs, args.tests)
+    except KeyboardInterrupt:  # before or after the jobs (during them, run_jobs handles it)
+        print("\nINTERRUPTED: no job was running; nothing was recorded", file=sys.stderr)
+        return 130
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

