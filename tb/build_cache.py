@@ -48,11 +48,12 @@ def staging(folder: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
 
 
-def publish(built: Path, folder: Path, binary: str) -> None:
-    """Stamp the build in ``built`` and move it to ``folder`` (replacing a damaged one)."""
+def publish(built: Path, folder: Path, binary: str, replace: bool = False) -> None:
+    """Stamp the build in ``built`` and move it to ``folder``, replacing a damaged one (or, with
+    ``replace``, any earlier one: a fresh build the user asked for)."""
     (built / STAMP).write_text(json.dumps({"binary": binary, "sha256": _digest(built / binary)}))
     os.chmod(built, 0o755)  # mkdtemp's 0700 would hide the cache from other users of the tree
-    if folder.exists() and not verified(folder, binary):
+    if folder.exists() and (replace or not verified(folder, binary)):
         shutil.rmtree(folder, ignore_errors=True)
     try:
         os.rename(built, folder)

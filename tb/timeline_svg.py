@@ -5,6 +5,7 @@ Input is the outcome JSON (``Outcome.to_json``); no simulator and no plotting li
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -88,8 +89,12 @@ def write_svgs(report: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for run in report.get("runs", []):
+        if not run.get("outcome"):
+            continue  # a run that ended before it had an outcome has nothing to draw
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run["scenario"]).strip("_")
         path = out_dir / f"{safe}.svg"
-        path.write_text(render(run["scenario"], run["outcome"]))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # concurrent runs of one test: whole files
+        tmp.write_text(render(run["scenario"], run["outcome"]))
+        os.replace(tmp, path)
         paths.append(path)
     return paths
