@@ -4,11 +4,11 @@ This is the part the RTL implements; it predicts the RTL edge for edge. Each cal
 ``step`` is one clock edge: it takes the inputs driven during the cycle and returns the
 transactions of that edge. Software (KVM, Linux) lives in ``host.py`` and ``linux_nmi.py``.
 
-Rules (shared/SPEC.md): A1 IRET unblocks (under FRED only a return from an NMI frame); A2 arrivals
-while blocked latch, a second one is dropped; A3 a latched NMI is delivered at the next host boundary once unblocked; A4 an NMI
-in SEAM non-root always exits; A5 the NMI-source bitmap; B1 SEAMCALL saves blocking and
-blocks; B2 a latched NMI exits the TD at once; B3 exit reason and qualification; B4/B5 the
-module's blocking at SEAMRET.
+Rules (shared/SPEC.md): A1 IRET unblocks (under FRED only a return from an NMI frame); A2
+arrivals while blocked latch, a second one is dropped; A3 a latched NMI is delivered at the next
+host boundary once unblocked; A4 an NMI in SEAM non-root always exits; A5 the NMI-source bitmap;
+B1 SEAMCALL saves blocking and blocks; B2 a latched NMI exits the TD at once; B3 exit reason and
+qualification; B4/B5 the module's blocking at SEAMRET.
 """
 
 from __future__ import annotations

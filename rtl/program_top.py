@@ -136,7 +136,8 @@ class ProgramTop(wiring.Component):
 
         def drive(word):
             m.d.comb += [dut.nmi.eq(word[0]), dut.nmi_vector.eq(word[1:5]), dut.seamcall.eq(word[5]),
-                         dut.iret.eq(word[6]), dut.iret_nmi.eq(word[30]), dut.exit_req.eq(word[7]), dut.exit_reason.eq(word[8:15])]
+                         dut.iret.eq(word[6]), dut.iret_nmi.eq(word[30]), dut.exit_req.eq(word[7]),
+                         dut.exit_reason.eq(word[8:15])]
             if self.host_state:
                 m.d.comb += [data_rd.addr.eq(word[21:28]), dut.reg_we.eq(word[15]), dut.reg_addr.eq(word[16:21]),
                              dut.reg_data.eq(data_rd.data)]

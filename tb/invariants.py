@@ -2,8 +2,8 @@
 
 The scoreboard says *that* the RTL differs from the reference; these say *which rule* it broke,
 from the hardware's own state and events, so they fire even if the reference shared the bug
-(blocking after IRET and SEAMRET, delivery on the edge at which an NMI becomes deliverable). Fed with the observed state of each
-cycle and the transactions of each edge, in order.
+(blocking after IRET and SEAMRET, delivery on the edge at which an NMI becomes deliverable). Fed
+with the observed state of each cycle and the transactions of each edge, in order.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@
 Seeded tests (the catalog's ``seeded``) run with seeds 1..N; directed tests, whose stimulus does not
 depend on the seed, run once. Each job is one simulator process under a wall-clock bound; its
 result is appended to ``results.jsonl`` as it finishes, so an interrupted regression keeps what it
-did (Ctrl-C stops the running jobs, prints the partial summary marked INTERRUPTED, exits 130). At the end the first seed of every seeded test runs again and must give the same trace hash.
+did (Ctrl-C stops the running jobs, prints the partial summary marked INTERRUPTED, exits 130).
+At the end the first seed of every seeded test runs again and must give the same trace hash.
 """
 
 from __future__ import annotations

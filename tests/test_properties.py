@@ -15,22 +15,22 @@ STEP = st.one_of(
     st.sampled_from([("until", "guest"), ("until", "seam_root"), ("until", "host")]),
     st.sampled_from([("exit", "tdvmcall"), ("exit", "ept")]),
 )
-CONFIG = st.builds(
-    lambda module, kvm, entry, ns, seamcall, vmentry, exit_, handler, poll: Config(
-        module=module, kvm=kvm, entry=entry, nmi_source=ns and entry == "fred", seamcall=seamcall,
-        vmentry=vmentry, exit=exit_, handler=handler, poll=min(poll, handler - 1)),
-    st.sampled_from(["legacy", "fixed"]), st.sampled_from(["noinstr", "late"]), st.sampled_from(["idt", "fred"]),
-    st.booleans(), st.integers(1, 8), st.integers(1, 4), st.integers(1, 10), st.integers(2, 12), st.integers(0, 11))
+def configs(min_seamcall: int, min_exit: int):
+    """Every configuration, with SEAM-root windows of at least the given lengths."""
+    return st.builds(
+        lambda module, kvm, entry, ns, seamcall, vmentry, exit_, handler, poll: Config(
+            module=module, kvm=kvm, entry=entry, nmi_source=ns and entry == "fred", seamcall=seamcall,
+            vmentry=vmentry, exit=exit_, handler=handler, poll=min(poll, handler - 1)),
+        st.sampled_from(["legacy", "fixed"]), st.sampled_from(["noinstr", "late"]), st.sampled_from(["idt", "fred"]),
+        st.booleans(), st.integers(min_seamcall, 8), st.integers(1, 4), st.integers(min_exit, 10), st.integers(2, 12),
+        st.integers(0, 11))
 
+
+CONFIG = configs(1, 1)
 # A legal timeline: 1..3 TD entries, each with 1..3 NMIs placed in phases (explore's placements),
-# any vector, with or without a fault. Every such timeline must run to its end.
-# SEAM-root windows long enough for three NMIs placed in them to arrive there.
-LEGAL_CONFIG = st.builds(
-    lambda module, kvm, entry, ns, seamcall, vmentry, exit_, handler, poll: Config(
-        module=module, kvm=kvm, entry=entry, nmi_source=ns and entry == "fred", seamcall=seamcall,
-        vmentry=vmentry, exit=exit_, handler=handler, poll=min(poll, handler - 1)),
-    st.sampled_from(["legacy", "fixed"]), st.sampled_from(["noinstr", "late"]), st.sampled_from(["idt", "fred"]),
-    st.booleans(), st.integers(3, 8), st.integers(1, 4), st.integers(5, 10), st.integers(2, 12), st.integers(0, 11))
+# any vector, with or without a fault. Every such timeline must run to its end, given SEAM-root
+# windows long enough for three NMIs placed in them to arrive there.
+LEGAL_CONFIG = configs(3, 5)
 PLACEMENT = st.lists(st.tuples(st.sampled_from(PHASES), st.integers(0, 15)), min_size=1, max_size=3)
 EPISODES = st.lists(st.tuples(PLACEMENT, st.booleans()), min_size=1, max_size=3)
 
