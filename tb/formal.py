@@ -25,7 +25,7 @@ from amaranth.asserts import AnyConst, AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Assume, Cover, ResetSignal
 
-from rtl.bugs import check_bugs
+from rtl.bugs import BUGS, check_bugs
 from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
 from rtl.seam_sequencer import NMI_EXIT_REASON, Phase
 from rtl.top import NmiTop
@@ -265,6 +265,11 @@ def main(argv=None) -> int:
     parser.add_argument("--bug", action="append", default=[])
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args(argv)
+    unknown = [b for b in args.bug if b not in BUGS] + [p for p in args.only if p not in PROPERTIES]
+    if unknown:
+        print(f"error: unknown RTL bug or property {', '.join(unknown)}; bugs: {', '.join(sorted(BUGS))}; "
+              f"properties: {', '.join(PROPERTIES)}", file=sys.stderr)
+        return 2
     names = args.only or list(PROPERTIES)
     print("assumptions: " + "; ".join(ASSUMPTIONS))
     results = []

@@ -105,6 +105,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args(argv)
     mutants = [(n, "rtl") for n in BUGS] + [(n, "model") for n in MODEL_MUTANTS]
+    unknown = [n for n in args.only if n not in BUGS and n not in MODEL_MUTANTS]
+    if unknown or args.jobs < 1:
+        print(f"error: {'unknown mutant ' + ', '.join(unknown) if unknown else f'JOBS={args.jobs}: expected >= 1'}",
+              file=sys.stderr)
+        return 2
     if args.only:
         mutants = [(n, k) for n, k in mutants if n in args.only]
     workdir = ROOT / "build" / "mutants"

@@ -393,6 +393,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # before or after the jobs (during them, run_jobs handles it)
         print("\nINTERRUPTED: no job was running; nothing was recorded", file=sys.stderr)
         return 130
+    except OSError as err:  # a read-only or full build/
+        print(f"error: cannot use {err.filename or 'build/regress'}: {err.strerror or err}", file=sys.stderr)
+        return 1
 
 
 def _raise_interrupt(signum, frame):

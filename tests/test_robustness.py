@@ -160,3 +160,15 @@ def test_make_passes_awkward_file_names_through(tmp_path):
     proc = make("model", f"FILE={odd}", f"OUT={out}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(out.read_text())["pass"] is True
+
+
+@pytest.mark.parametrize("module, args, fragment", [
+    ("tb.formal", ["--bug", "nonsense"], "unknown RTL bug or property nonsense"),
+    ("tb.mutants", ["--jobs", "0"], "JOBS=0"),
+    ("tb.mutants", ["--only", "nonsense"], "unknown mutant nonsense"),
+    ("py_model", ["run", "tb/scenarios/b3_single_nmi_exit.yaml", "--out", "/no/such/folder/o.json"], "does not exist"),
+])
+def test_other_commands_refuse_bad_arguments_in_one_line(module, args, fragment):
+    proc = subprocess.run([PY, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
