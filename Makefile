@@ -6,7 +6,7 @@
 #   make explore                                   every NMI placement in every configuration
 #   make bench                                     model speed: idle skipping against stepping
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
-#   make regress [SEEDS=n] [JOBS=n] [TESTS=regex]  every test x seeds in parallel, coverage, JUnit XML
+#   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786]  every test x seeds, locally or on Dask
 #   make plan | mutants                            testplan with status; mutation kill table
 #   make bitstream BOARD=icebreaker|ulx3s          FPGA bitstream, utilisation, Fmax; make program BOARD=... flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
@@ -51,7 +51,7 @@ explore: $(STAMP)
 SEEDS ?= 20
 JOBS  ?= 2
 regress: $(STAMP)
-	$(PY) -m tb.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS)))
+	$(PY) -m tb.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER)))
 
 plan: $(STAMP)
 	$(PY) -m tb.regress plan

@@ -83,9 +83,11 @@ async def program_test(dut, name: str) -> None:
                      "outcome": compiled.outcome.to_json()})
     report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
               "seconds": time.perf_counter() - start, "cycles": cycles}
-    if os.environ.get("TB_RESULTS"):
-        with open(os.environ["TB_RESULTS"], "w") as f:
+    path = os.environ.get("TB_RESULTS")
+    if path:  # published whole (write, then rename)
+        with open(path + ".tmp", "w") as f:
             json.dump(report, f)
+        os.replace(path + ".tmp", path)
     failures = [r["failure"] for r in rows if not r["ok"]]
     assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
 

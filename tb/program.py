@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from py_model import NmiHardware, Scenario, Session
+from py_model import NmiHardware, Scenario, Session, check_expect
 from py_model.transactions import Txn, first_difference
 from rtl.program_top import (AWAIT_LIMIT, DATA_DEPTH, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, OP_NMI_FRAME,
                              trace_fields)
@@ -161,4 +161,7 @@ def check_run(compiled: Compiled, entries: list[int], done: bool, error: bool, o
         wrong = [f"{n}: model 0x{a:x}, rtl 0x{b:x}" for n, a, b in zip(REGISTERS, compiled.final_regs, regs or [])
                  if a != b] or ["not read back"]
         return f"{name}: register file at the end: {'; '.join(wrong)}"
-    return None
+    # The design's trace equals the model's, and the program replays the model's software
+    # decisions: the scenario's hand-derived `expect` holds for this run exactly when it holds there.
+    miss = check_expect(compiled.scenario.expect, compiled.outcome)
+    return f"{name}: {miss}" if miss else None

@@ -251,10 +251,7 @@ def publish(name: str, text: str) -> None:
     os.replace(tmp, OUT / name)
 
 
-def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
-    from tb import coverage
-    from tb.runner import ensure_build, new_run_dir
-
+def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None) -> int:
     problem = check_arguments(seeds, parallel, tests_regex)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -263,14 +260,51 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     if not jobs:
         print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
-    ensure_build()  # once, before the workers start
+    client = None
+    if cluster:
+        from tb.cluster import ClusterError, connect
+
+        try:
+            client = connect(cluster)
+        except ClusterError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    try:
+        return _regress(jobs, seeds, parallel, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
+    from tb import coverage
+    from tb.runner import ensure_build, new_run_dir
+
+    ensure_build()  # once, before the workers start (a cluster's workers build in their own clones)
     # Everything of this regression lives in its own folder; the top-level files are replaced
     # (whole) only as results arrive, so a run that fails to start touches nothing.
     run_dir = new_run_dir(OUT / "runs", "regress")
     stream = run_dir / "results.jsonl"
     stream.write_text("")
-    print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {parallel} in parallel; "
+    where = (f"on the Dask cluster at {client.scheduler.address} ({len(client.scheduler_info()['workers'])} workers)"
+             if client is not None else f"{parallel} in parallel")
+    print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {where}; "
           f"files in {run_dir.relative_to(ROOT)}", flush=True)
+    cluster_stats = {"retried": []}
+
+    def execute(batch: list[Job], on_result=None) -> list[JobResult]:
+        """The jobs on this machine's processes, or on the cluster: the same job function either way."""
+        if client is None:
+            return run_jobs(batch, parallel, run_dir / "jobs", on_result)
+        from tb.cluster import run_jobs_on_cluster
+
+        results, stats = run_jobs_on_cluster(client, batch, on_result)
+        cluster_stats["retried"] += stats["retried"]
+        cluster_stats.setdefault("workers", stats["workers"])  # the main run's figures, not the re-run's
+        cluster_stats.setdefault("batches", stats["batches"])
+        cluster_stats.setdefault("batch_size", stats["batch_size"])
+        return results
+
     progress = Progress(len(jobs))
     start = time.perf_counter()
 
@@ -283,7 +317,7 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
         progress.step(result)
 
     try:
-        results = run_jobs(jobs, parallel, run_dir / "jobs", record)
+        results = execute(jobs, record)
     except Interrupted as stopped:
         return report_interrupted(stopped.results, jobs, run_dir, time.perf_counter() - start)
     wall = time.perf_counter() - start
@@ -294,7 +328,7 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     again = [Job(r.job.test, r.job.seed, tag="-again") for r in results
              if r.ok and r.job.seed == 1 and TESTS[r.job.test].seeded]
     try:
-        repeat = run_jobs(again, parallel, run_dir / "jobs")
+        repeat = execute(again)
     except Interrupted as stopped:
         return report_interrupted(results, jobs, run_dir, time.perf_counter() - start,
                                   note=f"determinism re-run stopped after {len(stopped.results)} of {len(again)}")
@@ -314,6 +348,7 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     runs = sum(len(r.runs or []) for r in results)
     latest = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tests": statuses, "coverage": cov["total"],
               "jobs": len(results), "runs": runs, "wall_seconds": round(wall, 1),
+              "cluster": {k: v for k, v in cluster_stats.items()} if client is not None else None,
               "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]}}
     publish("latest.json", json.dumps(latest, indent=1))
 
@@ -322,8 +357,13 @@ def regress(seeds: int, parallel: int, tests_regex: str | None) -> int:
     print(f"determinism: {len(repeat)} seeded test(s) re-run with their first seed: "
           + ("identical trace hashes" if not nondeterministic else f"DIFFERENT: {[j.test for j in nondeterministic]}"))
     failed = [r for r in results if not r.ok]
-    print(f"{len(results)} jobs ({runs} scenario runs) in {wall:.1f} s on {parallel} workers: "
+    workers = (f"{cluster_stats['workers']} cluster workers ({cluster_stats['batches']} batches of up to "
+               f"{cluster_stats['batch_size']})" if client is not None else f"{parallel} workers")
+    print(f"{len(results)} jobs ({runs} scenario runs) in {wall:.1f} s on {workers}: "
           f"{len(results) - len(failed)} passed, {len(failed)} failed; {60 * len(results) / wall:.1f} jobs/min")
+    for retry in cluster_stats["retried"]:
+        print(f"retried: the batch {', '.join(retry['jobs'])} ran again after its worker died "
+              f"(workers: {' -> '.join(retry['workers'])})")
     print(f"wrote {OUT.relative_to(ROOT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json")
     for r in failed:
         print(f"reproduce: {r.job.command()}")
@@ -383,13 +423,14 @@ def main(argv=None) -> int:
     run.add_argument("--seeds", type=int, default=20)
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     run.add_argument("--tests", default=None, help="regular expression over test names")
+    run.add_argument("--cluster", default=None, help="a Dask scheduler address (tcp://host:8786); default: this machine")
     sub.add_parser("plan")
     args = parser.parse_args(argv)
     if args.command == "plan":
         return print_plan()
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        return regress(args.seeds, args.jobs, args.tests)
+        return regress(args.seeds, args.jobs, args.tests, args.cluster)
     except KeyboardInterrupt:  # before or after the jobs (during them, run_jobs handles it)
         print("\nINTERRUPTED: no job was running; nothing was recorded", file=sys.stderr)
         return 130

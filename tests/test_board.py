@@ -160,3 +160,18 @@ def test_a_board_reset_during_download_is_not_trusted(monkeypatch):
     monkeypatch.setattr(link, "read", read)
     with pytest.raises(BoardError, match="status changed during the download"):
         link.run_program(compiled, {"program_words": 512, "trace_entries": 512})
+
+
+def test_the_virtual_board_checks_the_scenarios_expectation(board):
+    from py_model import load_scenario
+    from tb.program import compile_scenario
+
+    from conftest import SCENARIO_DIR
+
+    scenario = load_scenario(SCENARIO_DIR / "spec6_fixed_late_fred_fault.yaml")
+    scenario.expect["inversions"] = 1  # wrong on purpose
+    link = BoardLink.open(board.path)
+    limits = link.identify()
+    problem = link.run_program(compile_scenario(scenario, program_depth=limits["program_words"], host_state=False),
+                               limits)
+    assert problem and "expect.inversions: expected 1, got 0" in problem, problem

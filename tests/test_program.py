@@ -80,3 +80,11 @@ def test_cpp_harness_campaign_and_a_bug():
     race = [compile_scenario(s) for s in TESTS["nmi_seamret"].scenarios(1)]
     problems, _, _ = cpp_harness.run(race, bugs=["seamret_always_restore"])
     assert any(p and "seamret  blocked=1 | rtl" in p for p in problems)
+
+
+def test_program_mode_checks_the_scenarios_expectation():
+    """A wrong `expect` fails in program mode too, though the trace equals the model's."""
+    scenario = load_scenario(SCENARIO_DIR / "b3_single_nmi_exit.yaml")
+    scenario.expect["passes"][0]["claimed"] = [6]
+    problems = run_programs([compile_scenario(scenario)])
+    assert problems[0] and "expect.passes[0].claimed: expected [6], got [7]" in problems[0], problems
