@@ -8,6 +8,7 @@
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786]  every test x seeds, locally or on Dask
 #   make plan | mutants                            testplan with status; mutation kill table
+#   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
 #   make bitstream BOARD=icebreaker|ulx3s          FPGA bitstream, utilisation, Fmax; make program BOARD=... flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
 #   make list | rtl | lint | clean
@@ -22,7 +23,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test sim model scenario explore bench formal regress plan mutants bitstream program list rtl lint clean
+.PHONY: venv test sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -58,6 +59,10 @@ plan: $(STAMP)
 
 mutants: $(STAMP)
 	$(PY) -m tb.mutants --jobs $(call q,$(JOBS))
+
+N ?= 300
+mcy: $(STAMP)
+	$(PY) -m tb.mcy --n $(call q,$(N)) --jobs $(call q,$(JOBS)) $(if $(SEED),--seed $(call q,$(SEED)))
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)

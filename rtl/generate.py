@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -43,8 +44,10 @@ def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME) -> tuple
     out_dir = out_dir or ROOT / "build" / "rtl"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{top}_{digest}.v"
-    if not path.exists():
-        path.write_text(text)
+    if not path.exists():  # written aside and renamed: a concurrent reader never sees half of it
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
     return path, digest
 
 

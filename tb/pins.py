@@ -66,14 +66,16 @@ def read_events(cycle: int, get) -> list[Txn]:
     if get("ev_deliver"):
         out.append(Txn.make(cycle, "deliver", via="fred" if get("ev_deliver_fred") else "idt",
                             bitmap=get("ev_deliver_bitmap")))
-    if get("ev_nmi"):
+    # A qualifier pin raised without its event is reported as that event, so the scoreboard sees a
+    # spurious qualifier instead of the decoder hiding it (`make mcy` found one hidden that way).
+    if get("ev_nmi") or get("ev_latch") or get("ev_drop"):
         vector = get("ev_nmi_vector")
         out.append(Txn.make(cycle, "nmi", vector=vector))
         if get("ev_latch"):
             out.append(Txn.make(cycle, "latch", vector=vector))
         if get("ev_drop"):
             out.append(Txn.make(cycle, "drop", vector=vector))
-    if get("ev_iret"):
+    if get("ev_iret") or get("ev_iret_nmi"):
         out.append(Txn.make(cycle, "iret", nmi=get("ev_iret_nmi")))
     if get("ev_seamcall"):
         out.append(Txn.make(cycle, "seamcall", saved=get("ev_seamcall_saved")))

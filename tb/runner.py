@@ -80,15 +80,24 @@ def ensure_build(bugs=(), quiet=False, top=None):
     # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file).
     recipe = hashlib.sha256((" ".join(flags) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
     build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}-{recipe}"
-    runner = _runner_class()()
-    build = dict(sources=[verilog], hdl_toplevel=top, build_args=[*flags, "-Wno-fatal"], waves=True)
+    runner = verified_build([verilog], top, build_dir, [*flags, "-Wno-fatal"], f"the RTL (hash {digest})", quiet,
+                            note=("lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST"
+                                  if fmt == "vcd" else ""))
+    return runner, build_dir, digest, fmt
+
+
+def verified_build(sources: list, top: str, build_dir: Path, build_args: list, what: str, quiet: bool = False,
+                   note: str = ""):
+    """A cocotb Verilator runner for ``top`` whose build in ``build_dir`` is complete and verified
+    (tb/build_cache.py): built aside and published by rename, rebuilt with a message if damaged."""
+    build = dict(sources=sources, hdl_toplevel=top, build_args=build_args, waves=True)
     status = build_cache.state(build_dir, top)
     if status != "ok":
         if status == "damaged":
             print(f"the cached build in {build_dir.relative_to(ROOT)} is incomplete or damaged: rebuilding", flush=True)
-        print(f"building the RTL (hash {digest}) with Verilator into {build_dir.relative_to(ROOT)} ...", flush=True)
-        if fmt == "vcd":
-            print("note: lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST", flush=True)
+        print(f"building {what} with Verilator into {build_dir.relative_to(ROOT)} ...", flush=True)
+        if note:
+            print(f"note: {note}", flush=True)
         start = time.perf_counter()
         staged = build_cache.staging(build_dir)
         log = staged / "build.log"
@@ -97,7 +106,7 @@ def ensure_build(bugs=(), quiet=False, top=None):
         saved = os.environ.get("MAKEFLAGS", "")
         os.environ["MAKEFLAGS"] = f"{saved} CFG_CXXFLAGS_PCH_I=-include".strip()
         try:
-            runner.build(**build, build_dir=staged, always=True, log_file=log)
+            _runner_class()().build(**build, build_dir=staged, always=True, log_file=log)
             build_cache.publish(staged, build_dir, top)
         except BaseException:
             print(log.read_text()[-4000:] if log.exists() else "", file=sys.stderr)
@@ -106,11 +115,11 @@ def ensure_build(bugs=(), quiet=False, top=None):
         finally:
             os.environ["MAKEFLAGS"] = saved
         print(f"built in {time.perf_counter() - start:.1f} s", flush=True)
-        runner = _runner_class()()
     elif not quiet:
-        print(f"using the cached Verilator build of RTL {digest} ({build_dir.relative_to(ROOT)})", flush=True)
+        print(f"using the cached Verilator build of {what} ({build_dir.relative_to(ROOT)})", flush=True)
+    runner = _runner_class()()
     runner.build(**build, build_dir=build_dir)  # nothing to run: sets up the runner for test()
-    return runner, build_dir, digest, fmt
+    return runner
 
 
 def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | None = None, bugs=(),
