@@ -176,19 +176,32 @@ def _line(path: str, marker: str) -> str:
     return f"{path}:?"
 
 
+HOST_NEVER_AT_DELIVERY = ("the host makes no progress in a cycle whose boundary a delivery takes, and executes IRET "
+                          "(with its NMI-frame flag) only in VMX root, never with SEAMCALL: every term gating "
+                          "IRET and SEAMCALL is 1 whenever they are")
+ENTERS_UNBLOCKED = ("SEAMCALL-time blocking is 1 only if KVM entered with NMIs blocked; KVM always enters with them "
+                    "unblocked (SPEC B4), so the saved and reported value is always 0")
+
+
 def waiver(mutation: str) -> str | None:
-    """Why a surviving mutant cannot be seen by any legal host, where that is known (README, make mcy)."""
-    source = source_of(mutation)
-    iret_lines = {_line("rtl/top.py", "iret_taken = "), _line("rtl/top.py", "ev_iret_nmi.eq(")}
-    if "-wire at_host " in mutation and "-mode const1" in mutation:
+    """Why a surviving mutant cannot be seen by any legal host, where that is known (README, make mcy).
+
+    Each rule names the legal host's behaviour that keeps the mutated signal at the value the mutant
+    forces; the BMC's counterexample drives an input the host never drives in that state."""
+    source = source_of(mutation).split(", ")
+    forced_one, forced_zero = "-mode const1" in mutation, "-mode const0" in mutation
+    gating = {_line("rtl/top.py", "iret_taken = "), _line("rtl/top.py", "ev_iret_nmi.eq("),
+              _line("rtl/seam_sequencer.py", "self.seamcall & ~self.deliver")}
+    saved = {_line("rtl/seam_sequencer.py", "Mux(keep, 1, self.saved_blocked)")}
+    if "-wire at_host " in mutation and forced_one:
         return ("at_host gates only IRET and delivery; in SEAM NMIs are always blocked (B1) and the host "
                 "cannot execute IRET there")
-    if "-wire saved_blocked " in mutation and "-mode const0" in mutation:
-        return ("SEAMCALL-time blocking is 1 only if KVM entered with NMIs blocked; KVM always enters with "
-                "them unblocked (SPEC B4)")
-    if "-mode const1" in mutation and any(line in source.split(", ") for line in iret_lines):
-        return ("the host asserts IRET (and its NMI-frame flag) only in VMX root, at a boundary no delivery "
-                "takes, never with SEAMCALL: every term gating iret_taken is 1 whenever IRET is")
+    if (forced_zero and ("-wire saved_blocked " in mutation or "-wire ev_seamcall_saved " in mutation
+                         or any(line in saved for line in source))):
+        return ENTERS_UNBLOCKED
+    if any(line in gating for line in source) and (forced_one or (forced_zero and "-port A " in mutation
+                                                                  and "seam_sequencer" in source[0])):
+        return HOST_NEVER_AT_DELIVERY
     return None
 
 
