@@ -90,7 +90,10 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def parse_scenario(data, source: str = "<inline>", default_name: str = "scenario") -> Scenario:
     def fail(where: str, message: str):
-        raise ScenarioFileError(f"{source}: {where}: {message}")
+        # One line, whatever the file holds: control characters in keys and values are shown escaped.
+        text = f"{where}: {message}"
+        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+        raise ScenarioFileError(f"{source}: {text}")
 
     if not isinstance(data, dict):
         fail("top level", f"expected a mapping with keys {', '.join(TOP_KEYS)}, got {_kind(data)}")

@@ -64,6 +64,7 @@ GOOD = "timeline: [enter, {until: guest}, {nmi: 3}, {until: host}]\n"
     ("timeline: [enter, {[1]: 2}]\n", "unhashable key"),
     ("timeline: [enter, {exit: {a: 1}}]\n", "timeline[1].exit"),
     ("timeline: " + "[" * 5000 + "]" * 5000 + "\n", "s.yaml:"),
+    (GOOD + 'config: {"v\\n2": 1}\n', "config.v\\n2: unknown key"),  # a newline in a key stays escaped
 ])
 def test_undefined_shapes_are_refused_with_their_place(tmp_path, text, where):
     path = tmp_path / "s.yaml"
