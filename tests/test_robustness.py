@@ -172,3 +172,13 @@ def test_other_commands_refuse_bad_arguments_in_one_line(module, args, fragment)
     proc = subprocess.run([PY, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_a_sim_stops_it_with_130():
+    proc = subprocess.Popen([PY, "-m", "tb.runner", "sim", "bench", "--seed", "1", "--no-svg"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(4)  # the simulator is running the long bench workload by now
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "INTERRUPTED" in output and "Traceback" not in output and "PASS" not in output
