@@ -11,11 +11,11 @@
    as every bench: reference cycle for cycle, invariants, expect, verdicts) until a test fails:
    ``killed by <test>``. A killed mutant is observable by definition, so the equivalence check
    is only needed for the rest.
-4. Each mutant no test killed is checked for equivalence with the original by SymbiYosys + Yices
-   on a miter (every input free each cycle, both copies from the reset state): k-induction where
-   it closes (``equivalent``), else a BMC to ``EQ_DEPTH`` cycles finds a difference (``survived``,
-   with the counterexample VCD showing how it is observable) or none (``equivalent (bounded)``:
-   no input sequence of that length tells them apart).
+4. Each mutant no test killed is checked for equivalence with the original: Yosys'
+   ``equiv_make``/``equiv_induct`` (registers matched by name, temporal induction: unbounded,
+   ``equivalent``), else a SymbiYosys + Yices BMC of the miter (every input free each cycle, both
+   copies from the reset state) to ``EQ_DEPTH`` cycles finds a difference (``survived``, with the
+   counterexample VCD showing how it is observable) or none (``equivalent (bounded)``).
 
 Results are kept in ``build/mcy/<rtl hash>-seed<S>/results.json`` keyed by the mutation text, so a
 later run with a larger N only checks the new mutants. The run is reproducible from its seed.
@@ -103,79 +103,50 @@ def build_mutant_netlist(folder: Path, mutations: list[str]) -> tuple[Path, int]
 
 
 def check_equivalence(folder: Path, index: int, mutation: str) -> dict:
-    """Miter of the original and mutant ``index``: proved equal, equal to a depth, or a counterexample."""
+    """Mutant ``index`` against the original: proved equal, equal to a depth, or a counterexample."""
     job = folder / "eq" / str(index)
     shutil.rmtree(job, ignore_errors=True)
     job.mkdir(parents=True)
     shutil.copy(folder / "top.il", job / "top.il")
-    (job / "miter.ys").write_text(f"""{PREP}
-copy nmi_top gate
-rename nmi_top gold
-{mutation.replace('-module nmi_top', '-module gate')}
-miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter
-hierarchy -top miter
-opt -full
-opt_clean
-write_rtlil miter.il
-""")
-
+    both = f"{PREP}\ncopy nmi_top gate\nrename nmi_top gold\n{mutation.replace('-module nmi_top', '-module gate')}\n"
     start = time.perf_counter()
-    proc = subprocess.run([yosys(), "-q", "-s", "miter.ys"], cwd=job, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return {"equivalence": "error", "detail": proc.stderr.strip().splitlines()[-1:]}
+    seconds = lambda: round(time.perf_counter() - start, 1)
+
     # Yosys' structural equivalence first (registers matched by name, then temporal induction):
-    # it proves a local, unobservable change in seconds. The miter is optimised before the BMC:
-# identical gold and gate cells with the same inputs merge, so only the mutated cone is left twice.
-    (job / "equiv.ys").write_text(f"""{PREP}
-copy nmi_top gate
-rename nmi_top gold
-{mutation.replace('-module nmi_top', '-module gate')}
-opt -fast gold gate
-equiv_make gold gate equiv
-hierarchy -top equiv
-equiv_simple -seq 4
-equiv_induct -seq 4
-equiv_status -assert
-""")
+    # it proves a local, unobservable change in seconds, unbounded.
+    (job / "equiv.ys").write_text(both + "opt -fast gold gate\nequiv_make gold gate equiv\nhierarchy -top equiv\n"
+                                  "equiv_simple -seq 4\nequiv_induct -seq 4\nequiv_status -assert\n")
     try:
         proc = subprocess.run([yosys(), "-q", "-s", "equiv.ys"], cwd=job, capture_output=True, text=True,
                               timeout=EQ_TIMEOUT_S)
         if proc.returncode == 0:
-            return {"equivalence": "equivalent", "method": "equiv_induct",
-                    "seconds": round(time.perf_counter() - start, 1)}
+            return {"equivalence": "equivalent", "method": "equiv_induct", "seconds": seconds()}
     except subprocess.TimeoutExpired:
         pass
+
+    # Else a BMC of the miter. Optimised first: identical gold and gate cells with the same inputs
+    # merge, so only the mutated cone is left twice.
+    (job / "miter.ys").write_text(both + "miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter\n"
+                                  "hierarchy -top miter\nopt -full\nopt_clean\nwrite_rtlil miter.il\n")
+    proc = subprocess.run([yosys(), "-q", "-s", "miter.ys"], cwd=job, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"equivalence": "error", "detail": proc.stderr.strip().splitlines()[-1:]}
+    (job / "eq.sby").write_text(f"[options]\nmode bmc\ndepth {EQ_DEPTH}\n\n[engines]\nsmtbmc yices\n\n"
+                                "[script]\nread_rtlil miter.il\nprep -top miter\n\n[files]\nmiter.il\n")
     from tb.formal import tool_env
 
-    for mode in ("bmc",):
-        (job / "eq.sby").write_text(f"""[options]
-mode {mode}
-depth {EQ_DEPTH}
-
-[engines]
-smtbmc yices
-
-[script]
-read_rtlil miter.il
-prep -top miter
-
-[files]
-miter.il
-""")
-        shutil.rmtree(job / "eq", ignore_errors=True)
-        try:
-            run = subprocess.run([str(Path(sys.executable).parent / "yowasp-sby"), "-f", "eq.sby"], cwd=job,
-                                 env=tool_env(), capture_output=True, text=True, timeout=EQ_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            return {"equivalence": "timeout", "seconds": round(time.perf_counter() - start, 1)}
-        log = run.stdout + run.stderr
-        if "DONE (PASS" in log:
-            return {"equivalence": f"equivalent (bounded {EQ_DEPTH})", "method": "bmc",
-                    "seconds": round(time.perf_counter() - start, 1)}
-        if "DONE (FAIL" in log:
-            traces = sorted((job / "eq").rglob("*.vcd"))
-            return {"equivalence": "different", "counterexample": str(traces[0].relative_to(ROOT)) if traces else "",
-                    "seconds": round(time.perf_counter() - start, 1)}
+    try:
+        run = subprocess.run([str(Path(sys.executable).parent / "yowasp-sby"), "-f", "eq.sby"], cwd=job,
+                             env=tool_env(), capture_output=True, text=True, timeout=EQ_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"equivalence": "timeout", "seconds": seconds()}
+    log = run.stdout + run.stderr
+    if "DONE (PASS" in log:
+        return {"equivalence": f"equivalent (bounded {EQ_DEPTH})", "method": "bmc", "seconds": seconds()}
+    if "DONE (FAIL" in log:
+        traces = sorted((job / "eq").rglob("*.vcd"))
+        return {"equivalence": "different", "counterexample": str(traces[0].relative_to(ROOT)) if traces else "",
+                "seconds": seconds()}
     return {"equivalence": "error", "detail": log.strip().splitlines()[-3:]}
 
 
