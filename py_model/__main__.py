@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from .atomic import out_problem, write_atomically
 from .outcome import check_expect
 from .run import run_model
 from .scenario import ScenarioFileError, load_scenario
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
             from .explore import main as explore_main
             return explore_main(args.max_nmis, args.markdown)
         if args.out is not None:
-            problem = _out_problem(args.out)
+            problem = out_problem(args.out)
             if problem:
                 print(f"error: OUT={args.out}: {problem}", file=sys.stderr)
                 return 2
@@ -54,17 +54,6 @@ def main(argv=None) -> int:
     except OSError as err:
         print(f"error: cannot write {err.filename or args.out}: {err.strerror or err}", file=sys.stderr)
         return 1
-
-
-def _out_problem(out: Path) -> str | None:
-    """Checked before any run: OUT names a file whose folder exists and is writable."""
-    if out.is_dir():
-        return "is a directory; give a file name"
-    if not out.resolve().parent.is_dir():
-        return f"folder {out.resolve().parent} does not exist"
-    if not os.access(out.resolve().parent, os.W_OK):
-        return "not writable"
-    return None
 
 
 def run_files(files, out, show_trace) -> int:
@@ -93,10 +82,8 @@ def run_files(files, out, show_trace) -> int:
             print(f"PASS    {path}" + ("" if scenario.expect else " (no expect given)"))
         results.append({"name": scenario.name, "file": str(path), "config": scenario.config.to_json(),
                         "pass": miss is None, "first_difference": miss, **outcome.to_json()})
-    if out:  # written aside and renamed: never half a file
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(results[0] if len(results) == 1 else results, indent=1))
-        os.replace(tmp, out)
+    if out:
+        write_atomically(out, json.dumps(results[0] if len(results) == 1 else results, indent=1))
     return status
 
 

@@ -22,7 +22,6 @@ import hashlib
 import math
 import threading
 import uuid
-from pathlib import Path
 
 from .regress import ROOT, Interrupted, Job, JobResult, Stop, run_job
 

@@ -14,6 +14,8 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, FallingEdge, RisingEdge, Timer
 
+from py_model.atomic import write_atomically
+
 from .catalog import TESTS
 from .pins import config_pins
 from .program import ProgramError, check_run, compile_scenario
@@ -84,10 +86,8 @@ async def program_test(dut, name: str) -> None:
     report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
               "seconds": time.perf_counter() - start, "cycles": cycles}
     path = os.environ.get("TB_RESULTS")
-    if path:  # published whole (write, then rename)
-        with open(path + ".tmp", "w") as f:
-            json.dump(report, f)
-        os.replace(path + ".tmp", path)
+    if path:  # published whole
+        write_atomically(path, json.dumps(report))
     failures = [r["failure"] for r in rows if not r["ok"]]
     assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
 

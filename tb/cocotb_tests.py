@@ -17,6 +17,7 @@ from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_test
 
 from py_model import load_scenario
+from py_model.atomic import write_atomically
 
 from .catalog import TESTS
 from .uvm_env import NmiEnv, ScenarioSeq
@@ -59,10 +60,8 @@ class NmiTestBase(uvm_test):
         report = {"test": self.catalog_name, "seed": self.seed, "runs": rows, "expected_runs": len(self.scenarios),
                   "seconds": self.seconds, "cycles": cycles}
         path = os.environ.get("TB_RESULTS")
-        if path:  # published whole (write, then rename): a reader never sees half a file
-            with open(path + ".tmp", "w") as f:
-                json.dump(report, f)
-            os.replace(path + ".tmp", path)
+        if path:  # published whole: a reader never sees half a file
+            write_atomically(path, json.dumps(report))
         # Fail after the report is written (check_phase would run before it and stop it).
         assert len(results) == len(self.scenarios), f"{len(results)} of {len(self.scenarios)} runs were checked"
         failures = [r.failure for r in results if not r.ok]

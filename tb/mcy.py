@@ -23,10 +23,8 @@ later run with a larger N only checks the new mutants. The run is reproducible f
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -36,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from amaranth.back import rtlil
+
+from py_model.atomic import write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 KILL_TESTS = ["nmi_seamret", "no_td", "single_exit", "nonnmi_exit", "nmi_during_pass", "host_state", "library",
@@ -257,9 +257,7 @@ def run(n: int, jobs: int, seed: int) -> int:
           f"{sum(m in db and 'outcome' in db[m] for m in mutations)} already classified", flush=True)
 
     def save() -> None:
-        tmp = db_path.with_name(".results.json.tmp")
-        tmp.write_text(json.dumps(db, indent=1))
-        os.replace(tmp, db_path)
+        write_atomically(db_path, json.dumps(db, indent=1))
 
     # Simulation first: a mutant a test kills is observable, so only the survivors need the
     # (much slower) equivalence check to tell an equivalent mutant from a hole in the tests.

@@ -15,6 +15,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
+from py_model.atomic import write_atomically
 from py_model.config import run_cycle_bound
 
 from .catalog import TESTS
@@ -72,6 +73,4 @@ async def mcy_campaign(dut):
                 break
         results[mutant] = killed
         path = os.environ["TB_RESULTS"]
-        with open(path + ".tmp", "w") as f:  # after every mutant: an interrupted campaign keeps its results
-            json.dump(results, f)
-        os.replace(path + ".tmp", path)
+        write_atomically(path, json.dumps(results))  # after every mutant: an interrupted campaign keeps them

@@ -12,7 +12,6 @@ At the end the first seed of every seeded test runs again and must give the same
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -28,6 +27,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import yaml
+
+from py_model.atomic import write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "regress"
@@ -246,9 +247,7 @@ def check_arguments(seeds: int, parallel: int, tests_regex: str | None) -> str |
 
 def publish(name: str, text: str) -> None:
     """Replace ``OUT/name`` whole (write aside, rename)."""
-    tmp = OUT / f".{name}.{os.getpid()}.tmp"
-    tmp.write_text(text)
-    os.replace(tmp, OUT / name)
+    write_atomically(OUT / name, text)
 
 
 def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None) -> int:
@@ -348,7 +347,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     runs = sum(len(r.runs or []) for r in results)
     latest = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tests": statuses, "coverage": cov["total"],
               "jobs": len(results), "runs": runs, "wall_seconds": round(wall, 1),
-              "cluster": {k: v for k, v in cluster_stats.items()} if client is not None else None,
+              "cluster": dict(cluster_stats) if client is not None else None,
               "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]}}
     publish("latest.json", json.dumps(latest, indent=1))
 

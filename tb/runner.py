@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from py_model.atomic import out_problem, write_atomically
 from tb import build_cache
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,27 +193,12 @@ def fresh_seed() -> int:
     return random.SystemRandom().randrange(1, 1_000_000)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Publish ``text`` at ``path`` whole or not at all (a reader never sees half a file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def check_out_path(out: str) -> Path:
     """OUT must name a file we can create or replace: checked before any work is done."""
-    path = Path(out)
-    if path.is_dir():
-        raise UsageError(f"OUT={out}: is a directory; give a file name")
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"OUT={out}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"OUT={out}: not writable")
-    return path
+    problem = out_problem(Path(out))
+    if problem:
+        raise UsageError(f"OUT={out}: {problem}")
+    return Path(out)
 
 
 class UsageError(Exception):

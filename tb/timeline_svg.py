@@ -5,9 +5,10 @@ Input is the outcome JSON (``Outcome.to_json``); no simulator and no plotting li
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from py_model.atomic import write_atomically
 
 MODE_COLOURS = {"host": "#dfe9f7", "seam_root": "#f7e3c4", "guest": "#d6f0d0"}
 
@@ -93,8 +94,6 @@ def write_svgs(report: dict, out_dir: Path) -> list[Path]:
             continue  # a run that ended before it had an outcome has nothing to draw
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run["scenario"]).strip("_")
         path = out_dir / f"{safe}.svg"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # concurrent runs of one test: whole files
-        tmp.write_text(render(run["scenario"], run["outcome"]))
-        os.replace(tmp, path)
+        write_atomically(path, render(run["scenario"], run["outcome"]))  # concurrent runs: whole files
         paths.append(path)
     return paths
