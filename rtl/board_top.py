@@ -14,7 +14,7 @@ sending the next request.
 Register map (32-bit registers, word addresses): see ``REGISTERS``.
 """
 
-from amaranth import Cat, Elaboratable, Module, Mux, Signal
+from amaranth import Array, Cat, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -38,7 +38,7 @@ REGISTERS = {
     "CYCLE": 0x0006,  # read: cycles the program ran
     "INFO": 0x0007,  # read: program words (15..0), trace entries (31..16)
     "PROGRAM": 0x1000,  # write: PROGRAM + i is program word i
-    "TRACE": 0x4000,  # read: TRACE + 4*i + k is bits 32k..32k+31 of trace entry i (k = 0..2)
+    "TRACE": 0x4000,  # read: TRACE + 4*i + k is bits 32k..32k+31 of trace entry i (k = 0..3)
 }
 
 
@@ -116,8 +116,8 @@ class BoardCore(wiring.Component):
         trace_index = (rd_addr - REGISTERS["TRACE"])[2:16]
         m.d.comb += core.trace_addr.eq(trace_index)
         rd_value = Signal(32)
-        trace_word = Mux(rd_addr[0:2] == 0, core.trace_data[0:32],
-                         Mux(rd_addr[0:2] == 1, core.trace_data[32:64], core.trace_data[64:TRACE_WIDTH]))
+        assert TRACE_WIDTH <= 128, "a trace entry is read as four 32-bit words"
+        trace_word = Array(core.trace_data[32 * k:min(32 * (k + 1), TRACE_WIDTH)] for k in range(4))[rd_addr[0:2]]
         with m.If(rd_addr >= REGISTERS["TRACE"]):
             m.d.comb += rd_value.eq(trace_word)
         with m.Else():

@@ -2,8 +2,10 @@
 
 The engine (the project's softcore) drives the design's stimulus pins from a program in its own
 memory: waits on cycles and on the design's events, and pin drives (SEAMCALL, IRET, NMI with a
-vector, non-NMI exits). The trace buffer stores every edge that produced an event, stamped with
-its cycle, for readback after the run; overflow is flagged, never silent.
+vector, non-NMI exits). The trace buffer stores every edge that produced an event, and every
+edge that began in a state where the hardware owed one (an NMI deliverable in VMX root, or latched
+while the TD ran), stamped with its cycle and the NMI state around it, for readback after the run;
+overflow is flagged, never silent.
 
 Instruction set (32-bit words, opcode in bits 31..28):
 
@@ -31,6 +33,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .seam_sequencer import Phase
 from .top import NmiTop
 
 OP_END, OP_DELAY, OP_AWAIT, OP_DRIVE = 0, 1, 2, 3
@@ -38,12 +41,15 @@ OP_NMI_FRAME = 4  # DRIVE's flag: the IRET returns through an NMI frame (bit 30 
 EVENTS = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret")
 AWAIT_LIMIT = 65535
 
-# One trace entry: the edge's cycle and the design's registered event outputs, packed LSB first.
-TRACE_FIELDS = (("cycle", 24), ("ev_deliver", 1), ("ev_deliver_fred", 1), ("ev_deliver_bitmap", 16), ("ev_nmi", 1),
+# One trace entry: the edge's cycle, the design's registered event outputs, and the NMI state
+# before and after the edge (what the reference-free invariants read), packed LSB first.
+EVENT_FIELDS = (("ev_deliver", 1), ("ev_deliver_fred", 1), ("ev_deliver_bitmap", 16), ("ev_nmi", 1),
                 ("ev_nmi_vector", 4), ("ev_latch", 1), ("ev_drop", 1), ("ev_iret", 1), ("ev_seamcall", 1),
                 ("ev_seamcall_saved", 1), ("ev_vmentry", 1), ("ev_exit", 1), ("ev_exit_reason", 7),
-                ("ev_exit_qual", 16), ("ev_seamret", 1), ("ev_seamret_blocked", 1),
-                ("ev_iret_nmi", 1))
+                ("ev_exit_qual", 16), ("ev_seamret", 1), ("ev_seamret_blocked", 1), ("ev_iret_nmi", 1))
+STATE_BEFORE_FIELDS = (("before_phase", 3), ("before_blocked", 1), ("before_latch", 1))
+STATE_AFTER_FIELDS = (("after_phase", 3), ("after_blocked", 1), ("after_latch", 1), ("after_bitmap", 16))
+TRACE_FIELDS = (("cycle", 24),) + EVENT_FIELDS + STATE_BEFORE_FIELDS + STATE_AFTER_FIELDS
 TRACE_WIDTH = sum(w for _, w in TRACE_FIELDS)
 # With the host-state unit, entries also carry the edge's register write.
 TRACE_FIELDS_HS = TRACE_FIELDS + (("ev_write", 1), ("ev_write_addr", 5), ("ev_write_data", 64))
@@ -185,10 +191,19 @@ class ProgramTop(wiring.Component):
             with m.If(pc == self.program_depth - 2):
                 m.d.sync += [running.eq(0), self.error.eq(1)]  # ran off the program
 
-        # Trace buffer: an entry for every cycle whose registered events show an edge's activity.
+        # Trace buffer: an entry for every cycle whose registered events show an edge's activity,
+        # or whose previous cycle (the edge's own) was one in which the hardware owed an event.
+        before = Signal(5)  # phase, blocked, latch during the edge's cycle (the events are registered)
+        m.d.sync += before.eq(Cat(dut.phase, dut.blocked, dut.latch))
+        before_phase = before[0:3]
+        was_blocked, was_latched = before[3], before[4]
+        owed = was_latched & (((before_phase == Phase.HOST.value) & ~was_blocked) | (before_phase == Phase.GUEST.value))
         tw = trace.write_port()
-        entry = Cat((self.cycle - 1)[:24], *(getattr(dut, name) for name, _ in self.fields[1:]))  # 24-bit stamp
-        any_event = recorded.any()
+        events_part = Cat(*(getattr(dut, name) for name, _ in EVENT_FIELDS))
+        after = Cat(dut.phase, dut.blocked, dut.latch, dut.bitmap)
+        extra = Cat(*(getattr(dut, name) for name, _ in self.fields[len(TRACE_FIELDS):]))
+        entry = Cat((self.cycle - 1)[:24], events_part, before, after, extra)  # 24-bit stamp
+        any_event = recorded.any() | owed
         full = self.trace_count == self.trace_depth
         m.d.comb += [tw.addr.eq(self.trace_count), tw.data.eq(entry),
                      tw.en.eq(running & any_event & ~full & (self.cycle != 0))]

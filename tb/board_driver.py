@@ -102,10 +102,10 @@ class BoardLink:
             if time.monotonic() > deadline:
                 raise BoardError(f"{compiled.scenario.name}: the program did not finish within {poll_timeout} s")
         count, = self.read(REGISTERS["TRACE_COUNT"])
-        raw = self.read(REGISTERS["TRACE"], 4 * count) if count else []  # 4 addresses per entry, 3 used
+        raw = self.read(REGISTERS["TRACE"], 4 * count) if count else []  # 4 words per entry
         again, = self.read(REGISTERS["STATUS"])
         if again != status:
             raise BoardError(f"{compiled.scenario.name}: the board's status changed during the download "
                              "(a reset?): the trace is not trusted")
-        entries = [raw[4 * i] | raw[4 * i + 1] << 32 | raw[4 * i + 2] << 64 for i in range(count)]
+        entries = [raw[4 * i] | raw[4 * i + 1] << 32 | raw[4 * i + 2] << 64 | raw[4 * i + 3] << 96 for i in range(count)]
         return check_run(compiled, entries, bool(status & 1), bool(status & 2), bool(status & 4))

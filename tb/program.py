@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from py_model import NmiHardware, Scenario, Session, check_expect
+from py_model import HwState, NmiHardware, Scenario, Session, check_expect
 from py_model.transactions import Txn, first_difference
 from rtl.program_top import (AWAIT_LIMIT, DATA_DEPTH, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, OP_NMI_FRAME,
                              trace_fields)
 
+from .invariants import InvariantChecker
 from .pins import read_events
 
 MAX_DELAY = (1 << 24) - 1
@@ -137,16 +138,45 @@ def decode_trace(entries: list[int], host_state: bool = False) -> list[Txn]:
     return trace
 
 
+def trace_violations(config, entries: list[int], host_state: bool = False) -> list[str]:
+    """The reference-free invariants (``tb/invariants.py``) over a program-mode trace.
+
+    Each entry carries the NMI state before and after its edge, and the design records every edge
+    at which a rule could fire (every event, and every edge that began owing a delivery or an NMI
+    exit), so the checker sees here what it sees cycle by cycle in interactive mode.
+    """
+    checker = InvariantChecker(config)
+    for value in entries:
+        f = decode_entry(value, host_state)
+        t = f["cycle"]
+        # The state before the edge has no bitmap in the entry: None, so a rule that read it would fail loudly.
+        checker.state(t, HwState(f["before_phase"], bool(f["before_blocked"]), bool(f["before_latch"]), None, None))
+        checker.state(t + 1, HwState(f["after_phase"], bool(f["after_blocked"]), bool(f["after_latch"]), None,
+                                     f["after_bitmap"]))
+        txns = read_events(t, lambda name: f.get(name, 0))
+        for txn in txns:
+            checker.txn(txn)
+        checker.edge(t, txns)
+    return checker.violations
+
+
 def check_run(compiled: Compiled, entries: list[int], done: bool, error: bool, overflow: bool,
               regs: list[int] | None = None, host_state: bool = False) -> str | None:
     """The first problem with a program-mode run, or None when its trace equals the model's.
 
+    The same checks as interactive mode: the design against the reference (here the model's
+    trace), the reference-free invariants, and the scenario's ``expect``.
     ``host_state``: the entries have the host-state layout; ``regs``: the register file read back.
     """
     name = compiled.scenario.name
-    if overflow:
-        return f"{name}: the trace buffer overflowed; the run is not checked on a partial trace"
+    violations = trace_violations(compiled.scenario.config, entries, host_state)
+    if overflow:  # what was recorded still proves a broken rule; nothing else is judged on part of a trace
+        found = f"invariant broken: {violations[0]}; " if violations else ""
+        return f"{name}: {found}the trace buffer overflowed; the run is not checked on a partial trace"
     diff = first_difference(compiled.trace, decode_trace(entries, host_state))
+    if violations:
+        broken = f"invariant broken: {violations[0]}"
+        diff = f"{diff}; {broken}" if diff else broken
     if error:
         # The run failed; the first difference (on what was recorded) says why.
         return (f"{name}: {diff + '; then ' if diff else ''}the engine stopped: an AWAIT timed out "

@@ -11,10 +11,12 @@ from .pins import config_pins
 from .program import Compiled, check_run, decode_trace
 
 
-def run_programs(compiled: list[Compiled], bugs=(), traces: list | None = None, **top_options) -> list[str | None]:
+def run_programs(compiled: list[Compiled], bugs=(), traces: list | None = None, raw: list | None = None,
+                 **top_options) -> list[str | None]:
     """Run each program; return the first problem of each (None: its trace equals the model's).
 
-    ``traces``, if given, receives each run's decoded trace; ``top_options`` go to ProgramTop.
+    ``traces``, if given, receives each run's decoded trace, ``raw`` its trace entries;
+    ``top_options`` go to ProgramTop.
     """
     dut = ProgramTop(bugs, **top_options)
     results = []
@@ -57,6 +59,8 @@ def run_programs(compiled: list[Compiled], bugs=(), traces: list | None = None, 
                                      bool(ctx.get(dut.trace_overflow)), regs, host_state=True))
             if traces is not None:
                 traces.append(decode_trace(entries, host_state=True))
+            if raw is not None:
+                raw.append(entries)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)

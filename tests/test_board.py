@@ -175,3 +175,20 @@ def test_the_virtual_board_checks_the_scenarios_expectation(board):
     problem = link.run_program(compile_scenario(scenario, program_depth=limits["program_words"], host_state=False),
                                limits)
     assert problem and "expect.inversions: expected 1, got 0" in problem, problem
+
+
+def test_the_virtual_board_checks_the_invariants():
+    """A defect the trace comparison alone would not name is reported by the reference-free
+    invariants on the board's trace too (IRET ignored: NMIs stay blocked)."""
+    from py_model import load_scenario
+    from tb.program import compile_scenario
+
+    from conftest import SCENARIO_DIR
+
+    scenario = load_scenario(SCENARIO_DIR / "a1_host_nmi_no_td.yaml")
+    with VirtualBoard(bugs=["iret_ignored"]) as buggy:
+        link = BoardLink.open(buggy.path)
+        limits = link.identify()
+        problem = link.run_program(compile_scenario(scenario, program_depth=limits["program_words"],
+                                                    host_state=False), limits)
+    assert problem and "invariant broken: NMIs still blocked after an IRET (A1)" in problem, problem

@@ -11,6 +11,7 @@ from tb.program_amaranth import run_programs
 from tb.runner import run_test
 
 from conftest import SCENARIO_DIR
+from test_rtl_amaranth import INVARIANT_CASES
 
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 
@@ -88,3 +89,33 @@ def test_program_mode_checks_the_scenarios_expectation():
     scenario.expect["passes"][0]["claimed"] = [6]
     problems = run_programs([compile_scenario(scenario)])
     assert problems[0] and "expect.passes[0].claimed: expected [6], got [7]" in problems[0], problems
+
+
+@pytest.mark.parametrize("bug", sorted(INVARIANT_CASES))
+def test_program_mode_checks_the_invariants(bug):
+    """Program mode runs the same reference-free invariants as interactive mode: each entry carries
+    the NMI state around its edge, and edges that owed an event are recorded even without one."""
+    name, fragment = INVARIANT_CASES[bug]
+    problem, = run_programs([compile_scenario(load_scenario(SCENARIO_DIR / f"{name}.yaml"))], bugs=[bug])
+    assert problem and "invariant broken: " in problem and fragment in problem, problem
+
+
+def test_program_mode_invariants_catch_a_bug_the_reference_shares():
+    """Were the reference wrong in the same way as the RTL (its trace the buggy one), the run still
+    fails: the invariants read only the design's own state and events."""
+    compiled = compile_scenario(load_scenario(SCENARIO_DIR / "spec6_fixed_noinstr_idt.yaml"))
+    buggy = []
+    run_programs([compiled], bugs=["seamret_always_restore"], traces=buggy)
+    compiled.trace = buggy[0]
+    problem, = run_programs([compiled], bugs=["seamret_always_restore"])
+    assert problem and problem.split(": ", 1)[1].startswith("invariant broken: B5: fixed module keeps NMIs blocked"), problem
+
+
+def test_owed_edges_add_no_entries_on_the_product_rtl():
+    """Edges that owe a delivery or an NMI exit carry that event on correct RTL, so recording them
+    costs no trace space: the trace has exactly one entry per edge with events."""
+    compiled = [compile_scenario(load_scenario(p)) for p in FILES]
+    raw = []
+    assert run_programs(compiled, raw=raw) == [None] * len(compiled)
+    for c, entries in zip(compiled, raw):
+        assert len(entries) == len({t.cycle for t in c.trace}), c.scenario.name
