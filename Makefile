@@ -36,11 +36,11 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
+	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 scenario: $(STAMP)
 	$(if $(FILE),,@echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)
-	$(PY) -m tb.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT)))
+	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT)))
 
 model: $(STAMP)
 	$(if $(FILE),,@echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)
@@ -52,40 +52,40 @@ explore: $(STAMP)
 SEEDS ?= 20
 JOBS  ?= 2
 regress: $(STAMP)
-	$(PY) -m tb.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER)))
+	$(PY) -m tb.flows.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER)))
 
 plan: $(STAMP)
-	$(PY) -m tb.regress plan
+	$(PY) -m tb.flows.regress plan
 
 mutants: $(STAMP)
-	$(PY) -m tb.mutants --jobs $(call q,$(JOBS))
+	$(PY) -m tb.flows.mutants --jobs $(call q,$(JOBS))
 
 N ?= 300
 mcy: $(STAMP)
-	$(PY) -m tb.mcy --n $(call q,$(N)) --jobs $(call q,$(JOBS)) $(if $(SEED),--seed $(call q,$(SEED)))
+	$(PY) -m tb.flows.mcy --n $(call q,$(N)) --jobs $(call q,$(JOBS)) $(if $(SEED),--seed $(call q,$(SEED)))
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)
-	$(PY) -m tb.bitstream $(call q,$(BOARD))
+	$(PY) -m tb.flows.bitstream $(call q,$(BOARD))
 
 program: $(STAMP)
-	$(PY) -m tb.bitstream $(call q,$(BOARD)) --program
+	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) --program
 
 formal: $(STAMP)
-	$(PY) -m tb.formal $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
+	$(PY) -m tb.flows.formal $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 bench: $(STAMP)
-	$(PY) -m py_model.bench
-	$(PY) -m tb.bench
+	$(PY) -m py_model bench
+	$(PY) -m tb.flows.bench
 
 list: $(STAMP)
-	@$(PY) -m tb.runner list
+	@$(PY) -m tb.flows.runner list
 
 rtl: $(STAMP)
-	$(PY) -m rtl.generate
+	$(PY) -m rtl
 
 lint: $(STAMP)
-	$(PY) -m tb.runner lint
+	$(PY) -m tb.flows.runner lint
 
 clean:
 	rm -rf build sim_build results.xml .pytest_cache

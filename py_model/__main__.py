@@ -31,14 +31,20 @@ def main(argv=None) -> int:
     explore = sub.add_parser("explore", help="enumerate NMI placements in every configuration")
     explore.add_argument("--max-nmis", type=int, default=3)
     explore.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    bench = sub.add_parser("bench", help="model speed: idle skipping against stepping")
+    bench.add_argument("--entries", type=int, default=400)
+    bench.add_argument("--seed", type=int, default=1)
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in ("run", "explore", "-h", "--help"):
+    if argv and argv[0] not in ("run", "explore", "bench", "-h", "--help"):
         argv.insert(0, "run")  # `python -m py_model FILE` means `run FILE`
     args = parser.parse_args(argv)
     try:
         if args.command == "explore":
             from .explore import main as explore_main
             return explore_main(args.max_nmis, args.markdown)
+        if args.command == "bench":
+            from .bench import main as bench_main
+            return bench_main(args.entries, args.seed)
         if args.out is not None:
             problem = out_problem(args.out)
             if problem:

@@ -7,7 +7,6 @@ Both runs are in this process on the same timeline; the ratio is the figure to c
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
 
@@ -41,22 +40,15 @@ def measure(scenario: Scenario, skip_idle: bool) -> tuple[int, float]:
     return outcome.cycles, time.perf_counter() - start
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
+def main(entries: int = 400, seed: int = 1) -> int:
+    """``python -m py_model bench [--entries N] [--seed S]`` (``make bench``)."""
     scenario = Scenario("bench", Config(module="fixed", kvm="noinstr", exit=20, handler=40),
-                        long_timeline(args.entries, args.seed))
+                        long_timeline(entries, seed))
     cycles, stepped = measure(scenario, skip_idle=False)
     cycles_skip, skipped = measure(scenario, skip_idle=True)
     assert cycles == cycles_skip
-    print(f"model, long random timeline: {args.entries} TD entries, {cycles:,} simulated cycles")
+    print(f"model, long random timeline: {entries} TD entries, {cycles:,} simulated cycles")
     print(f"  stepping every cycle: {cycles / stepped:12,.0f} cycles/s  ({stepped:.3f} s)")
     print(f"  skipping idle cycles: {cycles / skipped:12,.0f} cycles/s  ({skipped:.3f} s)")
     print(f"  ratio skip/step: {stepped / skipped:.1f}x")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

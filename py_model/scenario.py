@@ -210,22 +210,14 @@ def _check_expect(expect, fail) -> None:
     for key in ("inversions", "lost"):
         if key in expect and (not _is_int(expect[key]) or expect[key] < 0):
             fail(f"expect.{key}", f"expected an integer >= 0, got {expect[key]!r}")
-    hs = expect.get("host_state", {})
-    if not isinstance(hs, dict):
-        fail("expect.host_state", f"expected a mapping, got {_kind(hs)}")
+    hs = _keyed_mapping(expect.get("host_state", {}), "expect.host_state", EXPECT_HOST_STATE_KEYS, "key", fail)
     for key, value in hs.items():
-        if key not in EXPECT_HOST_STATE_KEYS:
-            fail(f"expect.host_state.{key}", f"unknown key; expected one of {', '.join(EXPECT_HOST_STATE_KEYS)}")
         if key == "refused" and not isinstance(value, bool):
             fail("expect.host_state.refused", f"expected true or false, got {value!r}")
         if key != "refused" and not (isinstance(value, list) and all(v in REGISTERS for v in value)):
             fail(f"expect.host_state.{key}", f"expected a list of register names, got {value!r}")
-    counts = expect.get("counts", {})
-    if not isinstance(counts, dict):
-        fail("expect.counts", f"expected a mapping, got {_kind(counts)}")
+    counts = _keyed_mapping(expect.get("counts", {}), "expect.counts", COUNT_KEYS, "counter", fail)
     for key, value in counts.items():
-        if key not in COUNT_KEYS:
-            fail(f"expect.counts.{key}", f"unknown counter; expected one of {', '.join(COUNT_KEYS)}")
         if not _is_int(value) or value < 0:
             fail(f"expect.counts.{key}", f"expected an integer >= 0, got {value!r}")
     passes = expect.get("passes", [])
@@ -251,6 +243,16 @@ def _check_expect(expect, fail) -> None:
                 fail(f"{where}.{key}", f"expected a list of vectors 0..15, got {value!r}")
             if key == "cycle" and (not _is_int(value) or value < 0):
                 fail(f"{where}.cycle", f"expected an integer >= 0, got {value!r}")
+
+
+def _keyed_mapping(value, where: str, allowed, what: str, fail) -> dict:
+    """A mapping whose keys must come from ``allowed`` (an unknown one is named, with the choices)."""
+    if not isinstance(value, dict):
+        fail(where, f"expected a mapping, got {_kind(value)}")
+    for key in value:
+        if key not in allowed:
+            fail(f"{where}.{key}", f"unknown {what}; expected one of {', '.join(allowed)}")
+    return value
 
 
 def _unchecked_config(raw: dict) -> Config:

@@ -42,6 +42,21 @@ REGISTERS = {
 }
 
 
+# The configuration registers' fields, LSB first: the gateware slices them out, the host driver
+# packs them (``pack_fields``), from this one description.
+CFG_FIELDS = (("cfg_fixed", 1), ("cfg_fred", 1), ("cfg_nmi_source", 1))
+LENS_FIELDS = (("cfg_seamcall", 8), ("cfg_vmentry", 8), ("cfg_exit", 8))
+LENS_RESET = {"cfg_seamcall": 4, "cfg_vmentry": 2, "cfg_exit": 6}
+
+
+def pack_fields(fields, values: dict) -> int:
+    word, shift = 0, 0
+    for name, width in fields:
+        word |= (values.get(name, 0) & ((1 << width) - 1)) << shift
+        shift += width
+    return word
+
+
 def _crc8_of_bit(i: int) -> int:
     c = 1 << i
     for _ in range(8):
@@ -98,9 +113,13 @@ class BoardCore(wiring.Component):
         m.submodules.core = core = ProgramTop(self.bugs, self.program_depth, self.trace_depth, host_state=False)
         m.d.comb += [rxu.rx.eq(self.rx), self.tx.eq(txu.tx)]
 
-        cfg, lens = Signal(3), Signal(24, init=(6 << 16) | (2 << 8) | 4)
-        m.d.comb += [core.cfg_fixed.eq(cfg[0]), core.cfg_fred.eq(cfg[1]), core.cfg_nmi_source.eq(cfg[2]),
-                     core.cfg_seamcall.eq(lens[0:8]), core.cfg_vmentry.eq(lens[8:16]), core.cfg_exit.eq(lens[16:24])]
+        cfg = Signal(sum(w for _, w in CFG_FIELDS))
+        lens = Signal(sum(w for _, w in LENS_FIELDS), init=pack_fields(LENS_FIELDS, LENS_RESET))
+        for register, fields in ((cfg, CFG_FIELDS), (lens, LENS_FIELDS)):
+            shift = 0
+            for name, width in fields:
+                m.d.comb += getattr(core, name).eq(register[shift:shift + width])
+                shift += width
 
         # ---- request parsing --------------------------------------------------------------
         cmd, length, index = Signal(8), Signal(8), Signal(8)

@@ -1,4 +1,4 @@
-"""Generate Verilog for the design under test: ``python -m rtl.generate [--bug NAME ...]``.
+"""Generate Verilog for the design under test: ``python -m rtl [--bug NAME ...]``.
 
 Writes ``build/rtl/<name>.v``; the file name carries a hash of its text, so a build cache keyed
 on it (one Verilator build per RTL version) is never stale.
@@ -6,14 +6,13 @@ on it (one Verilator build per RTL version) is never stale.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 from pathlib import Path
 
 from amaranth.back import verilog
 
-from .bugs import BUGS, check_bugs
+from .bugs import check_bugs
 from .program_top import ProgramTop
 from .top import NmiTop
 
@@ -49,15 +48,3 @@ def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME) -> tuple
         tmp.write_text(text)
         os.replace(tmp, path)
     return path, digest
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bug", action="append", default=[], choices=sorted(BUGS))
-    args = parser.parse_args()
-    path, digest = generate(args.bug)
-    print(f"wrote {path.relative_to(ROOT)} (rtl hash {digest})")
-
-
-if __name__ == "__main__":
-    main()

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rtl.board_top import BAD_COMMAND, BAD_CRC, BAD_LENGTH, CMD_READ, OK, REGISTERS, SYNC_REQUEST, SYNC_RESPONSE
-from tb.board_driver import BoardError, BoardLink
-from tb.board_protocol import ResponseDecoder, crc8, frame, read_request
-from tb.board_run import run_on_board
-from tb.vboard import VirtualBoard
+from tb.benches.board_driver import BoardError, BoardLink
+from tb.protocol.board_protocol import ResponseDecoder, crc8, frame, read_request
+from tb.benches.board_run import run_on_board
+from tb.benches.vboard import VirtualBoard
 
 
 def test_crc8_known_value():
@@ -135,7 +135,7 @@ def test_a_board_that_disappears_is_a_bounded_error():
 
 
 def test_icebreaker_bitstream_meets_timing():
-    from tb.bitstream import build
+    from tb.flows.bitstream import build
 
     result = build("icebreaker")
     assert result["bitstream"] and result["fmax"][2] == "PASS"
@@ -144,8 +144,8 @@ def test_icebreaker_bitstream_meets_timing():
 
 def test_a_board_reset_during_download_is_not_trusted(monkeypatch):
     """STATUS read before and after the download must agree; a reset in between clears it."""
-    from tb.catalog import TESTS
-    from tb.program import compile_scenario
+    from tb.stimulus.catalog import TESTS
+    from tb.protocol.program import compile_scenario
 
     compiled = compile_scenario(TESTS["nmi_seamret"].scenarios(1)[0])
     link = BoardLink(transport=None)
@@ -164,7 +164,7 @@ def test_a_board_reset_during_download_is_not_trusted(monkeypatch):
 
 def test_the_virtual_board_checks_the_scenarios_expectation(board):
     from py_model import load_scenario
-    from tb.program import compile_scenario
+    from tb.protocol.program import compile_scenario
 
     from conftest import SCENARIO_DIR
 
@@ -181,7 +181,7 @@ def test_the_virtual_board_checks_the_invariants():
     """A defect the trace comparison alone would not name is reported by the reference-free
     invariants on the board's trace too (IRET ignored: NMIs stay blocked)."""
     from py_model import load_scenario
-    from tb.program import compile_scenario
+    from tb.protocol.program import compile_scenario
 
     from conftest import SCENARIO_DIR
 

@@ -49,7 +49,7 @@ def cluster(tmp_path_factory):
 
 
 def regress(*args, timeout=900):
-    return subprocess.run([PY, "-m", "tb.regress", "run", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([PY, "-m", "tb.flows.regress", "run", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -72,7 +72,7 @@ def test_cluster_gives_the_local_results(cluster):
 def test_a_worker_refuses_a_different_clone(cluster):
     from distributed import Client
 
-    from tb.cluster import run_batch
+    from tb.flows.cluster import run_batch
 
     address, _ = cluster
     with Client(address, timeout=30) as client:
@@ -94,7 +94,7 @@ def test_a_killed_worker_is_retried_and_every_job_accounted_for(cluster):
     address, workers = cluster
     from distributed import Client
 
-    proc = subprocess.Popen([PY, "-m", "tb.regress", "run", "--seeds", "8", "--tests", "^random$", "--cluster",
+    proc = subprocess.Popen([PY, "-m", "tb.flows.regress", "run", "--seeds", "8", "--tests", "^random$", "--cluster",
                              address], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     killed = None
     with Client(address, timeout=30) as client:

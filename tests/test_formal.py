@@ -3,7 +3,7 @@
 import pytest
 
 from rtl.bugs import BUGS
-from tb.formal import COVERS, PROPERTIES, cover, prove
+from tb.formal.harness import COVERS, PROPERTIES, cover, prove
 
 # The property that must catch each RTL defect (the formal view of the mutant list).
 CATCHES = {

@@ -1,7 +1,10 @@
-"""`make mcy` pieces that need no solver: source lines, waivers, the mutant list's reproducibility.
+"""`make mcy` pieces: source lines, waivers, the mutant list's reproducibility, the formal stage.
 The whole flow (mutants, one Verilator build, campaign, equivalence) runs in CI as `make mcy N=30`."""
 
-from tb.mcy import list_mutations, source_of, waiver
+import re
+import subprocess
+
+from tb.flows.mcy import PREP, list_mutations, source_of, waiver, yosys
 
 
 def test_mutations_are_reproducible_from_their_seed(tmp_path):
@@ -18,3 +21,18 @@ def test_only_known_unobservable_survivors_are_waived():
     assert "B1" in waiver(at_host) and "B4" in waiver(saved)
     assert waiver(at_host.replace("const1", "const0")) is None  # at_host stuck at 0 is observable
     assert waiver("mutate -mode inv -module nmi_top -cell $flatten\\nmi.$62 -port Q -portbit 7 -wire bitmap") is None
+
+
+def test_formal_stage_holds_on_the_original_and_names_the_property_a_mutant_breaks(tmp_path):
+    """The property set over a netlist's ports: the original holds to the depth, a mutant that
+    raises the exit event without its reason breaks the NMI-exit qualification property."""
+    from tb.flows.mcy import FORMAL_DEPTH, formal_check
+
+    list_mutations(tmp_path, 1, 1)  # writes the design's RTLIL (top.il)
+    assert formal_check(tmp_path, 0, None)["formal"] == f"holds to {FORMAL_DEPTH}"
+    dump = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$dff t:$sdff"], cwd=tmp_path, capture_output=True,
+                          text=True).stdout
+    cell, = re.findall(r"cell \$s?dff (\S+)\n(?:\s+(?:parameter|connect \\(?!Q)).*\n)*\s+connect \\Q \\ev_exit\n", dump)
+    stuck_exit = f"mutate -mode const1 -module nmi_top -cell {cell} -port Q -portbit 0 -wire ev_exit -wirebit 0"
+    got = formal_check(tmp_path, 1, stuck_exit)
+    assert got["formal"] == "killed" and "exit_qual_reports_bitmap" in got["property"], got

@@ -4,11 +4,11 @@ import pytest
 
 from py_model import load_scenario
 from rtl.program_top import OP_AWAIT, OP_END, EVENTS
-from tb.amaranth_bench import run_on_amaranth
-from tb.catalog import TESTS, random_scenarios
-from tb.program import Compiled, ProgramError, compile_scenario
-from tb.program_amaranth import run_programs
-from tb.runner import run_test
+from tb.benches.amaranth_bench import run_on_amaranth
+from tb.stimulus.catalog import TESTS, random_scenarios
+from tb.protocol.program import Compiled, ProgramError, compile_scenario
+from tb.benches.program_amaranth import run_programs
+from tb.sim.verilator import run_test
 
 from conftest import SCENARIO_DIR
 from test_rtl_amaranth import INVARIANT_CASES
@@ -18,7 +18,7 @@ FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 
 def test_library_and_random_campaign_give_the_interactive_trace():
     """Every library scenario (host-state ones included) and a random campaign."""
-    from tb.catalog import random_host_state
+    from tb.stimulus.catalog import random_host_state
 
     scenarios = [load_scenario(p) for p in FILES] + [s for seed in (1, 2, 3) for s in random_scenarios(seed)]
     scenarios += random_host_state(1)
@@ -71,9 +71,9 @@ def test_verilator_program_mode_gives_the_interactive_table():
 
 
 def test_cpp_harness_campaign_and_a_bug():
-    from tb import cpp_harness
+    from tb.benches import cpp_harness
 
-    from tb.catalog import random_host_state
+    from tb.stimulus.catalog import random_host_state
 
     compiled = [compile_scenario(s) for seed in range(1, 11) for s in random_scenarios(seed) + random_host_state(seed)]
     problems, cycles, _ = cpp_harness.run(compiled)

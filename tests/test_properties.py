@@ -4,8 +4,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from py_model import Config, NmiHardware, RunError, Scenario, Session
 from py_model.explore import PHASES, ordered_by_design, timeline
-from tb.amaranth_bench import run_on_amaranth
-from tb.invariants import InvariantChecker
+from tb.benches.amaranth_bench import run_on_amaranth
+from tb.check.invariants import InvariantChecker
 
 STEP = st.one_of(
     st.builds(lambda v: ("nmi", v), st.integers(0, 15)),
@@ -46,7 +46,7 @@ def legal_timeline(episodes) -> list:
 
 
 def checked_run(config, steps):
-    """Run like run_model, with the reference-free invariants (tb/invariants.py) on the model's own
+    """Run like run_model, with the reference-free invariants (tb/check/invariants.py) on the model's own
     states and transactions every cycle. Raises RunError if the timeline cannot run."""
     hw, session = NmiHardware(config), Session(Scenario("prop", config, steps))
     invariants = InvariantChecker(config)

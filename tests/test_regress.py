@@ -6,11 +6,13 @@ import pytest
 import yaml
 
 from py_model import run_model
-from tb import coverage, regress
-from tb.catalog import TESTS, random_host_state, random_scenarios
-from tb.formal import PROPERTIES
-from tb.mutants import MODEL_MUTANTS, hunt, make_overlay
-from tb.regress import Job, JobResult, junit_xml, plan_jobs, summary_table
+from tb.reports import coverage
+from tb.flows import regress
+from tb.stimulus.catalog import TESTS, random_host_state, random_scenarios
+from tb.formal.harness import PROPERTIES
+from tb.flows.mutants import MODEL_MUTANTS, hunt, make_overlay
+from tb.flows.jobs import Job, JobResult
+from tb.flows.regress import junit_xml, plan_jobs, summary_table
 
 from conftest import ROOT
 

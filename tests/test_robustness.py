@@ -19,7 +19,7 @@ PY = sys.executable
 
 
 def runner(*args, timeout=600):
-    return subprocess.run([PY, "-m", "tb.runner", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([PY, "-m", "tb.flows.runner", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def make(*args, timeout=600):
@@ -57,7 +57,7 @@ def test_the_printed_reproduce_command_works_as_printed(tmp_path):
 
 def test_two_sims_without_a_seed_get_different_seeds():
     seeds = set()
-    procs = [subprocess.Popen([PY, "-m", "tb.runner", "sim", "no_td", "--no-svg"], cwd=ROOT, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([PY, "-m", "tb.flows.runner", "sim", "no_td", "--no-svg"], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     for proc in procs:
         output, _ = proc.communicate(timeout=600)
@@ -69,7 +69,7 @@ def test_two_sims_without_a_seed_get_different_seeds():
 def test_ctrl_c_during_a_regression_keeps_every_finished_job(tmp_path):
     results = ROOT / "build" / "regress" / "results.jsonl"
     before = results.stat().st_mtime_ns if results.exists() else 0
-    proc = subprocess.Popen([PY, "-m", "tb.regress", "run", "--seeds", "200", "--jobs", "2", "--tests", "^random$"],
+    proc = subprocess.Popen([PY, "-m", "tb.flows.regress", "run", "--seeds", "200", "--jobs", "2", "--tests", "^random$"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # wait until this regression has recorded a few jobs
@@ -96,7 +96,7 @@ def test_a_regression_that_cannot_start_touches_nothing():
     before = results.read_bytes() if results.exists() else None
     for args, fragment in ((["--jobs", "0"], "JOBS=0"), (["--seeds", "0"], "SEEDS=0"),
                            (["--tests", "["], "TESTS='['"), (["--tests", "^nothing$"], "no test matches")):
-        proc = subprocess.run([PY, "-m", "tb.regress", "run", *args], cwd=ROOT, capture_output=True, text=True,
+        proc = subprocess.run([PY, "-m", "tb.flows.regress", "run", *args], cwd=ROOT, capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
@@ -125,7 +125,7 @@ def test_bad_arguments_are_one_line_before_any_work(args, fragment):
 
 
 def test_a_damaged_cached_build_is_rebuilt():
-    from tb.runner import ensure_build
+    from tb.sim.verilator import ensure_build
 
     _, build_dir, _, _ = ensure_build(quiet=True)
     binary = build_dir / "nmi_top"
@@ -146,7 +146,7 @@ def test_model_and_rtl_share_one_cycle_bound(tmp_path):
     env = dict(os.environ, TB_MAX_CYCLES="1000")
     model = subprocess.run([PY, "-m", "py_model", "run", str(long_wait)], cwd=ROOT, capture_output=True, text=True,
                            env=env, timeout=120)
-    rtl = subprocess.run([PY, "-m", "tb.runner", "scenario", str(long_wait)], cwd=ROOT, capture_output=True,
+    rtl = subprocess.run([PY, "-m", "tb.flows.runner", "scenario", str(long_wait)], cwd=ROOT, capture_output=True,
                          text=True, env=env, timeout=600)
     message = "did not end within 1,000 cycles (the run bound; raise it with TB_MAX_CYCLES)"
     assert model.returncode == 1 and message in model.stderr
@@ -163,9 +163,9 @@ def test_make_passes_awkward_file_names_through(tmp_path):
 
 
 @pytest.mark.parametrize("module, args, fragment", [
-    ("tb.formal", ["--bug", "nonsense"], "unknown RTL bug or property nonsense"),
-    ("tb.mutants", ["--jobs", "0"], "JOBS=0"),
-    ("tb.mutants", ["--only", "nonsense"], "unknown mutant nonsense"),
+    ("tb.flows.formal", ["--bug", "nonsense"], "unknown RTL bug or property nonsense"),
+    ("tb.flows.mutants", ["--jobs", "0"], "JOBS=0"),
+    ("tb.flows.mutants", ["--only", "nonsense"], "unknown mutant nonsense"),
     ("py_model", ["run", "tb/scenarios/b3_single_nmi_exit.yaml", "--out", "/no/such/folder/o.json"], "does not exist"),
 ])
 def test_other_commands_refuse_bad_arguments_in_one_line(module, args, fragment):
@@ -175,7 +175,7 @@ def test_other_commands_refuse_bad_arguments_in_one_line(module, args, fragment)
 
 
 def test_ctrl_c_during_a_sim_stops_it_with_130():
-    proc = subprocess.Popen([PY, "-m", "tb.runner", "sim", "bench", "--seed", "1", "--no-svg"], cwd=ROOT,
+    proc = subprocess.Popen([PY, "-m", "tb.flows.runner", "sim", "bench", "--seed", "1", "--no-svg"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(4)  # the simulator is running the long bench workload by now
     proc.send_signal(signal.SIGINT)

@@ -9,7 +9,7 @@ from rtl.bugs import BUGS
 from rtl.generate import verilog_text
 from rtl.nmi_controller import NmiController
 from rtl.seam_sequencer import Phase, SeamSequencer
-from tb.amaranth_bench import run_on_amaranth
+from tb.benches.amaranth_bench import run_on_amaranth
 
 from conftest import SCENARIO_DIR
 

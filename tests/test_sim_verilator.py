@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tb.runner import run_test
+from tb.sim.verilator import run_test
 from conftest import ROOT, SCENARIO_DIR
 
 
@@ -30,7 +30,7 @@ def test_nmi_seamret_matches_spec_table():
 @pytest.mark.parametrize("bug", ["seamret_blocking_ignored", "delivery_one_cycle_late"])
 def test_rtl_timing_and_blocking_defects_fail_the_users_command(bug):
     """`make sim TEST=nmi_seamret BUG=...` fails, and the failing rows stay in the table as FAIL."""
-    result = subprocess.run([sys.executable, "-m", "tb.runner", "sim", "nmi_seamret", "--seed", "1", "--bug", bug,
+    result = subprocess.run([sys.executable, "-m", "tb.flows.runner", "sim", "nmi_seamret", "--seed", "1", "--bug", bug,
                              "--no-svg"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if line.rstrip().endswith(("PASS", "FAIL"))]
@@ -78,12 +78,12 @@ def test_make_scenario_rejects_wrong_expect_and_invalid_file(tmp_path):
 
 
 def test_unknown_test_lists_the_tests():
-    result = subprocess.run([sys.executable, "-m", "tb.runner", "sim", "nope"], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "tb.flows.runner", "sim", "nope"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "nmi_seamret" in result.stderr
 
 
 def test_generated_verilog_is_lint_clean():
-    result = subprocess.run([sys.executable, "-m", "tb.runner", "lint"], cwd=ROOT, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "tb.flows.runner", "lint"], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and result.stdout.count("lint clean with -Wall") == 3, result.stdout

@@ -1,0 +1,131 @@
+"""Everything checked about one run, free of any simulator: used by every bench.
+
+``RunChecker`` predicts with the reference hardware from the inputs actually driven, scores
+the DUT's observed transactions and states against it, and at the end compares the run with
+a model-alone run, checks the scenario's ``expect`` and the test's verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from py_model import NmiHardware, Scenario, check_expect, run_model
+from py_model.transactions import first_difference
+
+from tb.check.invariants import InvariantChecker
+from tb.check.scoreboard import Mismatch, Scoreboard
+
+
+class RegSample(tuple):
+    """(cycle, register values) after an edge that wrote the register file or ran SEAMRET."""
+
+    def __str__(self):
+        from py_model.host_state import REGISTERS
+        cycle, values = self
+        return f"@{cycle} " + " ".join(f"{n}=0x{v:x}" for n, v in zip(REGISTERS, values))
+
+    def diff(self, other) -> str:
+        """Only the registers that differ, reference first."""
+        from py_model.host_state import REGISTERS
+        if self[0] != other[0]:
+            return f"sampled after edge {self[0]} | rtl after edge {other[0]}"
+        wrong = [f"{n}: reference 0x{a:x}, rtl 0x{b:x}" for n, a, b in zip(REGISTERS, self[1], other[1]) if a != b]
+        return f"register file after edge {self[0]}: " + "; ".join(wrong)
+
+
+class StateSample(tuple):
+    """(cycle, HwState), printed readably in a mismatch."""
+
+    def __str__(self):
+        cycle, s = self
+        return (f"@{cycle} phase={s.phase} blocked={int(s.blocked)} latch={int(s.latch)} "
+                f"saved={int(s.saved_blocked)} bitmap=0x{s.bitmap:04x}")
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    outcome: object  # py_model.Outcome of the RTL run
+    failure: str | None  # the first problem, or None
+    verdict: object = None  # catalog.Verdict where the test has one
+    transactions: int = 0
+    cycles: int = 0
+    violations: list = None  # protocol invariants the DUT broke (tb/check/invariants.py)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+class RunChecker:
+    def __init__(self, scenario: Scenario, label: str = "", verdict=None):
+        self.scenario = scenario
+        hs = scenario.host_state
+        self.reference = NmiHardware(scenario.config, bool(hs and hs.td_tsx), bool(hs and hs.td_waitpkg))
+        self.last_regs = tuple(self.reference.regs)
+        self.scoreboard = Scoreboard(label or scenario.name, stop_on_first=False)
+        self.verdict_fn = verdict
+        self.run_error: str | None = None  # the session could not go on (often a consequence of a mismatch)
+        self.invariants = InvariantChecker(scenario.config)
+        self._held = []
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.scoreboard.mismatches)
+
+    # The inputs driven in cycle t: expect the reference's state of t and the transactions of edge t.
+    def driven(self, cycle: int, inputs) -> None:
+        self.scoreboard.expect("state", StateSample((cycle, self.reference.state())))
+        for txn in self.reference.step(cycle, inputs):
+            self.scoreboard.expect("txn", txn)
+        if self.reference.regs_changed:
+            self.scoreboard.expect("regs", RegSample((cycle, tuple(self.reference.regs))))
+
+    def observed_regs(self, cycle: int, regs) -> None:
+        """The register file after edge ``cycle``, sampled because that edge changed it."""
+        self.scoreboard.observe("regs", RegSample((cycle, tuple(regs))))
+        self.last_regs = tuple(regs)
+
+    def observed_state(self, cycle: int, state) -> None:
+        self.scoreboard.observe("state", StateSample((cycle, state)))
+        self.invariants.state(cycle, state)
+        for txn in self._held:
+            self.invariants.txn(txn)
+        self.invariants.edge(cycle - 1, self._held)
+        self._held = []
+
+    def observed_txn(self, txn) -> None:
+        self.scoreboard.observe("txn", txn)
+        self._held.append(txn)  # checked once the state after its edge is known
+
+    def end(self, session, last_cycle: int) -> RunResult:
+        """The session ended at ``last_cycle``: finished (its last state still to compare) or stopped."""
+        outcome = session.outcome(list(self.last_regs))
+        result = RunResult(self.scenario, outcome, None, transactions=self.scoreboard.compared["txn"],
+                           cycles=last_cycle, violations=self.invariants.violations)
+        if self.verdict_fn:  # the row's columns, even for a run that fails earlier (it stays in the table)
+            result.verdict = self.verdict_fn(self.scenario, outcome)
+        if self.invariants.violations and not self.failed:
+            result.failure = f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
+            return result
+        if self.failed or self.run_error:
+            # Stopped early: report the first divergence, which explains whatever came after it.
+            result.failure = self.scoreboard.mismatches[0] if self.failed else self.run_error
+            return result
+        self.scoreboard.expect("state", StateSample((last_cycle, self.reference.state())))
+        try:
+            self.scoreboard.finish()
+            alone = run_model(self.scenario)
+            if alone.to_json() != outcome.to_json():
+                diff = first_difference(alone.trace, outcome.trace) or "the pass records differ"
+                raise Mismatch(f"{self.scoreboard.label}: RTL run differs from the model-alone run: {diff}")
+        except Mismatch as err:
+            result.failure = str(err)
+            return result
+        miss = check_expect(self.scenario.expect, outcome)
+        if miss:
+            result.failure = f"{self.scenario.name}: {miss}"
+        if result.verdict is not None:
+            if not result.verdict.ok and not result.failure:
+                result.failure = f"{self.scenario.name}: {result.verdict.message}"
+        return result

@@ -1,0 +1,72 @@
+"""``make bench``: simulated cycles/s of four ways of running the same workload, and their ratios.
+
+(a) the model alone, (b) cocotb + pyuvm interactive (Python reacts every cycle), (c) cocotb program
+mode (the host engine plays compiled programs; Python loads them and reads traces), (d) the raw
+Verilator C++ harness running the same programs. All on the same RTL and the same scenarios, in one
+command; each figure is simulated cycles divided by the time of that way's simulation (cocotb's
+start-up and the one-time builds are left out and reported apart).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from py_model import run_model
+
+ENTRIES = 30
+
+
+def main() -> int:
+    from tb.stimulus import catalog
+    from tb.benches import cpp_harness
+    from tb.protocol.program import compile_scenario
+    from tb.sim.verilator import ensure_build, run_test
+    from rtl.generate import PROGRAM_TOP_NAME
+
+    scenarios = catalog.bench_scenarios()
+
+    start = time.perf_counter()
+    model_cycles = sum(run_model(s).cycles for s in scenarios)
+    model_s = time.perf_counter() - start
+
+    ensure_build(quiet=True)
+    ensure_build(quiet=True, top=PROGRAM_TOP_NAME)
+    compiled = [compile_scenario(s) for s in scenarios]
+    cpp_harness.build()
+
+    figures = {}
+    for mode in ("interactive", "program"):
+        report = run_test("bench", 1, quiet=True, mode=mode)
+        if report["error"] or not all(r["ok"] for r in report["runs"]):
+            print(f"bench: the {mode} run failed: {report['error']}", file=sys.stderr)
+            return 1
+        figures[mode] = (report["cycles"], report["seconds"], report["wall_seconds"])
+    problems, cpp_cycles, cpp_s = cpp_harness.run(compiled)
+    if any(problems):
+        print(f"bench: the C++ harness run failed: {[p for p in problems if p][0]}", file=sys.stderr)
+        return 1
+
+    rate = {
+        "a model": model_cycles / model_s,
+        "b cocotb interactive": figures["interactive"][0] / figures["interactive"][1],
+        "c cocotb program mode": figures["program"][0] / figures["program"][1],
+        "d verilator C++ harness": cpp_cycles / cpp_s,
+    }
+    cycles = {"a model": model_cycles, "b cocotb interactive": figures["interactive"][0],
+              "c cocotb program mode": figures["program"][0], "d verilator C++ harness": cpp_cycles}
+    print(f"workload: {len(scenarios)} scenarios x {ENTRIES} TD entries (py_model.bench.long_timeline), "
+          f"{model_cycles:,} cycles each way")
+    for name, value in rate.items():
+        print(f"  ({name[0]}) {name[2:]:<22} {value:>14,.0f} cycles/s   ({cycles[name]:,} cycles)")
+    b = rate["b cocotb interactive"]
+    print(f"  ratios: c/b = {rate['c cocotb program mode'] / b:.1f}x   d/b = {rate['d verilator C++ harness'] / b:.1f}x"
+          f"   d/c = {rate['d verilator C++ harness'] / rate['c cocotb program mode']:.1f}x"
+          f"   a/b = {rate['a model'] / b:.1f}x")
+    print(f"  (wall time incl. cocotb start-up: interactive {figures['interactive'][2]:.1f} s, "
+          f"program {figures['program'][2]:.1f} s; harness process {cpp_s:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Regressions: every test x seeds in parallel, with coverage, JUnit XML and reproduce commands.
+
+    python -m tb.flows.regress run [--seeds N] [--jobs J] [--tests REGEX]
+    python -m tb.flows.regress plan          # the testplan with each entry's status from the last regression
+
+Seeded tests (the catalog's ``seeded``) run with seeds 1..N; directed tests, whose stimulus does not
+depend on the seed, run once. Each job is one simulator process under a wall-clock bound; its
+result is appended to ``results.jsonl`` as it finishes, so an interrupted regression keeps what it
+did (Ctrl-C stops the running jobs, prints the partial summary marked INTERRUPTED, exits 130).
+At the end the first seed of every seeded test runs again and must give the same trace hash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import yaml
+
+from py_model.atomic import write_atomically
+
+from tb import ROOT
+from tb.flows.jobs import Interrupted, Job, JobResult, Progress, run_jobs
+
+OUT = ROOT / "build" / "regress"
+def junit_xml(results: list[JobResult]) -> str:
+    cases = []
+    for r in sorted(results, key=lambda r: (r.job.test, r.job.seed)):
+        body = "" if r.ok else (f"<failure message={quoteattr(r.message[:500])}>"
+                                f"{escape(r.message)}\nreproduce: {escape(r.job.command())}</failure>")
+        cases.append(f'  <testcase classname="tdx_nmi.{r.job.test}" name="seed{r.job.seed}" '
+                     f'time="{r.seconds:.3f}">{body}</testcase>')
+    failures = sum(not r.ok for r in results)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="regress" tests="{len(results)}" '
+            f'failures="{failures}">\n' + "\n".join(cases) + "\n</testsuite>\n")
+
+
+def summary_table(results: list[JobResult]) -> str:
+    rows = [("test", "seeds run", "failed", "first failing seed", "reproduce")]
+    for test in sorted({r.job.test for r in results}):
+        mine = sorted((r for r in results if r.job.test == test), key=lambda r: r.job.seed)
+        failed = [r for r in mine if not r.ok]
+        rows.append((test, str(len(mine)), str(len(failed)), str(failed[0].job.seed) if failed else "-",
+                     failed[0].job.command() if failed else ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
+    from tb.stimulus.catalog import TESTS
+
+    jobs = []
+    for name, test in TESTS.items():
+        if tests_regex and not re.search(tests_regex, name):
+            continue
+        for seed in range(1, (seeds if test.seeded else 1) + 1):
+            jobs.append(Job(name, seed))
+    return jobs
+
+
+def check_arguments(seeds: int, parallel: int, tests_regex: str | None) -> str | None:
+    """The first bad argument as one line, or None; checked before anything is built or written."""
+    if seeds < 1:
+        return f"SEEDS={seeds}: expected an integer >= 1"
+    if not 1 <= parallel <= 64:
+        return f"JOBS={parallel}: expected an integer 1..64"
+    if tests_regex is not None:
+        try:
+            re.compile(tests_regex)
+        except re.error as err:
+            return f"TESTS={tests_regex!r}: not a regular expression ({err})"
+    return None
+
+
+def publish(name: str, text: str) -> None:
+    """Replace ``OUT/name`` whole (write aside, rename)."""
+    write_atomically(OUT / name, text)
+
+
+def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None) -> int:
+    problem = check_arguments(seeds, parallel, tests_regex)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    jobs = plan_jobs(seeds, tests_regex)
+    if not jobs:
+        print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
+        return 2
+    client = None
+    if cluster:
+        from tb.flows.cluster import ClusterError, connect
+
+        try:
+            client = connect(cluster)
+        except ClusterError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    try:
+        return _regress(jobs, seeds, parallel, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
+    from tb.reports import coverage
+    from tb.sim.verilator import ensure_build, new_run_dir
+
+    ensure_build()  # once, before the workers start (a cluster's workers build in their own clones)
+    # Everything of this regression lives in its own folder; the top-level files are replaced
+    # (whole) only as results arrive, so a run that fails to start touches nothing.
+    run_dir = new_run_dir(OUT / "runs", "regress")
+    stream = run_dir / "results.jsonl"
+    stream.write_text("")
+    where = (f"on the Dask cluster at {client.scheduler.address} ({len(client.scheduler_info()['workers'])} workers)"
+             if client is not None else f"{parallel} in parallel")
+    print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {where}; "
+          f"files in {run_dir.relative_to(ROOT)}", flush=True)
+    cluster_stats = {"retried": []}
+
+    def execute(batch: list[Job], on_result=None) -> list[JobResult]:
+        """The jobs on this machine's processes, or on the cluster: the same job function either way."""
+        if client is None:
+            return run_jobs(batch, parallel, run_dir / "jobs", on_result)
+        from tb.flows.cluster import run_jobs_on_cluster
+
+        results, stats = run_jobs_on_cluster(client, batch, on_result)
+        cluster_stats["retried"] += stats["retried"]
+        cluster_stats.setdefault("workers", stats["workers"])  # the main run's figures, not the re-run's
+        cluster_stats.setdefault("batches", stats["batches"])
+        cluster_stats.setdefault("batch_size", stats["batch_size"])
+        return results
+
+    progress = Progress(len(jobs))
+    start = time.perf_counter()
+
+    def record(result: JobResult) -> None:
+        with stream.open("a") as f:
+            f.write(json.dumps({"test": result.job.test, "seed": result.job.seed, "ok": result.ok,
+                                "seconds": round(result.seconds, 3), "message": result.message,
+                                "trace_hash": result.trace_hash, "reproduce": result.job.command()}) + "\n")
+        publish("results.jsonl", stream.read_text())
+        progress.step(result)
+
+    try:
+        results = execute(jobs, record)
+    except Interrupted as stopped:
+        return report_interrupted(stopped.results, jobs, run_dir, time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    print()
+
+    # The same seed must give the same transactions.
+    from tb.stimulus.catalog import TESTS
+    again = [Job(r.job.test, r.job.seed, tag="-again") for r in results
+             if r.ok and r.job.seed == 1 and TESTS[r.job.test].seeded]
+    try:
+        repeat = execute(again)
+    except Interrupted as stopped:
+        return report_interrupted(results, jobs, run_dir, time.perf_counter() - start,
+                                  note=f"determinism re-run stopped after {len(stopped.results)} of {len(again)}")
+    first = {(r.job.test, r.job.seed): r.trace_hash for r in results}
+    nondeterministic = [r.job for r in repeat if not r.ok or r.trace_hash != first[(r.job.test, r.job.seed)]]
+
+    for r in results:
+        for run in r.runs or []:
+            coverage.sample_run(run)
+    cov = coverage.summary()
+    coverage.export(OUT / "coverage.yml")
+    publish("coverage.txt", coverage.report_text(cov) + "\n")
+    publish("junit.xml", junit_xml(results))
+    statuses = {}
+    for r in results:
+        statuses[r.job.test] = statuses.get(r.job.test, True) and r.ok
+    runs = sum(len(r.runs or []) for r in results)
+    latest = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tests": statuses, "coverage": cov["total"],
+              "jobs": len(results), "runs": runs, "wall_seconds": round(wall, 1),
+              "cluster": dict(cluster_stats) if client is not None else None,
+              "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]}}
+    publish("latest.json", json.dumps(latest, indent=1))
+
+    print(summary_table(results))
+    print(coverage.report_text(cov))
+    print(f"determinism: {len(repeat)} seeded test(s) re-run with their first seed: "
+          + ("identical trace hashes" if not nondeterministic else f"DIFFERENT: {[j.test for j in nondeterministic]}"))
+    failed = [r for r in results if not r.ok]
+    workers = (f"{cluster_stats['workers']} cluster workers ({cluster_stats['batches']} batches of up to "
+               f"{cluster_stats['batch_size']})" if client is not None else f"{parallel} workers")
+    print(f"{len(results)} jobs ({runs} scenario runs) in {wall:.1f} s on {workers}: "
+          f"{len(results) - len(failed)} passed, {len(failed)} failed; {60 * len(results) / wall:.1f} jobs/min")
+    for retry in cluster_stats["retried"]:
+        print(f"retried: the batch {', '.join(retry['jobs'])} ran again after its worker died "
+              f"(workers: {' -> '.join(retry['workers'])})")
+    print(f"wrote {OUT.relative_to(ROOT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json")
+    for r in failed:
+        print(f"reproduce: {r.job.command()}")
+    return 1 if failed or nondeterministic else 0
+
+
+def report_interrupted(results: list[JobResult], jobs: list[Job], run_dir: Path, wall: float, note: str = "") -> int:
+    """The partial summary of a stopped regression: every finished job recorded, what did not run listed."""
+    done = {(r.job.test, r.job.seed) for r in results}
+    not_run = [j for j in jobs if (j.test, j.seed) not in done]
+    publish("junit.xml", junit_xml(results))
+    print()
+    if results:
+        print(summary_table(results))
+    failed = [r for r in results if not r.ok]
+    print(f"INTERRUPTED after {wall:.1f} s: {len(results)} of {len(jobs)} jobs finished and are recorded in "
+          f"{(OUT / 'results.jsonl').relative_to(ROOT)} ({len(results) - len(failed)} passed, {len(failed)} failed); "
+          f"{len(not_run)} did not run{': ' + note if note else ''}")
+    if not_run:
+        shown = ", ".join(f"{j.test}:{j.seed}" for j in not_run[:12])
+        print(f"not run: {shown}{' ...' if len(not_run) > 12 else ''}")
+    for r in failed:
+        print(f"reproduce: {r.job.command()}")
+    return 130
+
+
+def print_plan() -> int:
+    plan = yaml.safe_load((ROOT / "tb" / "testplan.yaml").read_text())
+    latest_path = OUT / "latest.json"
+    latest = json.loads(latest_path.read_text()) if latest_path.exists() else {"tests": {}}
+    from tb.stimulus.catalog import TESTS
+
+    print(f"testplan ({len(plan['features'])} features); status from the regression of {latest.get('when', 'never')}")
+    bad = 0
+    for feature in plan["features"]:
+        unknown = [t for t in feature["tests"] if t not in TESTS and not t.startswith(("pytest:", "formal:"))]
+        sim_tests = [t for t in feature["tests"] if t in TESTS]
+        if unknown:
+            status, bad = f"PLAN ERROR: unknown tests {unknown}", bad + 1
+        elif not sim_tests:
+            status = "covered by make test"
+        elif any(t not in latest["tests"] for t in sim_tests):
+            status = "not run"
+        else:
+            status = "PASS" if all(latest["tests"][t] for t in sim_tests) else "FAIL"
+        print(f"{feature['id']:<22} {status:<20} {feature['goal']}")
+        print(f"{'':<22} tests: {', '.join(feature['tests'])}; coverage: {', '.join(feature.get('coverage', []) or ['-'])}")
+    return 1 if bad else 0
+
+
+def main(argv=None) -> int:
+    from tb.flows.cli import OneLineParser
+
+    parser = OneLineParser(prog="python -m tb.flows.regress")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    run = sub.add_parser("run")
+    run.add_argument("--seeds", type=int, default=20)
+    run.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    run.add_argument("--tests", default=None, help="regular expression over test names")
+    run.add_argument("--cluster", default=None, help="a Dask scheduler address (tcp://host:8786); default: this machine")
+    sub.add_parser("plan")
+    args = parser.parse_args(argv)
+    if args.command == "plan":
+        return print_plan()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return regress(args.seeds, args.jobs, args.tests, args.cluster)
+    except KeyboardInterrupt:  # before or after the jobs (during them, run_jobs handles it)
+        print("\nINTERRUPTED: no job was running; nothing was recorded", file=sys.stderr)
+        return 130
+    except OSError as err:  # a read-only or full build/
+        print(f"error: cannot use {err.filename or 'build/regress'}: {err.strerror or err}", file=sys.stderr)
+        return 1
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""The user's commands for the RTL: ``python -m tb.flows.runner {sim,scenario,list,lint}``.
+
+One Verilator build per RTL version: the Verilog's hash names the build folder
+(``build/sim/<hash>``), and configuration travels on input pins, so tests, seeds and
+configurations never rebuild. Every simulation runs under a wall-clock limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from py_model.atomic import write_atomically
+from tb import ROOT
+from tb.flows.cli import OneLineParser, UsageError, check_out_path, fresh_seed
+from tb.sim.verilator import run_test, verilator_env
+
+
+# ----- presentation --------------------------------------------------------------------
+def print_report(report: dict, test: str, seed: int, reproduce: str | None = None) -> bool:
+    runs = report.get("runs", [])
+    verdict_rows = [r for r in runs if r.get("verdict")]
+    if verdict_rows:  # every run keeps its row; one that failed before its verdict shows "-"
+        names = list(verdict_rows[0]["verdict"])
+        cols = ["case", *names, "result"]
+        short = lambda name: name.split("[", 1)[1].rstrip("]") if name.startswith(f"{test}[") else name
+        table = [cols] + [[short(r["scenario"]), *(str((r.get("verdict") or {}).get(c, "-")) for c in names),
+                           "PASS" if r["ok"] else "FAIL"] for r in runs]
+    else:
+        cols = ["scenario", "config", "passes", "inv", "unknown", "lost", "cycles", "txns", "result"]
+        table = [cols]
+        for r in runs:
+            o, cfg = r.get("outcome"), r.get("config")
+            label = f"{cfg['module']}/{cfg['kvm']}/{'fred+ns' if cfg['nmi_source'] else cfg['entry']}" if cfg else "-"
+            counts = ([str(len(o["passes"])), str(o["inversions"]), str(o["counts"]["unknown"]), str(o["lost"])]
+                      if o else ["-"] * 4)
+            table.append([r["scenario"], label, *counts, str(r.get("cycles", "-")), str(r.get("transactions", "-")),
+                          "PASS" if r["ok"] else "FAIL"])
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for r in runs:
+        if not r["ok"]:
+            print(f"FAIL {r['scenario']}: {r['failure']}")
+    expected = report.get("expected_runs")
+    if expected is not None and len(runs) < expected:
+        print(f"FAIL {expected - len(runs)} of {expected} runs did not complete (see the log)")
+    cycles = report.get("cycles", 0)
+    sim_s = report.get("seconds") or 0
+    txns = sum(r.get("transactions") or 0 for r in runs)
+    print(f"{len(runs)} runs, {cycles} cycles, {txns} transactions compared RTL vs reference; "
+          f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s in simulation, {report.get('wall_seconds', 0):.1f} s wall")
+    if report.get("waves"):
+        print(f"waves: {report['waves']}")
+    ok = report.get("error") is None and runs and all(r["ok"] for r in runs) and len(runs) == report["expected_runs"]
+    if not ok:
+        if report.get("error"):
+            print(f"ERROR {report['error']} (log: {report.get('log')})")
+        print(f"reproduce: {reproduce or f'make sim TEST={test} SEED={seed}'}")
+    return bool(ok)
+
+
+def main(argv=None) -> int:
+    """The command line: arguments checked before any work; Ctrl-C/SIGTERM and internal errors end
+    in one line and a status (130 interrupted, 2 bad argument, 3 internal error), never a traceback."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\nINTERRUPTED: the run was stopped; nothing from it was reported as passing", file=sys.stderr)
+        return 130
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a read-only or full build/, a missing tool
+        where = f" {err.filename}" if err.filename else ""
+        print(f"error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - the one place an unexpected error becomes one line
+        log = ROOT / "build" / "internal-error.log"
+        try:
+            import traceback
+
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc())
+            where = f"; full traceback in {log.relative_to(ROOT)}"
+        except OSError:
+            where = ""
+        print(f"internal error: {type(err).__name__}: {err}{where}", file=sys.stderr)
+        return 3
+
+
+def _raise_interrupt(signum, frame):
+    """Ctrl-C or SIGTERM: stop the simulator first (``timeout`` forwards SIGTERM to it), then unwind."""
+    for child in _children(os.getpid()):
+        try:
+            os.kill(child, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    raise KeyboardInterrupt
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # field 4 of stat, after the command name: the parent pid
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _main(argv=None) -> int:
+    from rtl.bugs import BUGS
+    from tb.stimulus.catalog import TESTS
+
+    parser = OneLineParser(prog="python -m tb.flows.runner")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    sim = sub.add_parser("sim", help="run a test on the RTL")
+    sim.add_argument("test")
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--waves", action="store_true")
+    sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
+    sim.add_argument("--json", help="write the run report here (for regressions)")
+    sim.add_argument("--no-svg", action="store_true")
+    sim.add_argument("--mode", choices=["interactive", "program"], default="interactive")
+    sim.add_argument("--target", choices=["sim", "vboard", "board"], default="sim",
+                     help="sim: Verilator under cocotb; vboard: the virtual board on a pty; board: a real board")
+    sim.add_argument("--port", help="the board's serial port (TARGET=board)")
+    sim.add_argument("--baud", type=int, default=1_000_000)
+    scen = sub.add_parser("scenario", help="run a scenario file on the RTL and the model")
+    scen.add_argument("file")
+    scen.add_argument("--out")
+    sub.add_parser("list", help="list the tests")
+    sub.add_parser("lint", help="verilator --lint-only -Wall on the generated Verilog")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name, test in TESTS.items():
+            print(f"{name:<16} {test.doc}")
+        print(f"{'scenario':<16} a scenario file: make scenario FILE=<file>")
+        return 0
+    if args.command == "lint":
+        return lint()
+    if args.command == "scenario":
+        return run_scenario_file(args.file, args.out)
+    if args.test not in TESTS:
+        print(f"unknown test {args.test!r}; the tests are:", file=sys.stderr)
+        for name, test in TESTS.items():
+            print(f"  {name:<16} {test.doc}", file=sys.stderr)
+        return 2
+    unknown = [b for b in args.bug if b not in BUGS]
+    if unknown:
+        raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"SEED={args.seed}: expected an integer >= 0")
+    if args.target == "board" and not args.port:
+        raise UsageError("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)")
+    if args.json:
+        check_out_path(args.json)
+    seed = args.seed if args.seed is not None else fresh_seed()
+    if args.target != "sim":
+        refuse_on_board(args.test, args.target, seed)
+    print(f"TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
+    if args.target != "sim":
+        return run_board_target(args, seed)
+    if args.mode == "program":
+        print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
+    report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode)
+    reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
+        " MODE=program" if args.mode == "program" else "")
+    ok = print_report(report, args.test, seed, reproduce)
+    report["ok"] = ok
+    if args.json:
+        write_atomically(Path(args.json), json.dumps(report))
+    if not args.no_svg:
+        from tb.reports.timeline_svg import write_svgs
+
+        for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
+            print(f"timeline: {path.relative_to(ROOT)}")
+    return 0 if ok else 1
+
+
+def run_scenario_file(file: str, out: str | None) -> int:
+    """``make scenario``: the file checked first, OUT checked before the run, the report saved whole."""
+    from py_model import ScenarioFileError, load_scenario
+
+    out_path = check_out_path(out) if out else None
+    try:
+        load_scenario(file)
+    except ScenarioFileError as err:
+        print(f"INVALID {err}", file=sys.stderr)
+        return 2
+    report = run_test("scenario", 1, scenario_file=file)
+    reproduce = f"make scenario FILE={shlex.quote(file)}"
+    ok = print_report(report, "scenario", 1, reproduce)
+    if out_path is not None:
+        if report.get("runs"):
+            write_atomically(out_path, json.dumps(report["runs"][0], indent=1))
+            print(f"wrote {out_path}")
+        else:
+            print(f"nothing written to {out_path}: the run produced no result")
+    return 0 if ok else 1
+
+
+def refuse_on_board(test: str, target: str, seed: int) -> None:
+    """A test the board cannot run is refused before any work, with the reason."""
+    from tb.stimulus.catalog import TESTS
+
+    host_state = [s.name for s in TESTS[test].scenarios(seed) if s.host_state is not None]
+    if host_state:
+        raise UsageError(f"TEST={test} cannot run on TARGET={target}: the board has no host-state register file, "
+                         f"and {len(host_state)} of its scenarios model host registers "
+                         f"({', '.join(host_state[:3])}{', ...' if len(host_state) > 3 else ''}); run it with TARGET=sim")
+
+
+def run_board_target(args, seed: int) -> int:
+    """TARGET=vboard or board: program mode over the UART bridge, the same table."""
+    from tb.benches.board_driver import BoardError, BoardLink
+    from tb.benches.board_run import run_on_board
+
+    try:
+        if args.target == "board":
+            link = BoardLink.open(args.port, args.baud)
+            report = run_on_board(args.test, seed, link)
+        else:
+            from tb.benches.vboard import VirtualBoard
+
+            with VirtualBoard(args.bug) as board:
+                print(f"virtual board on {board.path}", flush=True)
+                report = run_on_board(args.test, seed, BoardLink.open(board.path, args.baud))
+    except (BoardError, OSError) as err:
+        print(f"ERROR board: {err}", file=sys.stderr)
+        print(f"reproduce: make sim TEST={args.test} SEED={seed} TARGET={args.target}", file=sys.stderr)
+        return 1
+    ok = print_report(report, args.test, seed, f"make sim TEST={args.test} SEED={seed} TARGET={args.target}")
+    link = report["link"]
+    seconds = report["seconds"] or 1e-9
+    print(f"bridge: {link['requests']} requests ({link['retries']} retried), {link['bytes_out'] + link['bytes_in']:,} bytes "
+          f"in {report['seconds']:.2f} s = {(link['bytes_out'] + link['bytes_in']) / seconds:,.0f} bytes/s, "
+          f"{len(report['runs']) / seconds:.1f} traces/s")
+    if args.json:
+        report["ok"] = ok
+        write_atomically(Path(args.json), json.dumps(report))
+    return 0 if ok else 1
+
+
+def lint() -> int:
+    """verilator --lint-only -Wall on every generated top (interactive, program mode, board)."""
+    from rtl.generate import BOARD_CORE_NAME, PROGRAM_TOP_NAME, TOP_NAME, generate
+
+    verilator_env()
+    waivers = ROOT / "rtl" / "lint_waivers.vlt"
+    status = 0
+    for top in (TOP_NAME, PROGRAM_TOP_NAME, BOARD_CORE_NAME):
+        verilog, digest = generate(top=top)
+        result = subprocess.run(["verilator", "--lint-only", "-Wall", str(waivers), str(verilog)],
+                                capture_output=True, text=True)
+        problems = "\n".join(line for line in (result.stdout + result.stderr).splitlines() if line.startswith("%"))
+        print(problems or f"lint clean with -Wall: {verilog.relative_to(ROOT)} (rtl hash {digest})")
+        status = status or result.returncode
+    print("waivers: rtl/lint_waivers.vlt")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

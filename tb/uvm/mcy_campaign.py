@@ -1,0 +1,76 @@
+"""cocotb entry for ``make mcy``: the mutated netlist (every mutant behind ``mutsel``) against the model.
+
+For each mutant id in TB_MUTANTS, the scenarios of the kill tests run in order through the same
+simulator-independent lockstep checker as the amaranth.sim bench (``tb/benches/lockstep.py``: reference
+cycle for cycle, invariants, model-alone outcome, expect, verdict) until one fails; the first
+failing test kills the mutant. Results go to TB_RESULTS as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge
+
+from py_model.atomic import write_atomically
+from py_model.config import run_cycle_bound
+
+from tb.stimulus.catalog import TESTS
+from tb.benches.lockstep import Lockstep
+
+
+def _getter(dut):
+    return lambda name: int(getattr(dut, name).value)
+
+
+async def _run(dut, scenario, verdict) -> str | None:
+    """One scenario on the current mutant; the first problem, or None."""
+    lock = Lockstep(scenario, verdict=verdict)
+    dut.rst.value = 1
+    for name, value in lock.config_pins().items():
+        getattr(dut, name).value = value
+    for name in ("nmi", "nmi_vector", "seamcall", "iret", "iret_nmi", "exit_req", "exit_reason", "reg_we",
+                 "reg_addr", "reg_data"):
+        getattr(dut, name).value = 0
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+    get = _getter(dut)
+    for _ in range(run_cycle_bound() + 1):
+        pins = lock.step(get)
+        if pins is None:
+            break
+        for name, value in pins.items():
+            getattr(dut, name).value = value
+        await FallingEdge(dut.clk)
+    else:
+        return f"{scenario.name}: no end within the run bound"
+    result = lock.finish()
+    return None if result.ok else result.failure
+
+
+@cocotb.test()
+async def mcy_campaign(dut):
+    mutants = [int(m) for m in os.environ["TB_MUTANTS"].split(",") if m]
+    tests = os.environ["TB_KILL_TESTS"].split(",")
+    seeds = [int(s) for s in os.environ.get("TB_SEEDS", "1").split(",")]
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    campaign = []  # (test name, scenario, verdict), built once
+    for name in tests:
+        test = TESTS[name]
+        for seed in (seeds if test.seeded else [1]):
+            campaign += [(f"{name}:{seed}", s, test.verdict) for s in test.scenarios(seed)]
+    results = {}
+    for mutant in mutants:
+        dut.mutsel.value = mutant
+        killed = None
+        for label, scenario, verdict in campaign:
+            problem = await _run(dut, scenario, verdict)
+            if problem:
+                killed = {"test": label, "failure": problem.splitlines()[0][:300]}
+                break
+        results[mutant] = killed
+        path = os.environ["TB_RESULTS"]
+        write_atomically(path, json.dumps(results))  # after every mutant: an interrupted campaign keeps them

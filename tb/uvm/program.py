@@ -1,0 +1,113 @@
+"""cocotb entry points for program mode: Python only loads programs and reads traces back.
+
+One test per catalog entry, as in ``tests.py``; the report has the same shape, so the
+runner prints the same table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, First, FallingEdge, RisingEdge, Timer
+
+from py_model.atomic import write_atomically
+from tb.check.program_check import check_result, program_row
+from tb.protocol.program import ProgramError, compile_scenario
+from tb.protocol.program_session import HOST_REGISTERS, RunStatus, run_on_async_port
+from tb.stimulus.catalog import TESTS
+
+CLOCK_NS = 10
+
+
+class CocotbProgramPort:
+    """The program-mode port on ProgramTop's pins (``tb/protocol/program_session.py``)."""
+
+    def __init__(self, dut):
+        self.dut = dut
+
+    async def configure(self, pins: dict) -> None:
+        for name, value in pins.items():
+            if hasattr(self.dut, name):
+                getattr(self.dut, name).value = value
+        await FallingEdge(self.dut.clk)
+
+    async def load(self, words: list[int], data: list[int]) -> None:
+        dut = self.dut
+        for addr, word in enumerate(words):
+            dut.prog_we.value, dut.prog_addr.value, dut.prog_data.value = 1, addr, word
+            await FallingEdge(dut.clk)
+        dut.prog_we.value = 0
+        for addr, value in enumerate(data):
+            dut.data_we.value, dut.data_addr.value, dut.data_data.value = 1, addr, value
+            await FallingEdge(dut.clk)
+        dut.data_we.value = 0
+
+    async def run(self, bound: int) -> RunStatus:
+        dut = self.dut
+        dut.start.value = 1
+        await FallingEdge(dut.clk)
+        dut.start.value = 0
+        await First(RisingEdge(dut.done), RisingEdge(dut.error), Timer(bound * CLOCK_NS, unit="ns"))
+        await FallingEdge(dut.clk)
+        return RunStatus(bool(int(dut.done.value)), bool(int(dut.error.value)), bool(int(dut.trace_overflow.value)),
+                         int(dut.trace_count.value), int(dut.cycle.value))
+
+    async def read_trace(self, count: int) -> list[int]:
+        entries = []
+        for addr in range(count):
+            self.dut.trace_addr.value = addr
+            await FallingEdge(self.dut.clk)  # the trace buffer reads synchronously
+            entries.append(int(self.dut.trace_data.value))
+        return entries
+
+    async def read_regs(self) -> list[int]:
+        regs = []
+        for index in range(HOST_REGISTERS):
+            self.dut.regs_addr.value = index
+            await Timer(1, unit="ns")
+            regs.append(int(self.dut.regs_data.value))
+        return regs
+
+
+async def program_test(dut, name: str) -> None:
+    seed = int(os.environ.get("TB_SEED", "1"))
+    test = TESTS[name]
+    scenarios = test.scenarios(seed)
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 2)
+    dut.rst.value = 0
+    rows, cycles, start = [], 0, time.perf_counter()
+    port = CocotbProgramPort(dut)
+    for scenario in scenarios:
+        try:
+            compiled = compile_scenario(scenario)
+        except ProgramError as err:
+            rows.append(program_row(scenario, None, str(err)))
+            continue
+        result = await run_on_async_port(port, compiled)
+        cycles += result.status.cycles
+        rows.append(program_row(scenario, compiled, check_result(compiled, result, host_state=True),
+                                result.status.cycles, test.verdict))
+    report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
+              "seconds": time.perf_counter() - start, "cycles": cycles}
+    path = os.environ.get("TB_RESULTS")
+    if path:  # published whole
+        write_atomically(path, json.dumps(report))
+    failures = [r["failure"] for r in rows if not r["ok"]]
+    assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
+
+
+def _make(name):
+    async def test(dut):
+        await program_test(dut, name)
+    test.__name__ = test.__qualname__ = name
+    return cocotb.test(name=name)(test)
+
+
+for _name in TESTS:
+    globals()[f"_program_{_name}"] = _make(_name)
