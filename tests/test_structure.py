@@ -128,3 +128,12 @@ def test_every_role_folder_says_what_lives_there():
     for folder in LAYERS:
         readme = ROOT / "tb" / folder / "README.md"
         assert readme.exists() and "may import" in readme.read_text().lower(), readme
+
+
+def test_every_catalog_test_has_its_pyuvm_test_class():
+    from tb.stimulus.catalog import TESTS
+
+    tree = ast.parse((ROOT / "tb" / "uvm" / "tests.py").read_text())
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)
+               if any(getattr(b, "id", "") == "NmiBaseTest" for b in n.bases)}
+    assert classes == set(TESTS) | {"scenario"}

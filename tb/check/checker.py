@@ -56,6 +56,15 @@ class RunResult:
     def ok(self) -> bool:
         return self.failure is None
 
+    def row(self) -> dict:
+        """The run's row in a report (the same shape from every bench)."""
+        s = self.scenario
+        return {"scenario": s.name, "config": s.config.to_json(), "ok": self.ok, "failure": self.failure,
+                "cycles": self.cycles, "transactions": self.transactions,
+                "verdict": self.verdict.columns if self.verdict else None,
+                "host_state_config": s.host_state.to_json() if s.host_state else None,
+                "outcome": self.outcome.to_json()}
+
 
 class RunChecker:
     def __init__(self, scenario: Scenario, label: str = "", verdict=None):

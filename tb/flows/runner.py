@@ -55,6 +55,10 @@ def print_report(report: dict, test: str, seed: int, reproduce: str | None = Non
     txns = sum(r.get("transactions") or 0 for r in runs)
     print(f"{len(runs)} runs, {cycles} cycles, {txns} transactions compared RTL vs reference; "
           f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s in simulation, {report.get('wall_seconds', 0):.1f} s wall")
+    if report.get("coverage"):
+        cov = report["coverage"]
+        print(f"functional coverage of this run: {cov['hit']}/{cov['bins']} bins ({cov['percent']}%); "
+              "make regress merges every test and seed")
     if report.get("waves"):
         print(f"waves: {report['waves']}")
     ok = report.get("error") is None and runs and all(r["ok"] for r in runs) and len(runs) == report["expected_runs"]

@@ -1,7 +1,8 @@
-"""cocotb entry points: one pyuvm test per catalog entry (``make sim TEST=<name>``), plus ``scenario``.
+"""The pyuvm tests: one per catalog entry (``make sim TEST=<name>``), plus ``scenario`` (a file).
 
-The runner passes the seed (TB_SEED), a scenario file (TB_SCENARIO) and where to write the
-results (TB_RESULTS) through the environment.
+Variants are subclasses; ``scenario`` swaps the sequence through the factory, as pyuvm's TinyALU
+example does. The runner passes the seed (TB_SEED), a scenario file (TB_SCENARIO) and where the
+report goes (TB_RESULTS) through the environment; the results come from the scoreboard.
 """
 
 from __future__ import annotations
@@ -14,51 +15,47 @@ import cocotb
 import pyuvm
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
-from pyuvm import ConfigDB, uvm_test
+from pyuvm import ConfigDB, uvm_factory, uvm_test
 
-from py_model import load_scenario
 from py_model.atomic import write_atomically
+from tb.uvm.bfm import NmiBfm
+from tb.uvm.env import NmiEnv
+from tb.uvm.seq_lib import CatalogSeq, ScenarioFileSeq
 
-from tb.stimulus.catalog import TESTS
-from tb.uvm.env import NmiEnv, ScenarioSeq
+# Simulated-time backstop per test: 1G cycles of 10 ns (each run is bounded by the shared run
+# bound, py_model.config.run_cycle_bound; the runner bounds wall-clock time).
+backstop = pyuvm.test(timeout_time=10, timeout_unit="sec")
 
 
-class NmiTestBase(uvm_test):
-    """Runs the scenarios of one catalog test; fails unless every run passes every check."""
-
-    catalog_name = ""
+class NmiBaseTest(uvm_test):
+    """Runs the scenarios of the catalog test named like the class; fails unless every run passes
+    every check (reference, invariants, expect, the test's verdict)."""
 
     def build_phase(self):
         self.seed = int(os.environ.get("TB_SEED", "1"))
-        if self.catalog_name == "scenario":
-            self.scenarios, verdict = [load_scenario(os.environ["TB_SCENARIO"])], None
-        else:
-            test = TESTS[self.catalog_name]
-            self.scenarios, verdict = test.scenarios(self.seed), test.verdict
-        ConfigDB().set(None, "*", "scenarios", self.scenarios)
-        ConfigDB().set(None, "*", "verdict", verdict)
-        ConfigDB().set(None, "*", "DUT", cocotb.top)
+        ConfigDB().set(None, "*", "TEST", type(self).__name__)
+        ConfigDB().set(None, "*", "SEED", self.seed)
+        ConfigDB().set(None, "*", "BFM", NmiBfm(cocotb.top))
         self.env = NmiEnv("env", self)
+
+    def end_of_elaboration_phase(self):
+        self.seq = CatalogSeq.create("seq")
 
     async def run_phase(self):
         self.raise_objection()
+        self.scenarios, _ = self.seq.planned()
         self.start = time.perf_counter()
         cocotb.start_soon(Clock(cocotb.top.clk, 10, unit="ns").start())
-        await ScenarioSeq("seq").start(self.env.seqr)
-        await ClockCycles(cocotb.top.clk, 2)  # let the scoreboard take the last RunEnd
+        await self.seq.start(self.env.agent.seqr)
+        await ClockCycles(cocotb.top.clk, 2)  # let the scoreboard take the last run's end
         self.seconds = time.perf_counter() - self.start
         self.drop_objection()
 
     def report_phase(self):
         results = self.env.scoreboard.results
-        cycles = sum(r.cycles for r in results)
-        rows = [{"scenario": r.scenario.name, "config": r.scenario.config.to_json(), "ok": r.ok,
-                 "failure": r.failure, "cycles": r.cycles, "transactions": r.transactions,
-                 "verdict": r.verdict.columns if r.verdict else None,
-                 "host_state_config": r.scenario.host_state.to_json() if r.scenario.host_state else None,
-                 "outcome": r.outcome.to_json()} for r in results]
-        report = {"test": self.catalog_name, "seed": self.seed, "runs": rows, "expected_runs": len(self.scenarios),
-                  "seconds": self.seconds, "cycles": cycles}
+        report = {"test": type(self).__name__, "seed": self.seed, "runs": [r.row() for r in results],
+                  "expected_runs": len(self.scenarios), "seconds": self.seconds,
+                  "cycles": sum(r.cycles for r in results), "coverage": self.env.coverage.summary()}
         path = os.environ.get("TB_RESULTS")
         if path:  # published whole: a reader never sees half a file
             write_atomically(path, json.dumps(report))
@@ -68,7 +65,56 @@ class NmiTestBase(uvm_test):
         assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
 
 
-# Simulated-time backstop per test: 1G cycles of 10 ns (each run is bounded by the shared run
-# bound, py_model.config.run_cycle_bound; the runner bounds wall-clock time).
-for _name in [*TESTS, "scenario"]:
-    pyuvm.test(timeout_time=10, timeout_unit="sec")(type(_name, (NmiTestBase,), {"catalog_name": _name}))
+# One test per catalog entry (tests/test_structure.py checks the two lists agree).
+@backstop
+class nmi_seamret(NmiBaseTest):
+    pass
+
+
+@backstop
+class no_td(NmiBaseTest):
+    pass
+
+
+@backstop
+class single_exit(NmiBaseTest):
+    pass
+
+
+@backstop
+class nonnmi_exit(NmiBaseTest):
+    pass
+
+
+@backstop
+class nmi_during_pass(NmiBaseTest):
+    pass
+
+
+@backstop
+class host_state(NmiBaseTest):
+    pass
+
+
+@backstop
+class library(NmiBaseTest):
+    pass
+
+
+@backstop
+class random(NmiBaseTest):
+    pass
+
+
+@backstop
+class bench(NmiBaseTest):
+    pass
+
+
+@backstop
+class scenario(NmiBaseTest):
+    """``make scenario FILE=…``: the file's scenario instead of a catalog entry's."""
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(CatalogSeq, ScenarioFileSeq)
+        super().build_phase()
