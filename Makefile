@@ -2,7 +2,7 @@
 #   make sim TEST=nmi_seamret [SEED=n] [WAVES=1]   run a test on the RTL (Verilator) against the model
 #   make test                                      the project's test suite
 #   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
-#   make scenario FILE=<scenario> [OUT=<json>]     a scenario on the RTL and on the model
+#   make scenario FILE=<file|folder|a,b> [OUT=<json>] [MODE=] [TARGET=]  scenario files on the RTL and the model
 #   make explore                                   every NMI placement in every configuration
 #   make bench                                     model speed: idle skipping against stepping
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
@@ -39,8 +39,8 @@ sim: $(STAMP)
 	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 scenario: $(STAMP)
-	$(if $(FILE),,@echo "usage: make scenario FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)
-	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT)))
+	$(if $(FILE),,@echo "usage: make scenario FILE=<file.yaml|folder|a.yaml,b.yaml> [OUT=<json>] [MODE=program] [TARGET=vboard|board PORT=]"; exit 2)
+	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 model: $(STAMP)
 	$(if $(FILE),,@echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)

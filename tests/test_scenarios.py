@@ -1,5 +1,7 @@
 """Every library scenario meets its hand-derived `expect` on the model, with and without idle skipping."""
 
+import json
+
 import pytest
 
 from py_model import check_expect, load_scenario, run_model
@@ -35,3 +37,25 @@ def test_every_directed_scenario_carries_full_expectations(path):
     assert {"passes", "counts", "inversions", "lost"} <= set(expect), sorted(expect)
     assert set(expect["counts"]) == {"normal", "unknown", "swallow", "external"}
     assert all({"via", "rip", "claimed", "result"} <= set(p) for p in expect["passes"])
+
+
+@pytest.mark.parametrize("how", [[], ["MODE=program"], ["TARGET=vboard"]])
+def test_a_folder_of_scenarios_runs_as_one_table_and_a_wrong_expect_fails_in_every_mode(tmp_path, how):
+    """`make scenario FILE=<folder>`: every file in one simulator process (or one board session),
+    one table; a wrong `expect` fails the run in interactive mode, program mode and on the
+    virtual board alike, and the other file still passes."""
+    import subprocess
+
+    from conftest import ROOT
+
+    good = (SCENARIO_DIR / "b3_single_nmi_exit.yaml").read_text()
+    (tmp_path / "a_good.yaml").write_text(good)
+    (tmp_path / "b_wrong.yaml").write_text(good.replace("claimed: [7]", "claimed: [6]"))
+    out = tmp_path / "runs.json"
+    proc = subprocess.run(["make", "--no-print-directory", "scenario", f"FILE={tmp_path}", f"OUT={out}", *how],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # make's status for a failed run
+    assert "expect.passes[0].claimed: expected [6], got [7]" in proc.stdout
+    rows = json.loads(out.read_text())
+    assert [r["ok"] for r in rows] == [True, False]
+    assert "2 runs" in proc.stdout and f"reproduce: make scenario FILE={tmp_path}" in proc.stdout

@@ -6,13 +6,13 @@ import time
 
 from tb.benches.board_driver import BoardError, BoardLink
 from tb.check.program_check import program_row
-from tb.stimulus.catalog import TESTS
+from tb.stimulus.catalog import planned
 from tb.protocol.program import ProgramError, compile_scenario
 
 
-def run_on_board(test: str, seed: int, link: BoardLink) -> dict:
-    spec = TESTS[test]
-    scenarios = spec.scenarios(seed)
+def run_on_board(test: str, seed: int, link: BoardLink, files=()) -> dict:
+    """A catalog test, or scenario files when ``test`` is "scenario"."""
+    scenarios, verdict = planned(test, seed, files)
     start = time.perf_counter()
     limits = link.identify()
     rows, cycles, error = [], 0, None
@@ -28,7 +28,7 @@ def run_on_board(test: str, seed: int, link: BoardLink) -> dict:
             error = str(err)
             break  # the link is not trusted any more: stop, never report what came after
         cycles += compiled.cycles
-        rows.append(program_row(scenario, compiled, problem, compiled.cycles, spec.verdict))
+        rows.append(program_row(scenario, compiled, problem, compiled.cycles, verdict))
     seconds = time.perf_counter() - start
     return {"test": test, "seed": seed, "runs": rows, "expected_runs": len(scenarios), "seconds": seconds,
             "cycles": cycles, "wall_seconds": seconds, "error": error, "link": dict(link.stats),

@@ -135,14 +135,16 @@ def _main(argv=None) -> int:
     sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
     sim.add_argument("--json", help="write the run report here (for regressions)")
     sim.add_argument("--no-svg", action="store_true")
-    sim.add_argument("--mode", choices=["interactive", "program"], default="interactive")
-    sim.add_argument("--target", choices=["sim", "vboard", "board"], default="sim",
-                     help="sim: Verilator under cocotb; vboard: the virtual board on a pty; board: a real board")
-    sim.add_argument("--port", help="the board's serial port (TARGET=board)")
-    sim.add_argument("--baud", type=int, default=1_000_000)
-    scen = sub.add_parser("scenario", help="run a scenario file on the RTL and the model")
-    scen.add_argument("file")
+    scen = sub.add_parser("scenario", help="run scenario files (or folders of them) on the RTL and the model")
+    scen.add_argument("files", nargs="+")
     scen.add_argument("--out")
+    scen.add_argument("--bug", action="append", default=[])
+    for p in (sim, scen):
+        p.add_argument("--mode", choices=["interactive", "program"], default="interactive")
+        p.add_argument("--target", choices=["sim", "vboard", "board"], default="sim",
+                       help="sim: Verilator under cocotb; vboard: the virtual board on a pty; board: a real board")
+        p.add_argument("--port", help="the board's serial port (TARGET=board)")
+        p.add_argument("--baud", type=int, default=1_000_000)
     sub.add_parser("list", help="list the tests")
     sub.add_parser("lint", help="verilator --lint-only -Wall on the generated Verilog")
     args = parser.parse_args(argv)
@@ -154,20 +156,21 @@ def _main(argv=None) -> int:
         return 0
     if args.command == "lint":
         return lint()
+    if args.command in ("sim", "scenario"):
+        unknown = [b for b in args.bug if b not in BUGS]
+        if unknown:
+            raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))}")
+        if args.target == "board" and not args.port:
+            raise UsageError("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)")
     if args.command == "scenario":
-        return run_scenario_file(args.file, args.out)
+        return run_scenario_files(args)
     if args.test not in TESTS:
         print(f"unknown test {args.test!r}; the tests are:", file=sys.stderr)
         for name, test in TESTS.items():
             print(f"  {name:<16} {test.doc}", file=sys.stderr)
         return 2
-    unknown = [b for b in args.bug if b not in BUGS]
-    if unknown:
-        raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"SEED={args.seed}: expected an integer >= 0")
-    if args.target == "board" and not args.port:
-        raise UsageError("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)")
     if args.json:
         check_out_path(args.json)
     seed = args.seed if args.seed is not None else fresh_seed()
@@ -193,23 +196,62 @@ def _main(argv=None) -> int:
     return 0 if ok else 1
 
 
-def run_scenario_file(file: str, out: str | None) -> int:
-    """``make scenario``: the file checked first, OUT checked before the run, the report saved whole."""
+def scenario_files(specs: list[str]) -> list[str]:
+    """FILE as given: files, folders (their *.yaml, sorted) or comma-separated lists of them."""
+    files = []
+    for spec in specs:
+        for part in [spec] if Path(spec).exists() else spec.split(","):
+            path = Path(part)
+            if path.is_dir():
+                found = sorted(str(p) for p in path.glob("*.yaml"))
+                if not found:
+                    raise UsageError(f"FILE={part}: the folder holds no *.yaml scenario")
+                files += found
+            elif path.is_file():
+                files.append(part)
+            else:
+                raise UsageError(f"FILE={part}: no such file or folder")
+    return files
+
+
+def run_scenario_files(args) -> int:
+    """``make scenario``: every file checked first, OUT checked before the run, one simulator
+    process and one table for all of them, the report saved whole."""
     from py_model import ScenarioFileError, load_scenario
 
-    out_path = check_out_path(out) if out else None
-    try:
-        load_scenario(file)
-    except ScenarioFileError as err:
+    files = scenario_files(args.files)
+    out_path = check_out_path(args.out) if args.out else None
+    invalid, host_state = [], []
+    for f in files:
+        try:
+            if load_scenario(f).host_state is not None:
+                host_state.append(f)
+        except ScenarioFileError as err:
+            invalid.append(err)
+    for err in invalid:
         print(f"INVALID {err}", file=sys.stderr)
+    if invalid:
         return 2
-    report = run_test("scenario", 1, scenario_file=file)
-    reproduce = f"make scenario FILE={shlex.quote(file)}"
+    if args.target != "sim" and host_state:
+        raise UsageError(f"TARGET={args.target}: the board has no host-state register file, and "
+                         f"{', '.join(host_state[:3])}{', ...' if len(host_state) > 3 else ''} model host registers; "
+                         "run them with TARGET=sim")
+    reproduce = (f"make scenario FILE={shlex.quote(','.join(args.files))}"
+                 + (f" MODE={args.mode}" if args.mode != "interactive" else "")
+                 + (f" TARGET={args.target}" if args.target != "sim" else "")
+                 + (f" BUG={','.join(args.bug)}" if args.bug else ""))
+    if args.target != "sim":
+        report = board_report(args, "scenario", 0, reproduce, files)
+        if report is None:
+            return 1
+    else:
+        report = run_test("scenario", 1, scenario_files=files, mode=args.mode, bugs=args.bug)
     ok = print_report(report, "scenario", 1, reproduce)
     if out_path is not None:
-        if report.get("runs"):
-            write_atomically(out_path, json.dumps(report["runs"][0], indent=1))
-            print(f"wrote {out_path}")
+        runs = report.get("runs") or []
+        if runs:
+            write_atomically(out_path, json.dumps(runs[0] if len(files) == 1 else runs, indent=1))
+            print(f"wrote {out_path}" + ("" if len(runs) == len(files) else f" ({len(runs)} of {len(files)} runs)"))
         else:
             print(f"nothing written to {out_path}: the run produced no result")
     return 0 if ok else 1
@@ -226,26 +268,32 @@ def refuse_on_board(test: str, target: str, seed: int) -> None:
                          f"({', '.join(host_state[:3])}{', ...' if len(host_state) > 3 else ''}); run it with TARGET=sim")
 
 
-def run_board_target(args, seed: int) -> int:
-    """TARGET=vboard or board: program mode over the UART bridge, the same table."""
+def board_report(args, test: str, seed: int, reproduce: str, files=()) -> dict | None:
+    """Program mode over the UART bridge (TARGET=vboard or board); None when the board failed."""
     from tb.benches.board_driver import BoardError, BoardLink
     from tb.benches.board_run import run_on_board
 
     try:
         if args.target == "board":
-            link = BoardLink.open(args.port, args.baud)
-            report = run_on_board(args.test, seed, link)
-        else:
-            from tb.benches.vboard import VirtualBoard
+            return run_on_board(test, seed, BoardLink.open(args.port, args.baud), files)
+        from tb.benches.vboard import VirtualBoard
 
-            with VirtualBoard(args.bug) as board:
-                print(f"virtual board on {board.path}", flush=True)
-                report = run_on_board(args.test, seed, BoardLink.open(board.path, args.baud))
+        with VirtualBoard(args.bug) as board:
+            print(f"virtual board on {board.path}", flush=True)
+            return run_on_board(test, seed, BoardLink.open(board.path, args.baud), files)
     except (BoardError, OSError) as err:
         print(f"ERROR board: {err}", file=sys.stderr)
-        print(f"reproduce: make sim TEST={args.test} SEED={seed} TARGET={args.target}", file=sys.stderr)
+        print(f"reproduce: {reproduce}", file=sys.stderr)
+        return None
+
+
+def run_board_target(args, seed: int) -> int:
+    """TARGET=vboard or board: program mode over the UART bridge, the same table."""
+    reproduce = f"make sim TEST={args.test} SEED={seed} TARGET={args.target}"
+    report = board_report(args, args.test, seed, reproduce)
+    if report is None:
         return 1
-    ok = print_report(report, args.test, seed, f"make sim TEST={args.test} SEED={seed} TARGET={args.target}")
+    ok = print_report(report, args.test, seed, reproduce)
     link = report["link"]
     seconds = report["seconds"] or 1e-9
     print(f"bridge: {link['requests']} requests ({link['retries']} retried), {link['bytes_out'] + link['bytes_in']:,} bytes "

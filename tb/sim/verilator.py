@@ -120,7 +120,7 @@ def verified_build(sources: list, top: str, build_dir: Path, build_args: list, w
     return runner
 
 
-def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | None = None, bugs=(),
+def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=(),
              quiet: bool = False, mode: str = "interactive") -> dict:
     """Run one catalog test on the RTL; return its report (see cocotb_tests.report_phase).
 
@@ -138,8 +138,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_file: str | Non
     pythonpath = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
     env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
-    if scenario_file:
-        env["TB_SCENARIO"] = str(Path(scenario_file).resolve())
+    if scenario_files:  # test "scenario": these files, in one simulator process
+        env["TB_SCENARIO"] = os.pathsep.join(str(Path(f).resolve()) for f in scenario_files)
     log_file = run_dir / "sim.log"
     start = time.perf_counter()
     error = None

@@ -283,3 +283,10 @@ TESTS = {t.name: t for t in [
                 seeded=True),
     CatalogTest("bench", "make bench's workload: four long timelines of 30 TD entries", bench_scenarios),
 ]}
+
+
+def planned(test: str, seed: int, files=()) -> tuple[list, object]:
+    """(scenarios, verdict function) of a catalog test, or of scenario files for ``scenario``."""
+    if test == "scenario":
+        return [load_scenario(f) for f in files], None
+    return TESTS[test].scenarios(seed), TESTS[test].verdict

@@ -18,7 +18,7 @@ from py_model.atomic import write_atomically
 from tb.check.program_check import check_result, program_row
 from tb.protocol.program import ProgramError, compile_scenario
 from tb.protocol.program_session import HOST_REGISTERS, RunStatus, run_on_async_port
-from tb.stimulus.catalog import TESTS
+from tb.stimulus.catalog import TESTS, planned
 
 CLOCK_NS = 10
 
@@ -75,8 +75,8 @@ class CocotbProgramPort:
 
 async def program_test(dut, name: str) -> None:
     seed = int(os.environ.get("TB_SEED", "1"))
-    test = TESTS[name]
-    scenarios = test.scenarios(seed)
+    files = os.environ.get("TB_SCENARIO", "")
+    scenarios, verdict = planned(name, seed, files.split(os.pathsep) if files else ())
     cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
@@ -92,7 +92,7 @@ async def program_test(dut, name: str) -> None:
         result = await run_on_async_port(port, compiled)
         cycles += result.status.cycles
         rows.append(program_row(scenario, compiled, check_result(compiled, result, host_state=True),
-                                result.status.cycles, test.verdict))
+                                result.status.cycles, verdict))
     report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
               "seconds": time.perf_counter() - start, "cycles": cycles}
     path = os.environ.get("TB_RESULTS")
@@ -109,5 +109,5 @@ def _make(name):
     return cocotb.test(name=name)(test)
 
 
-for _name in TESTS:
+for _name in [*TESTS, "scenario"]:
     globals()[f"_program_{_name}"] = _make(_name)

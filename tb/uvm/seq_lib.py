@@ -12,9 +12,9 @@ import os
 
 from pyuvm import ConfigDB, uvm_sequence
 
-from py_model import RunError, Session, load_scenario
+from py_model import RunError, Session
 from py_model.config import beyond_bound, run_cycle_bound
-from tb.stimulus.catalog import TESTS
+from tb.stimulus.catalog import planned
 from tb.uvm.items import HostCycleItem, RunEndItem, RunStartItem
 
 
@@ -23,8 +23,7 @@ class CatalogSeq(uvm_sequence):
 
     def planned(self):
         """(scenarios, verdict function) this sequence will run."""
-        test = TESTS[ConfigDB().get(None, "", "TEST")]
-        return test.scenarios(ConfigDB().get(None, "", "SEED")), test.verdict
+        return planned(ConfigDB().get(None, "", "TEST"), ConfigDB().get(None, "", "SEED"))
 
     async def body(self):
         scenarios, verdict = self.planned()
@@ -56,7 +55,7 @@ class CatalogSeq(uvm_sequence):
 
 
 class ScenarioFileSeq(CatalogSeq):
-    """One scenario file (TB_SCENARIO, set by ``make scenario``) instead of a catalog entry."""
+    """Scenario files (TB_SCENARIO, set by ``make scenario``) instead of a catalog entry."""
 
     def planned(self):
-        return [load_scenario(os.environ["TB_SCENARIO"])], None
+        return planned("scenario", 0, os.environ["TB_SCENARIO"].split(os.pathsep))
