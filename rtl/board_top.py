@@ -80,6 +80,139 @@ def crc8_update(crc, byte):
     return Cat(*bits)
 
 
+class FrameBridge(wiring.Component):
+    """The framed request/response protocol (module docstring) as register reads and writes.
+
+    Parameters
+    ----------
+    divisor : int
+        Clock cycles per UART bit (a stalled frame is dropped after ``FRAME_TIMEOUT_BYTES`` byte times).
+
+    Attributes
+    ----------
+    rx_data, rx_valid : In
+        Received bytes.
+    tx_data, tx_valid : Out
+    tx_ready : In
+        Bytes to send.
+    wr_en, wr_addr, wr_data : Out
+        A register write, for one cycle, once its frame checked out.
+    rd_addr : Out
+    rd_data : In
+        Register reads: ``rd_data`` is taken two cycles after ``rd_addr`` changes (block RAM).
+    """
+
+    rx_data: In(8)
+    rx_valid: In(1)
+    tx_data: Out(8)
+    tx_valid: Out(1)
+    tx_ready: In(1)
+    wr_en: Out(1)
+    wr_addr: Out(16)
+    wr_data: Out(32)
+    rd_addr: Out(16)
+    rd_data: In(32)
+
+    def __init__(self, divisor):
+        self.divisor = divisor
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        cmd, length, index = Signal(8), Signal(8), Signal(8)
+        payload = Signal(48)  # bytes shift in from the top: a 6-byte payload ends up in order
+        crc = Signal(8)
+        status, resp_words = Signal(8), Signal(5)
+        read_base = Signal(16)
+        gap = Signal(range(FRAME_TIMEOUT_BYTES * 10 * self.divisor + 1))
+        word, byte_in_word, words_left = Signal(32), Signal(2), Signal(5)
+        b = self.rx_data
+
+        def send(value, next_state, update_crc=True):
+            m.d.comb += [self.tx_valid.eq(1), self.tx_data.eq(value)]
+            with m.If(self.tx_ready):
+                if update_crc:
+                    m.d.sync += crc.eq(crc8_update(crc, value))
+                m.next = next_state
+
+        def respond(code, words=0):
+            m.d.sync += [status.eq(code), resp_words.eq(words)]
+            m.next = "SEND_SYNC"
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.rx_valid & (b == SYNC_REQUEST)):
+                    m.d.sync += [crc.eq(0), gap.eq(0)]
+                    m.next = "CMD"
+            for state in ("CMD", "LEN", "PAYLOAD", "CRC"):
+                with m.State(state):
+                    with m.If(self.rx_valid):
+                        m.d.sync += gap.eq(0)
+                        if state == "CMD":
+                            m.d.sync += [cmd.eq(b), crc.eq(crc8_update(crc, b))]
+                            m.next = "LEN"
+                        elif state == "LEN":
+                            m.d.sync += [length.eq(b), crc.eq(crc8_update(crc, b)), index.eq(0)]
+                            with m.If(b > 6):
+                                respond(BAD_LENGTH)
+                            with m.Elif(b == 0):
+                                m.next = "CRC"
+                            with m.Else():
+                                m.next = "PAYLOAD"
+                        elif state == "PAYLOAD":
+                            m.d.sync += [payload.eq((payload >> 8) | (b << 40)), crc.eq(crc8_update(crc, b)),
+                                         index.eq(index + 1)]
+                            with m.If(index + 1 == length):
+                                m.next = "CRC"
+                        else:
+                            with m.If(b == crc):
+                                m.next = "EXECUTE"
+                            with m.Else():
+                                respond(BAD_CRC)
+                    with m.Elif(gap == FRAME_TIMEOUT_BYTES * 10 * self.divisor):
+                        m.next = "IDLE"  # the rest of the frame never came
+                    with m.Else():
+                        m.d.sync += gap.eq(gap + 1)
+            with m.State("EXECUTE"):
+                count = payload[40:48]
+                with m.If((cmd == CMD_WRITE) & (length == 6)):
+                    m.d.comb += [self.wr_en.eq(1), self.wr_addr.eq(payload[0:16]), self.wr_data.eq(payload[16:48])]
+                    respond(OK)
+                with m.Elif((cmd == CMD_READ) & (length == 3) & (count >= 1) & (count <= MAX_READ_WORDS)):
+                    m.d.sync += read_base.eq(payload[24:40])
+                    respond(OK, count)
+                with m.Else():
+                    respond(BAD_COMMAND)
+            with m.State("SEND_SYNC"):
+                send(SYNC_RESPONSE, "SEND_STATUS", update_crc=False)
+                m.d.sync += [crc.eq(0), words_left.eq(resp_words), self.rd_addr.eq(read_base)]
+            with m.State("SEND_STATUS"):
+                send(status, "SEND_LEN")
+            with m.State("SEND_LEN"):
+                send(resp_words << 2, "FETCH")
+            with m.State("FETCH"):
+                with m.If(words_left == 0):
+                    m.next = "SEND_CRC"
+                with m.Else():
+                    m.next = "FETCH_WAIT"  # rd_addr was set; the trace buffer answers next cycle
+            with m.State("FETCH_WAIT"):
+                m.next = "FETCH_LATCH"
+            with m.State("FETCH_LATCH"):
+                m.d.sync += [word.eq(self.rd_data), byte_in_word.eq(0)]
+                m.next = "SEND_WORD"
+            with m.State("SEND_WORD"):
+                m.d.comb += [self.tx_valid.eq(1), self.tx_data.eq(word[0:8])]
+                with m.If(self.tx_ready):
+                    m.d.sync += [crc.eq(crc8_update(crc, word[0:8])), word.eq(word >> 8),
+                                 byte_in_word.eq(byte_in_word + 1)]
+                    with m.If(byte_in_word == 3):
+                        m.d.sync += [words_left.eq(words_left - 1), self.rd_addr.eq(self.rd_addr + 1)]
+                        m.next = "FETCH"
+            with m.State("SEND_CRC"):
+                send(crc, "IDLE", update_crc=False)
+        return m
+
+
 class BoardCore(wiring.Component):
     """ProgramTop behind the UART bridge; the part shared by the FPGA builds and the virtual board.
 
@@ -110,8 +243,11 @@ class BoardCore(wiring.Component):
         m = Module()
         m.submodules.rxu = rxu = UartRx(self.divisor)
         m.submodules.txu = txu = UartTx(self.divisor)
+        m.submodules.bridge = bridge = FrameBridge(self.divisor)
         m.submodules.core = core = ProgramTop(self.bugs, self.program_depth, self.trace_depth, host_state=False)
-        m.d.comb += [rxu.rx.eq(self.rx), self.tx.eq(txu.tx)]
+        m.d.comb += [rxu.rx.eq(self.rx), self.tx.eq(txu.tx),
+                     bridge.rx_data.eq(rxu.data), bridge.rx_valid.eq(rxu.valid),
+                     txu.data.eq(bridge.tx_data), txu.valid.eq(bridge.tx_valid), bridge.tx_ready.eq(txu.ready)]
 
         cfg = Signal(sum(w for _, w in CFG_FIELDS))
         lens = Signal(sum(w for _, w in LENS_FIELDS), init=pack_fields(LENS_FIELDS, LENS_RESET))
@@ -120,139 +256,40 @@ class BoardCore(wiring.Component):
             for name, width in fields:
                 m.d.comb += getattr(core, name).eq(register[shift:shift + width])
                 shift += width
+        self._reads(m, bridge, core, cfg, lens)
+        self._writes(m, bridge, core, cfg, lens)
+        return m
 
-        # ---- request parsing --------------------------------------------------------------
-        cmd, length, index = Signal(8), Signal(8), Signal(8)
-        payload = Signal(48)  # bytes shift in from the top: a 6-byte payload ends up in order
-        crc = Signal(8)
-        status, resp_words = Signal(8), Signal(5)
-        read_base = Signal(16)
-        gap = Signal(range(FRAME_TIMEOUT_BYTES * 10 * self.divisor + 1))
-        b = rxu.data
-
-        # ---- register reads: address -> value, two cycles (the trace buffer reads synchronously)
-        rd_addr = Signal(16)
-        trace_index = (rd_addr - REGISTERS["TRACE"])[2:16]
-        m.d.comb += core.trace_addr.eq(trace_index)
-        rd_value = Signal(32)
+    def _reads(self, m, bridge, core, cfg, lens):
+        """Register reads: address -> value (the trace buffer reads synchronously)."""
+        rd_addr = bridge.rd_addr
+        m.d.comb += core.trace_addr.eq((rd_addr - REGISTERS["TRACE"])[2:16])
         assert TRACE_WIDTH <= 128, "a trace entry is read as four 32-bit words"
         trace_word = Array(core.trace_data[32 * k:min(32 * (k + 1), TRACE_WIDTH)] for k in range(4))[rd_addr[0:2]]
+        readable = {"ID": BOARD_ID, "STATUS": Cat(core.done, core.error, core.trace_overflow), "CFG": cfg,
+                    "LENS": lens, "TRACE_COUNT": core.trace_count, "CYCLE": core.cycle,
+                    "INFO": self.program_depth | (self.trace_depth << 16)}
         with m.If(rd_addr >= REGISTERS["TRACE"]):
-            m.d.comb += rd_value.eq(trace_word)
+            m.d.comb += bridge.rd_data.eq(trace_word)
         with m.Else():
             with m.Switch(rd_addr):
-                with m.Case(REGISTERS["ID"]):
-                    m.d.comb += rd_value.eq(BOARD_ID)
-                with m.Case(REGISTERS["STATUS"]):
-                    m.d.comb += rd_value.eq(Cat(core.done, core.error, core.trace_overflow))
-                with m.Case(REGISTERS["CFG"]):
-                    m.d.comb += rd_value.eq(cfg)
-                with m.Case(REGISTERS["LENS"]):
-                    m.d.comb += rd_value.eq(lens)
-                with m.Case(REGISTERS["TRACE_COUNT"]):
-                    m.d.comb += rd_value.eq(core.trace_count)
-                with m.Case(REGISTERS["CYCLE"]):
-                    m.d.comb += rd_value.eq(core.cycle)
-                with m.Case(REGISTERS["INFO"]):
-                    m.d.comb += rd_value.eq(self.program_depth | (self.trace_depth << 16))
+                for name, value in readable.items():
+                    with m.Case(REGISTERS[name]):
+                        m.d.comb += bridge.rd_data.eq(value)
 
-        word = Signal(32)
-        byte_in_word = Signal(2)
-        words_left = Signal(5)
-
-        def send(value, next_state, update_crc=True):
-            m.d.comb += [txu.valid.eq(1), txu.data.eq(value)]
-            with m.If(txu.ready):
-                if update_crc:
-                    m.d.sync += crc.eq(crc8_update(crc, value))
-                m.next = next_state
-
-        def respond(code, words=0):
-            m.d.sync += [status.eq(code), resp_words.eq(words)]
-            m.next = "SEND_SYNC"
-
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(rxu.valid & (b == SYNC_REQUEST)):
-                    m.d.sync += [crc.eq(0), gap.eq(0)]
-                    m.next = "CMD"
-            for state in ("CMD", "LEN", "PAYLOAD", "CRC"):
-                with m.State(state):
-                    with m.If(rxu.valid):
-                        m.d.sync += gap.eq(0)
-                        if state == "CMD":
-                            m.d.sync += [cmd.eq(b), crc.eq(crc8_update(crc, b))]
-                            m.next = "LEN"
-                        elif state == "LEN":
-                            m.d.sync += [length.eq(b), crc.eq(crc8_update(crc, b)), index.eq(0)]
-                            with m.If(b > 6):
-                                respond(BAD_LENGTH)
-                            with m.Elif(b == 0):
-                                m.next = "CRC"
-                            with m.Else():
-                                m.next = "PAYLOAD"
-                        elif state == "PAYLOAD":
-                            m.d.sync += [payload.eq((payload >> 8) | (b << 40)), crc.eq(crc8_update(crc, b)),
-                                         index.eq(index + 1)]
-                            with m.If(index + 1 == length):
-                                m.next = "CRC"
-                        else:
-                            with m.If(b == crc):
-                                m.next = "EXECUTE"
-                            with m.Else():
-                                respond(BAD_CRC)
-                    with m.Elif(gap == FRAME_TIMEOUT_BYTES * 10 * self.divisor):
-                        m.next = "IDLE"  # the rest of the frame never came
-                    with m.Else():
-                        m.d.sync += gap.eq(gap + 1)
-            with m.State("EXECUTE"):
-                addr = payload[0:16]
-                data = payload[16:48]
-                count = payload[40:48]
-                with m.If((cmd == CMD_WRITE) & (length == 6)):
-                    with m.If(addr == REGISTERS["CTRL"]):
-                        m.d.comb += core.start.eq(data[0])
-                    with m.Elif(addr == REGISTERS["CFG"]):
-                        m.d.sync += cfg.eq(data)
-                    with m.Elif(addr == REGISTERS["LENS"]):
-                        m.d.sync += lens.eq(data)
-                    with m.Elif((addr >= REGISTERS["PROGRAM"]) & (addr < REGISTERS["PROGRAM"] + self.program_depth)):
-                        m.d.comb += [core.prog_we.eq(1), core.prog_addr.eq(addr - REGISTERS["PROGRAM"]),
-                                     core.prog_data.eq(data)]
-                    respond(OK)
-                with m.Elif((cmd == CMD_READ) & (length == 3) & (count >= 1) & (count <= MAX_READ_WORDS)):
-                    m.d.sync += read_base.eq(payload[24:40])
-                    respond(OK, count)
-                with m.Else():
-                    respond(BAD_COMMAND)
-            with m.State("SEND_SYNC"):
-                send(SYNC_RESPONSE, "SEND_STATUS", update_crc=False)
-                m.d.sync += [crc.eq(0), words_left.eq(resp_words), rd_addr.eq(read_base)]
-            with m.State("SEND_STATUS"):
-                send(status, "SEND_LEN")
-            with m.State("SEND_LEN"):
-                send(resp_words << 2, "FETCH")
-            with m.State("FETCH"):
-                with m.If(words_left == 0):
-                    m.next = "SEND_CRC"
-                with m.Else():
-                    m.next = "FETCH_WAIT"  # rd_addr was set; the trace buffer answers next cycle
-            with m.State("FETCH_WAIT"):
-                m.next = "FETCH_LATCH"
-            with m.State("FETCH_LATCH"):
-                m.d.sync += [word.eq(rd_value), byte_in_word.eq(0)]
-                m.next = "SEND_WORD"
-            with m.State("SEND_WORD"):
-                m.d.comb += [txu.valid.eq(1), txu.data.eq(word[0:8])]
-                with m.If(txu.ready):
-                    m.d.sync += [crc.eq(crc8_update(crc, word[0:8])), word.eq(word >> 8),
-                                 byte_in_word.eq(byte_in_word + 1)]
-                    with m.If(byte_in_word == 3):
-                        m.d.sync += [words_left.eq(words_left - 1), rd_addr.eq(rd_addr + 1)]
-                        m.next = "FETCH"
-            with m.State("SEND_CRC"):
-                send(crc, "IDLE", update_crc=False)
-        return m
+    def _writes(self, m, bridge, core, cfg, lens):
+        """Register writes: CTRL starts the program, CFG/LENS configure, PROGRAM + i loads word i."""
+        addr, data = bridge.wr_addr, bridge.wr_data
+        with m.If(bridge.wr_en):
+            with m.If(addr == REGISTERS["CTRL"]):
+                m.d.comb += core.start.eq(data[0])
+            with m.Elif(addr == REGISTERS["CFG"]):
+                m.d.sync += cfg.eq(data)
+            with m.Elif(addr == REGISTERS["LENS"]):
+                m.d.sync += lens.eq(data)
+            with m.Elif((addr >= REGISTERS["PROGRAM"]) & (addr < REGISTERS["PROGRAM"] + self.program_depth)):
+                m.d.comb += [core.prog_we.eq(1), core.prog_addr.eq(addr - REGISTERS["PROGRAM"]),
+                             core.prog_data.eq(data)]
 
 
 class BoardTop(Elaboratable):

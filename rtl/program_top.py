@@ -34,10 +34,17 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .seam_sequencer import Phase
-from .top import NmiTop
+from .top import PORTS, NmiTop
 
 OP_END, OP_DELAY, OP_AWAIT, OP_DRIVE = 0, 1, 2, 3
 OP_NMI_FRAME = 4  # DRIVE's flag: the IRET returns through an NMI frame (bit 30 of the word)
+# A DRIVE word's fields: name -> (lowest bit, width). The gateware decodes them, the compiler
+# (tb/protocol/program.py) packs them, both from this table. ``data_index`` selects the value
+# table entry a register write takes; ``iret_nmi`` is the opcode's OP_NMI_FRAME bit (bit 30).
+DRIVE_FIELDS = {"nmi": (0, 1), "nmi_vector": (1, 4), "seamcall": (5, 1), "iret": (6, 1), "exit_req": (7, 1),
+                "exit_reason": (8, 7), "reg_we": (15, 1), "reg_addr": (16, 5), "data_index": (21, 7),
+                "iret_nmi": (30, 1)}
+HOST_STATE_FIELDS = ("reg_we", "reg_addr", "data_index")
 EVENTS = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret")
 AWAIT_LIMIT = 65535
 
@@ -109,13 +116,28 @@ class ProgramTop(wiring.Component):
         # restarted program (a retried start over a lossy link) repeats exactly.
         dut = NmiTop(self.bugs, host_state=self.host_state)
         m.submodules.dut = ResetInserter(self.start)(dut)
+        for name in PORTS:  # the configuration this top has (the board's has no host-state unit)
+            if name.startswith("cfg_") and hasattr(self, name):
+                m.d.comb += getattr(dut, name).eq(getattr(self, name))
+        events = Cat(*(getattr(dut, f"ev_{name}") for name in EVENTS))  # AWAIT's operand indexes these
+        data_rd = self._value_table(m, dut) if self.host_state else None
+        running = self._engine(m, dut, events, data_rd)
+        self._trace(m, dut, running, Cat(events, dut.ev_write) if self.host_state else events)
+        return m
+
+    def _value_table(self, m, dut):
+        """The host-state unit's side: the 64-bit value table register writes take, and the
+        register file's readback. Returns the table's read port (simulation only)."""
+        m.submodules.data = data = Memory(shape=64, depth=DATA_DEPTH, init=[])
+        dw = data.write_port()
+        m.d.comb += [dw.en.eq(self.data_we), dw.addr.eq(self.data_addr), dw.data.eq(self.data_data)]
+        regs = [dut.host_regs[64 * i:64 * (i + 1)] for i in range(len(dut.hs.regs))]
+        m.d.comb += self.regs_data.eq(Array(regs)[self.regs_addr])
+        return data.read_port(domain="comb")
+
+    def _engine(self, m, dut, events, data_rd):
+        """The host engine: program memory, pc, and the instructions. Returns ``running``."""
         m.submodules.prog = prog = Memory(shape=32, depth=self.program_depth, init=[])
-        m.submodules.trace = trace = Memory(shape=len(self.trace_data), depth=self.trace_depth, init=[])
-
-        config = ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit")
-        for name in config + (("cfg_td_tsx", "cfg_td_waitpkg") if self.host_state else ()):
-            m.d.comb += getattr(dut, name).eq(getattr(self, name))
-
         # Program memory: one write port (loading) and two synchronous reads (block RAM on an FPGA):
         # they are addressed with the next pc, so this cycle sees the word at pc and the one after.
         wr = prog.write_port()
@@ -128,25 +150,15 @@ class ProgramTop(wiring.Component):
         running = Signal()
         delay = Signal(24)
         waited = Signal(16)
-        events = Cat(dut.ev_deliver, dut.ev_nmi, dut.ev_latch, dut.ev_drop, dut.ev_iret, dut.ev_seamcall,
-                     dut.ev_vmentry, dut.ev_exit, dut.ev_seamret)
-        recorded = Cat(events, dut.ev_write) if self.host_state else events  # edges worth an entry
-
-        if self.host_state:
-            m.submodules.data = data = Memory(shape=64, depth=DATA_DEPTH, init=[])
-            dw = data.write_port()
-            m.d.comb += [dw.en.eq(self.data_we), dw.addr.eq(self.data_addr), dw.data.eq(self.data_data)]
-            data_rd = data.read_port(domain="comb")  # simulation only: the board has no host-state unit
-            regs = [dut.host_regs[64 * i:64 * (i + 1)] for i in range(len(dut.hs.regs))]
-            m.d.comb += self.regs_data.eq(Array(regs)[self.regs_addr])
 
         def drive(word):
-            m.d.comb += [dut.nmi.eq(word[0]), dut.nmi_vector.eq(word[1:5]), dut.seamcall.eq(word[5]),
-                         dut.iret.eq(word[6]), dut.iret_nmi.eq(word[30]), dut.exit_req.eq(word[7]),
-                         dut.exit_reason.eq(word[8:15])]
+            for name, (low, width) in DRIVE_FIELDS.items():
+                if name in HOST_STATE_FIELDS and not self.host_state:
+                    continue
+                target = data_rd.addr if name == "data_index" else getattr(dut, name)
+                m.d.comb += target.eq(word[low:low + width])
             if self.host_state:
-                m.d.comb += [data_rd.addr.eq(word[21:28]), dut.reg_we.eq(word[15]), dut.reg_addr.eq(word[16:21]),
-                             dut.reg_data.eq(data_rd.data)]
+                m.d.comb += dut.reg_data.eq(data_rd.data)
 
         def execute(word, step):
             """Run a DELAY or DRIVE (or END) word this cycle; ``step``: how far pc moves past it."""
@@ -190,9 +202,12 @@ class ProgramTop(wiring.Component):
                 execute(rd0.data, 1)
             with m.If(pc == self.program_depth - 2):
                 m.d.sync += [running.eq(0), self.error.eq(1)]  # ran off the program
+        return running
 
-        # Trace buffer: an entry for every cycle whose registered events show an edge's activity,
-        # or whose previous cycle (the edge's own) was one in which the hardware owed an event.
+    def _trace(self, m, dut, running, recorded):
+        """The trace buffer: an entry for every cycle whose registered events (``recorded``) show an
+        edge's activity, or whose previous cycle (the edge's own) owed an event."""
+        m.submodules.trace = trace = Memory(shape=len(self.trace_data), depth=self.trace_depth, init=[])
         before = Signal(5)  # phase, blocked, latch during the edge's cycle (the events are registered)
         m.d.sync += before.eq(Cat(dut.phase, dut.blocked, dut.latch))
         before_phase = before[0:3]
@@ -216,4 +231,3 @@ class ProgramTop(wiring.Component):
                 m.d.sync += self.trace_count.eq(self.trace_count + 1)
         tr = trace.read_port()  # synchronous: trace_data shows the entry addressed in the previous cycle
         m.d.comb += [tr.addr.eq(self.trace_addr), self.trace_data.eq(tr.data)]
-        return m

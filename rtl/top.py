@@ -163,3 +163,8 @@ class NmiTop(wiring.Component):
             self.ev_write_data.eq(self.reg_data),
         ]
         return m
+
+
+# NmiTop's ports as declared above (name -> wiring.Member, in order): the one list from which the
+# benches' pin tables (tb/protocol/pins.py) and the formal netlist harness are derived.
+PORTS = {name: member for name, member in NmiTop.__annotations__.items() if isinstance(member, wiring.Member)}

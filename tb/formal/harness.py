@@ -23,12 +23,12 @@ from amaranth import ClockSignal, Elaboratable, Instance, Module, Mux, Signal, V
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Assume, Cover, ResetSignal
-from amaranth.lib.wiring import In, Member
+from amaranth.lib.wiring import In
 
 from rtl.bugs import check_bugs
 from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, REGISTER_MAP, ZEROED
 from rtl.seam_sequencer import NMI_EXIT_REASON, Phase
-from rtl.top import NmiTop
+from rtl.top import PORTS, NmiTop
 
 from tb import ROOT
 
@@ -71,8 +71,7 @@ class NetlistPorts:
     the harness then sees only what the ports show."""
 
     def __init__(self):
-        # NmiTop's port annotations (wiring.Member), read from the class: nothing is elaborated.
-        self.members = {name: m for name, m in NmiTop.__annotations__.items() if isinstance(m, Member)}
+        self.members = PORTS  # NmiTop's declared ports, read from the class: nothing is elaborated
         for name, member in self.members.items():
             setattr(self, name, Signal(member.shape, name=name))
 
@@ -109,14 +108,10 @@ class FormalHarness(Elaboratable):
             m.submodules.dut = dut.instance(self.netlist_module)
         regs = {name: dut.host_regs[64 * i:64 * (i + 1)] for i, name in enumerate(REGISTER_MAP)}
 
-        for name in ("nmi", "nmi_vector", "seamcall", "iret", "iret_nmi", "exit_req", "exit_reason", "reg_we", "reg_addr",
-                     "reg_data"):
-            port = getattr(dut, name)
-            m.d.comb += port.eq(AnySeq(len(port)))
-        for name in ("cfg_fixed", "cfg_fred", "cfg_nmi_source", "cfg_seamcall", "cfg_vmentry", "cfg_exit",
-                     "cfg_td_tsx", "cfg_td_waitpkg"):
-            port = getattr(dut, name)
-            m.d.comb += port.eq(AnyConst(len(port)))
+        for name, member in PORTS.items():  # stimulus free every cycle, configuration free but constant
+            if member.flow == In:
+                port = getattr(dut, name)
+                m.d.comb += port.eq((AnyConst if name.startswith("cfg_") else AnySeq)(len(Value.cast(port))))
         m.d.comb += Assume(~ResetSignal())
         m.d.comb += Assume((dut.cfg_seamcall != 0) & (dut.cfg_vmentry != 0) & (dut.cfg_exit != 0))
         m.d.comb += Assume(~dut.exit_req | (dut.exit_reason != NMI_EXIT_REASON))
@@ -166,7 +161,7 @@ class FormalHarness(Elaboratable):
         port_level = [aux(phase <= Phase.EXIT.value), aux(dut.cfg_nmi_source | (dut.bitmap == 0)),
                       aux(~(dut.latch & dut.cfg_nmi_source) | (dut.bitmap != 0))]
         if seq is None:
-            self.assert_lines[port_level[0].src_loc[1]] = "aux_invariants"
+            self.assert_lines.update({stmt.src_loc[1]: "aux_invariants" for stmt in port_level})
         m.d.comb += port_level
         if seq is not None:
             with m.If(past_valid & ~in_host & (prev_phase != Phase.HOST.value)):

@@ -7,9 +7,12 @@ and transactions exists once.
 
 from __future__ import annotations
 
+from amaranth.lib.wiring import In
+
 from py_model import HwState, Inputs, Scenario
 from py_model.host_state import REGISTERS
 from py_model.transactions import Txn
+from rtl.top import PORTS
 
 
 def config_pins(scenario: Scenario) -> dict[str, int]:
@@ -26,8 +29,10 @@ def config_pins(scenario: Scenario) -> dict[str, int]:
     }
 
 
-IDLE_PINS = {"nmi": 0, "nmi_vector": 0, "seamcall": 0, "iret": 0, "iret_nmi": 0, "exit_req": 0, "exit_reason": 0,
-             "reg_we": 0, "reg_addr": 0, "reg_data": 0}
+# Derived from NmiTop's declared ports (rtl.top.PORTS), never retyped.
+CONFIG_PINS = tuple(name for name in PORTS if name.startswith("cfg_"))
+STIMULUS_PINS = tuple(name for name, m in PORTS.items() if m.flow == In and not name.startswith("cfg_"))
+IDLE_PINS = {name: 0 for name in STIMULUS_PINS}
 
 
 def input_pins(inputs: Inputs) -> dict[str, int]:
@@ -53,10 +58,7 @@ def read_state(get) -> HwState:
                    saved_blocked=bool(get("saved_blocked")), bitmap=get("bitmap"))
 
 
-EVENT_PINS = ("ev_deliver", "ev_deliver_fred", "ev_deliver_bitmap", "ev_nmi", "ev_nmi_vector", "ev_latch",
-              "ev_drop", "ev_iret", "ev_iret_nmi", "ev_seamcall", "ev_seamcall_saved", "ev_vmentry", "ev_exit",
-              "ev_exit_reason", "ev_exit_qual", "ev_seamret", "ev_seamret_blocked", "ev_write", "ev_write_addr",
-              "ev_write_data")
+EVENT_PINS = tuple(name for name in PORTS if name.startswith("ev_"))
 REGS_PIN = "host_regs"
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from py_model import NmiHardware, Scenario, Session
 from py_model.transactions import Txn
-from rtl.program_top import (AWAIT_LIMIT, DATA_DEPTH, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, OP_NMI_FRAME,
+from rtl.program_top import (AWAIT_LIMIT, DATA_DEPTH, DRIVE_FIELDS, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END,
                              trace_fields)
 
-from tb.protocol.pins import read_events
+from tb.protocol.pins import input_pins, read_events
 
 MAX_DELAY = (1 << 24) - 1
 
@@ -42,13 +42,15 @@ class Compiled:
 
 
 def _drive_word(inp, data: list[int]) -> int:
-    word = (OP_DRIVE | (OP_NMI_FRAME if inp.iret and inp.iret_nmi else 0)) << 28
-    word |= int(inp.nmi) | (inp.vector if inp.nmi else 0) << 1 | int(inp.seamcall) << 5 | int(inp.iret) << 6
-    word |= int(inp.exit_req) << 7 | (inp.exit_reason if inp.exit_req else 0) << 8
+    """A DRIVE word for one cycle's inputs (``DRIVE_FIELDS``); a register write's value joins ``data``."""
+    fields = input_pins(inp)
     if inp.reg_we:
         if inp.reg_data not in data:
             data.append(inp.reg_data)
-        word |= 1 << 15 | inp.reg_addr << 16 | data.index(inp.reg_data) << 21
+        fields["data_index"] = data.index(inp.reg_data)
+    word = OP_DRIVE << 28
+    for name, (low, width) in DRIVE_FIELDS.items():
+        word |= (fields.get(name, 0) & ((1 << width) - 1)) << low
     return word
 
 

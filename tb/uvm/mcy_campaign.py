@@ -20,6 +20,7 @@ from py_model.config import run_cycle_bound
 
 from tb.stimulus.catalog import TESTS
 from tb.benches.lockstep import Lockstep
+from tb.protocol.pins import IDLE_PINS
 
 
 def _getter(dut):
@@ -32,9 +33,8 @@ async def _run(dut, scenario, verdict) -> str | None:
     dut.rst.value = 1
     for name, value in lock.config_pins().items():
         getattr(dut, name).value = value
-    for name in ("nmi", "nmi_vector", "seamcall", "iret", "iret_nmi", "exit_req", "exit_reason", "reg_we",
-                 "reg_addr", "reg_data"):
-        getattr(dut, name).value = 0
+    for name, value in IDLE_PINS.items():
+        getattr(dut, name).value = value
     await FallingEdge(dut.clk)
     dut.rst.value = 0
     get = _getter(dut)
