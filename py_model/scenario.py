@@ -133,11 +133,7 @@ def parse_scenario(data, source: str = "<inline>", default_name: str = "scenario
 
 
 def _parse_host_state(raw, fail) -> HostStateConfig:
-    if not isinstance(raw, dict):
-        fail("host_state", f"expected a mapping with keys among {', '.join(HOST_STATE_KEYS)}, got {_kind(raw)}")
-    for key in raw:
-        if key not in HOST_STATE_KEYS:
-            fail(f"host_state.{key}", f"unknown key; expected one of {', '.join(HOST_STATE_KEYS)}")
+    _keyed_mapping(raw, "host_state", HOST_STATE_KEYS, "key", fail)
     preset = raw.get("preset", "merged")
     if not isinstance(preset, str) or preset not in PRESETS:
         fail("host_state.preset", f"expected one of {', '.join(PRESETS)}, got {preset!r}")
@@ -202,11 +198,7 @@ def _parse_step(i: int, step, fail) -> tuple[str, object]:
 
 
 def _check_expect(expect, fail) -> None:
-    if not isinstance(expect, dict):
-        fail("expect", f"expected a mapping, got {_kind(expect)}")
-    for key in expect:
-        if key not in EXPECT_KEYS:
-            fail(f"expect.{key}", f"unknown key; expected one of {', '.join(EXPECT_KEYS)}")
+    _keyed_mapping(expect, "expect", EXPECT_KEYS, "key", fail)
     for key in ("inversions", "lost"):
         if key in expect and (not _is_int(expect[key]) or expect[key] < 0):
             fail(f"expect.{key}", f"expected an integer >= 0, got {expect[key]!r}")
@@ -248,7 +240,7 @@ def _check_expect(expect, fail) -> None:
 def _keyed_mapping(value, where: str, allowed, what: str, fail) -> dict:
     """A mapping whose keys must come from ``allowed`` (an unknown one is named, with the choices)."""
     if not isinstance(value, dict):
-        fail(where, f"expected a mapping, got {_kind(value)}")
+        fail(where, f"expected a mapping with keys among {', '.join(allowed)}, got {_kind(value)}")
     for key in value:
         if key not in allowed:
             fail(f"{where}.{key}", f"unknown {what}; expected one of {', '.join(allowed)}")
