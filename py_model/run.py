@@ -9,29 +9,52 @@ from .scenario import Scenario
 from .session import RunError, Session
 
 
-def run_model(scenario: Scenario, skip_idle: bool = True) -> Outcome:
-    """Run ``scenario`` on the reference hardware with the host software; return its outcome.
+class ModelRun:
+    """The reference hardware and the host software in lockstep: the one model loop, used by
+    ``run_model`` and by the program-mode compiler (``tb/protocol/program.py``).
 
-    With ``skip_idle`` the loop jumps over stretches where neither the hardware nor the
-    session would do anything but count (the result is identical; see tests).
+    With ``skip_idle`` the loop jumps over stretches where neither the hardware nor the session
+    would do anything but count (the result is identical; see tests).
     """
-    hs = scenario.host_state
-    hw = NmiHardware(scenario.config, hs.td_tsx if hs else False, hs.td_waitpkg if hs else False)
-    session = Session(scenario)
-    cycle, edge, bound = 0, [], run_cycle_bound()
-    while True:
-        if cycle > bound:
-            raise RunError(beyond_bound(scenario.name, bound))
-        state = hw.state()
-        inputs = session.cycle(cycle, state, edge)
-        if session.done:
-            return session.outcome(list(hw.regs))
-        edge = hw.step(cycle, inputs)
-        cycle += 1
-        if skip_idle and not edge and inputs.idle():
+
+    def __init__(self, scenario: Scenario, skip_idle: bool = True):
+        hs = scenario.host_state
+        self.scenario, self.skip_idle = scenario, skip_idle
+        self.hw = NmiHardware(scenario.config, hs.td_tsx if hs else False, hs.td_waitpkg if hs else False)
+        self.session = Session(scenario)
+        self.end = 0  # the cycle in which the session finished
+
+    def cycles(self):
+        """Yield (cycle, inputs, edge) for every cycle stepped: the inputs driven in ``cycle`` and the
+        transactions of its edge. Raises RunError past the shared cycle bound."""
+        hw, session = self.hw, self.session
+        cycle, edge, bound = 0, [], run_cycle_bound()
+        while True:
+            if cycle > bound:
+                raise RunError(beyond_bound(self.scenario.name, bound))
             state = hw.state()
-            n = min(hw.quiet_cycles(), session.quiet_cycles(state))
-            if n > 0:
-                session.skip(n, state)
-                hw.skip(n)
-                cycle += n
+            inputs = session.cycle(cycle, state, edge)
+            if session.done:
+                self.end = cycle
+                return
+            edge = hw.step(cycle, inputs)
+            yield cycle, inputs, edge
+            cycle += 1
+            if self.skip_idle and not edge and inputs.idle():
+                state = hw.state()
+                n = min(hw.quiet_cycles(), session.quiet_cycles(state))
+                if n > 0:
+                    session.skip(n, state)
+                    hw.skip(n)
+                    cycle += n
+
+    def outcome(self) -> Outcome:
+        return self.session.outcome(list(self.hw.regs))
+
+
+def run_model(scenario: Scenario, skip_idle: bool = True) -> Outcome:
+    """Run ``scenario`` on the reference hardware with the host software; return its outcome."""
+    run = ModelRun(scenario, skip_idle)
+    for _ in run.cycles():
+        pass
+    return run.outcome()

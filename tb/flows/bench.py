@@ -42,6 +42,10 @@ def main() -> int:
             print(f"bench: the {mode} run failed: {report['error']}", file=sys.stderr)
             return 1
         figures[mode] = (report["cycles"], report["seconds"], report["wall_seconds"])
+    library = run_test("library", 1, quiet=True)
+    if library["error"] or not all(r["ok"] for r in library["runs"]):
+        print(f"bench: the library run failed: {library['error']}", file=sys.stderr)
+        return 1
     problems, cpp_cycles, cpp_s = cpp_harness.run(compiled)
     if any(problems):
         print(f"bench: the C++ harness run failed: {[p for p in problems if p][0]}", file=sys.stderr)
@@ -65,6 +69,19 @@ def main() -> int:
           f"   a/b = {rate['a model'] / b:.1f}x")
     print(f"  (wall time incl. cocotb start-up: interactive {figures['interactive'][2]:.1f} s, "
           f"program {figures['program'][2]:.1f} s; harness process {cpp_s:.2f} s)")
+    runs = len(library["runs"])
+    short = runs / library["seconds"]
+    print(f"  short scenarios: the {runs} library scenarios in one interactive process: {short:.1f} runs/s in "
+          f"simulation, {runs / library['wall_seconds']:.1f} runs/s wall incl. start-up")
+    targets = [  # issue 15's targets, measured in this run
+        ("(b) cocotb interactive >= 100k cycles/s", b >= 100_000, f"{b:,.0f}"),
+        ("(c)/(d) program mode within 2x of the raw harness", rate["c cocotb program mode"] / rate["d verilator C++ harness"] >= 0.5,
+         f"{rate['c cocotb program mode'] / rate['d verilator C++ harness']:.3f}"),
+        ("short scenarios >= 50 runs/s interactive", short >= 50, f"{short:.1f}"),
+    ]
+    print("targets:")
+    for name, met, value in targets:
+        print(f"  {'met   ' if met else 'MISSED'} {name:<52} measured {value}")
     return 0
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from py_model import NmiHardware, Scenario, Session
+from py_model import Scenario
+from py_model.run import ModelRun
 from py_model.transactions import Txn
 from rtl.program_top import (AWAIT_LIMIT, DATA_DEPTH, DRIVE_FIELDS, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END,
                              trace_fields)
@@ -69,22 +70,15 @@ def compile_scenario(scenario: Scenario, program_depth: int = 1024, host_state: 
     if hs is not None and not host_state:
         raise ProgramError(f"{scenario.name}: this target has no host-state unit (the board leaves it out); "
                            "run host-state scenarios in simulation")
-    hw = NmiHardware(scenario.config, bool(hs and hs.td_tsx), bool(hs and hs.td_waitpkg))
-    session = Session(scenario)
+    run = ModelRun(scenario, skip_idle=False)  # every cycle: drives are anchored cycle by cycle
     drives, edges, trace = [], {}, []
-    cycle, edge = 0, []
-    while True:
-        inputs = session.cycle(cycle, hw.state(), edge)
-        if session.done:
-            break
-        edge = hw.step(cycle, inputs)
+    for cycle, inputs, edge in run.cycles():
         if edge:
             edges[cycle] = {t.kind for t in edge}
             trace += edge
         if not inputs.idle():
             drives.append((cycle, inputs))
-        cycle += 1
-    end = cycle
+    end, hw = run.end, run.hw
 
     words, data, prev = [], [], -1  # prev: the cycle of the previous drive
     for t, inp in drives:
@@ -107,7 +101,7 @@ def compile_scenario(scenario: Scenario, program_depth: int = 1024, host_state: 
     if len(data) > DATA_DEPTH:
         raise ProgramError(f"{scenario.name}: {len(data)} distinct register values do not fit {DATA_DEPTH}")
     final_regs = list(hw.regs) if hs is not None else None
-    return Compiled(scenario, words, trace, session.outcome(list(hw.regs)), end, data, final_regs)
+    return Compiled(scenario, words, trace, run.outcome(), end, data, final_regs)
 
 
 def _anchor(edges: dict, prev: int, t: int):
