@@ -1,6 +1,6 @@
 # The user's commands. Every target sets up the pinned virtualenv (.venv) on first use.
 #   make sim TEST=nmi_seamret [SEED=n] [WAVES=1]   run a test on the RTL (Verilator) against the model
-#   make test                                      the project's test suite
+#   make test | test-full                          the fast test tier (a sample of everything) | every test
 #   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
 #   make scenario FILE=<file|folder|a,b> [OUT=<json>] [MODE=] [TARGET=]  scenario files on the RTL and the model
 #   make explore                                   every NMI placement in every configuration
@@ -23,7 +23,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: venv test test-full sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -33,6 +33,9 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 test: $(STAMP)
+	$(PY) -m pytest -m "not full"
+
+test-full: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)

@@ -137,3 +137,13 @@ def test_every_catalog_test_has_its_pyuvm_test_class():
     classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)
                if any(getattr(b, "id", "") == "NmiBaseTest" for b in n.bases)}
     assert classes == set(TESTS) | {"scenario"}
+
+
+def test_every_test_named_in_the_tiers_exists():
+    from tiers import FULL_MODULES, FULL_TESTS, SAMPLED
+
+    names = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        names |= {n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
+    assert (FULL_TESTS | SAMPLED) - names == set()
+    assert all((ROOT / "tests" / m).exists() for m in FULL_MODULES)

@@ -297,7 +297,7 @@ def run(n: int, jobs: int, seed: int) -> int:
     # The formal property set first, on every mutant not yet judged by it (earlier survivors again:
     # a property added to close one must be shown to kill it).
     to_prove = [i for i, m in enumerate(mutations, 1)
-                if "formal" not in db.get(m, {}) or db[m].get("outcome", "survived") == "survived"]
+                if "formal" not in db.get(m, {}) or _open(db[m])]
     if to_prove:
         from tb.formal.harness import PROPERTIES
 
@@ -330,7 +330,7 @@ def run(n: int, jobs: int, seed: int) -> int:
     # (much slower) equivalence check to tell an equivalent mutant from a hole in the tests.
     netlist, _ = build_mutant_netlist(folder, mutations)
     # New mutants, and earlier survivors again: tests added to close them must be shown to kill them.
-    to_simulate = [i for i, m in enumerate(mutations, 1) if db[m].get("outcome", "survived") == "survived"]
+    to_simulate = [i for i, m in enumerate(mutations, 1) if _open(db[m])]
     if to_simulate:
         sanity = simulate(folder, netlist, [0], 1)
         if 0 not in sanity or sanity[0] is not None:
@@ -357,6 +357,7 @@ def run(n: int, jobs: int, seed: int) -> int:
     for i, m in enumerate(mutations, 1):  # an earlier survivor no test kills yet: its check stands
         if db[m]["outcome"] == "not killed" and "equivalence" in db[m]:
             db[m]["outcome"] = "survived"
+    save()
     if todo:
         print(f"  equivalence: {len(todo)} mutants no test killed, checked against the original ...", flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -365,6 +366,12 @@ def run(n: int, jobs: int, seed: int) -> int:
             db[m]["outcome"] = eq["equivalence"] if eq["equivalence"].startswith("equivalent") else "survived"
             save()
     return report(mutations, db, folder, time.perf_counter() - start)
+
+
+def _open(entry: dict) -> bool:
+    """Nothing has killed this mutant yet (new, or an earlier survivor): every stage sees it again,
+    so a property or test added to close it must be shown to kill it."""
+    return entry.get("outcome", "survived") in ("survived", "not killed")
 
 
 def report(mutations: list[str], db: dict, folder: Path, seconds: float) -> int:

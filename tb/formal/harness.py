@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from pathlib import Path
 
 from amaranth import ClockSignal, Elaboratable, Instance, Module, Mux, Signal, Value
@@ -59,6 +60,11 @@ PROPERTIES = {
     "fred_nmi_return_unblocks": "FRED entry: a return through an NMI frame, taken in VMX root, unblocks NMIs (A1)",
     "fred_other_return_keeps_blocking": "FRED entry: a return through any other frame leaves NMI blocking as it was (A1)",
     "deliverable_is_delivered": "an NMI latched in VMX root with NMIs unblocked is delivered on that edge (A3)",
+    "seamcall_reports_blocking": "SEAMCALL's event reports the blocking it saved: the blocking during its cycle (B1/B4)",
+    "one_instruction_per_boundary": "an instruction boundary is taken by one of delivery, IRET, SEAMCALL; IRET only "
+                                    "in VMX root (A1/A3)",
+    "iret_taken_exactly": "an IRET (and its NMI-frame flag) is taken exactly when the host executes it in VMX root "
+                          "at a boundary no delivery or SEAMCALL takes (A1)",
     "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
 }
 COVERS = {
@@ -107,7 +113,25 @@ class FormalHarness(Elaboratable):
             dut, seq, hs = NetlistPorts(), None, None
             m.submodules.dut = dut.instance(self.netlist_module)
         regs = {name: dut.host_regs[64 * i:64 * (i + 1)] for i, name in enumerate(REGISTER_MAP)}
+        self._free_inputs(m, dut)
+        h = self._history(m, dut, seq, hs, regs)
+        self._aux_invariants(m, dut, h, seq, hs)
+        self._protocol_properties(m, dut, h)
+        self._host_state_properties(m, dut, h, regs)
+        if self.covers:
+            m.d.comb += Cover(dut.ev_deliver & h.prev_seamret & ~dut.cfg_fixed & h.ghost_nmi_exit)
+        return m
 
+    def _prop(self, m, name, build):
+        """Assert property ``name`` if selected (an unused Assert is an error, so it is built only then)."""
+        if name in self.props:
+            stmts = build()
+            for stmt in stmts if isinstance(stmts, list) else [stmts]:
+                self.assert_lines[stmt.src_loc[1]] = name
+            m.d.comb += stmts
+
+    def _free_inputs(self, m, dut):
+        """Stimulus free every cycle, configuration free but constant, under ``ASSUMPTIONS``."""
         for name, member in PORTS.items():  # stimulus free every cycle, configuration free but constant
             if member.flow == In:
                 port = getattr(dut, name)
@@ -116,8 +140,9 @@ class FormalHarness(Elaboratable):
         m.d.comb += Assume((dut.cfg_seamcall != 0) & (dut.cfg_vmentry != 0) & (dut.cfg_exit != 0))
         m.d.comb += Assume(~dut.exit_req | (dut.exit_reason != NMI_EXIT_REASON))
 
-        # History the properties need: the previous cycle's values, and ghost copies of what the
-        # module must remember between SEAMCALL/exit and SEAMRET, taken from the spec's events.
+    def _history(self, m, dut, seq, hs, regs) -> SimpleNamespace:
+        """What the properties need from the past: the previous cycle's values, and ghost copies of
+        what the module must remember between SEAMCALL/exit and SEAMRET, taken from the spec's events."""
         past_valid = Signal()
         prev_blocked, prev_latch, prev_bitmap, prev_phase = Signal(), Signal(), Signal(16), Signal(3)
         prev_seamret, prev_iret_taken, prev_iret_nmi = Signal(), Signal(), Signal()
@@ -139,24 +164,19 @@ class FormalHarness(Elaboratable):
                 m.d.sync += ghost_debugctl.eq(prev_debugctl)
         with m.If(dut.ev_exit):
             m.d.sync += ghost_nmi_exit.eq(dut.ev_exit_reason == NMI_EXIT_REASON)
-
         phase = dut.phase.as_value()
-        in_host = phase == Phase.HOST.value
-        nmi_exit_edge = dut.ev_exit & (dut.ev_exit_reason == NMI_EXIT_REASON)
-        consumed = dut.ev_deliver | nmi_exit_edge
-        arrival_bit = Mux(dut.ev_nmi_vector == 0, 1, 1 << dut.ev_nmi_vector)
-        kept = Mux(dut.ev_latch & dut.cfg_nmi_source, arrival_bit, 0)
+        return SimpleNamespace(past_valid=past_valid, prev_blocked=prev_blocked, prev_latch=prev_latch,
+                               prev_bitmap=prev_bitmap, prev_phase=prev_phase, prev_seamret=prev_seamret,
+                               prev_iret_taken=prev_iret_taken, prev_iret_nmi=prev_iret_nmi, ghost_saved=ghost_saved,
+                               ghost_nmi_exit=ghost_nmi_exit, ghost_debugctl=ghost_debugctl, phase=phase,
+                               in_host=phase == Phase.HOST.value)
 
-        def prop(name, build):
-            if name in self.props:  # built only when selected (an unused Assert is an error)
-                stmts = build()
-                for stmt in stmts if isinstance(stmts, list) else [stmts]:
-                    self.assert_lines[stmt.src_loc[1]] = name
-                m.d.comb += stmts
-
-        # Auxiliary invariants, so that induction starts from sane states: proved on their own as
-        # "aux_invariants", and assumed (assume-guarantee) while the other properties are proved.
-        # They relate the ghosts to the RTL's own registers and rule out unreachable encodings.
+    def _aux_invariants(self, m, dut, h, seq, hs):
+        """Auxiliary invariants, so that induction starts from sane states: proved on their own as
+        "aux_invariants", and assumed (assume-guarantee) while the other properties are proved.
+        They relate the ghosts to the RTL's own registers and rule out unreachable encodings."""
+        phase, in_host, prev_phase, past_valid = h.phase, h.in_host, h.prev_phase, h.past_valid
+        ghost_saved, ghost_debugctl, ghost_nmi_exit = h.ghost_saved, h.ghost_debugctl, h.ghost_nmi_exit
         aux = Assert if "aux_invariants" in self.props or seq is None else Assume
         port_level = [aux(phase <= Phase.EXIT.value), aux(dut.cfg_nmi_source | (dut.bitmap == 0)),
                       aux(~(dut.latch & dut.cfg_nmi_source) | (dut.bitmap != 0))]
@@ -168,6 +188,19 @@ class FormalHarness(Elaboratable):
                 m.d.comb += [aux(ghost_saved == dut.saved_blocked), aux(ghost_debugctl == hs.debugctl_at_seamcall)]
             with m.If(past_valid & (phase == Phase.EXIT.value) & (prev_phase == Phase.EXIT.value)):
                 m.d.comb += aux(ghost_nmi_exit == seq.last_exit_nmi)
+
+    def _protocol_properties(self, m, dut, h):
+        """The NMI controller's and the SEAM sequencer's rules (``PROPERTIES``), on the ports."""
+        phase, in_host, past_valid = h.phase, h.in_host, h.past_valid
+        prev_phase, prev_latch, prev_blocked, prev_bitmap = h.prev_phase, h.prev_latch, h.prev_blocked, h.prev_bitmap
+        prev_iret_taken, prev_iret_nmi = h.prev_iret_taken, h.prev_iret_nmi
+        nmi_exit_edge = dut.ev_exit & (dut.ev_exit_reason == NMI_EXIT_REASON)
+        consumed = dut.ev_deliver | nmi_exit_edge
+        arrival_bit = Mux(dut.ev_nmi_vector == 0, 1, 1 << dut.ev_nmi_vector)
+        kept = Mux(dut.ev_latch & dut.cfg_nmi_source, arrival_bit, 0)
+
+        def prop(name, build):
+            self._prop(m, name, build)
 
         prop("no_delivery_while_blocked", lambda: Assert(~dut.deliverable | (in_host & ~dut.blocked & dut.latch)))
         prop("blocked_in_seam", lambda: Assert(in_host | dut.blocked))
@@ -194,8 +227,22 @@ class FormalHarness(Elaboratable):
             # The hardware's own timing, independent of any reference: a deliverable NMI waits for nothing.
             prop("deliverable_is_delivered", lambda: Assert(
                 ~((prev_phase == Phase.HOST.value) & prev_latch & ~prev_blocked) | dut.ev_deliver))
+        with m.If(past_valid):
+            prop("seamcall_reports_blocking", lambda: Assert(~dut.ev_seamcall | (dut.ev_seamcall_saved == prev_blocked)))
+            prop("one_instruction_per_boundary", lambda: [
+                Assert(~(dut.ev_deliver & dut.ev_iret)), Assert(~(dut.ev_deliver & dut.ev_seamcall)),
+                Assert(~(dut.ev_iret & dut.ev_seamcall)), Assert(~dut.ev_iret | (prev_phase == Phase.HOST.value))])
+            prop("iret_taken_exactly", lambda: [Assert(dut.ev_iret == prev_iret_taken),
+                                                Assert(dut.ev_iret_nmi == (prev_iret_taken & prev_iret_nmi))])
         prop("exit_qual_reports_bitmap",
              lambda: Assert(~(nmi_exit_edge & dut.cfg_nmi_source) | (dut.ev_exit_qual != 0)))
+        with m.If(dut.ev_seamret):
+            prop("seamret_policy", lambda: Assert(dut.blocked == Mux(dut.cfg_fixed & h.ghost_nmi_exit, 1,
+                                                                     h.ghost_saved)))
+
+    def _host_state_properties(self, m, dut, h, regs):
+        """SEAMRET leaves the module's values in the host-state registers (SPEC 7)."""
+        ghost_debugctl = h.ghost_debugctl
 
         def host_state_checks():
             checks = []
@@ -211,12 +258,7 @@ class FormalHarness(Elaboratable):
             return checks
 
         with m.If(dut.ev_seamret):
-            prop("seamret_policy", lambda: Assert(dut.blocked == Mux(dut.cfg_fixed & ghost_nmi_exit, 1, ghost_saved)))
-            prop("host_state_policy", host_state_checks)
-
-        if self.covers:
-            m.d.comb += Cover(dut.ev_deliver & prev_seamret & ~dut.cfg_fixed & ghost_nmi_exit)
-        return m
+            self._prop(m, "host_state_policy", host_state_checks)
 
 
 @dataclass

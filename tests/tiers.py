@@ -1,0 +1,49 @@
+"""Which tests make the fast tier (`make test`) and which only the full tier (`make test-full`).
+
+The fast tier is what a developer runs constantly: the model, the checkers, one Verilator build
+(the interactive top), and a sample of everything else: the first case of each slow parametrized
+test.
+The full tier is everything (CI runs both). Nothing is dropped, only moved; the tier of a test is
+decided here, from measured durations (`pytest --durations`), not in the test files.
+"""
+
+# Whole modules that need a cluster, board tools or many simulator processes.
+FULL_MODULES = {"test_cluster.py"}
+
+# Single tests of the full tier: each builds another top (program mode, C++ harness, bitstream),
+# runs a whole regression, or waits out a bound.
+FULL_TESTS = {
+    "test_program_mode_catches_an_rtl_bug",
+    "test_cpp_harness_campaign_and_a_bug",
+    "test_verilator_program_mode_gives_the_interactive_table",
+    "test_program_mode_invariants_catch_a_bug_the_reference_shares",
+    "test_await_that_never_fires_is_an_error",
+    "test_a_damaged_cached_build_is_rebuilt",
+    "test_model_and_rtl_share_one_cycle_bound",
+    "test_icebreaker_bitstream_meets_timing",
+    "test_bug_variants_change_the_netlist_and_unknown_bugs_are_refused",
+    "test_small_regression_end_to_end",
+    "test_ctrl_c_during_a_regression_keeps_every_finished_job",
+    "test_formal_stage_holds_on_the_original_and_names_the_property_a_mutant_breaks",
+    "test_library_and_random_campaign_give_the_interactive_trace",
+}
+
+
+# Slow parametrized tests: the first case stays in the fast tier as the sample, the rest are full.
+SAMPLED = {
+    "test_program_mode_checks_the_invariants",
+    "test_model_mutants_are_killed",
+    "test_software_mutants_fail_the_users_command",
+    "test_property_proves_unbounded",
+    "test_mutant_fails_its_property_with_a_counterexample",
+    "test_directed_tests_pass",
+    "test_random_seeds_pass_and_repeat",
+    "test_rtl_timing_and_blocking_defects_fail_the_users_command",
+    "test_a_folder_of_scenarios_runs_as_one_table_and_a_wrong_expect_fails_in_every_mode",
+}
+
+
+def is_full(module: str, name: str, callspec_index: int | None) -> bool:
+    """``callspec_index``: the position of a parametrized case among its test's cases (None if not
+    parametrized)."""
+    return module in FULL_MODULES or name in FULL_TESTS or (name in SAMPLED and bool(callspec_index))
