@@ -17,18 +17,19 @@ class ModelRun:
     would do anything but count (the result is identical; see tests).
     """
 
-    def __init__(self, scenario: Scenario, skip_idle: bool = True):
+    def __init__(self, scenario: Scenario, skip_idle: bool = True, bound: int | None = None):
         hs = scenario.host_state
         self.scenario, self.skip_idle = scenario, skip_idle
         self.hw = NmiHardware(scenario.config, hs.td_tsx if hs else False, hs.td_waitpkg if hs else False)
         self.session = Session(scenario)
         self.end = 0  # the cycle in which the session finished
+        self.bound = run_cycle_bound() if bound is None else bound
 
     def cycles(self):
         """Yield (cycle, inputs, edge) for every cycle stepped: the inputs driven in ``cycle`` and the
         transactions of its edge. Raises RunError past the shared cycle bound."""
         hw, session = self.hw, self.session
-        cycle, edge, bound = 0, [], run_cycle_bound()
+        cycle, edge, bound = 0, [], self.bound
         while True:
             if cycle > bound:
                 raise RunError(beyond_bound(self.scenario.name, bound))
@@ -52,9 +53,11 @@ class ModelRun:
         return self.session.outcome(list(self.hw.regs))
 
 
-def run_model(scenario: Scenario, skip_idle: bool = True) -> Outcome:
-    """Run ``scenario`` on the reference hardware with the host software; return its outcome."""
-    run = ModelRun(scenario, skip_idle)
+def run_model(scenario: Scenario, skip_idle: bool = True, bound: int | None = None) -> Outcome:
+    """Run ``scenario`` on the reference hardware with the host software; return its outcome.
+
+    ``bound``: the cycle limit (default: the shared run bound, ``py_model.config.run_cycle_bound``)."""
+    run = ModelRun(scenario, skip_idle, bound)
     for _ in run.cycles():
         pass
     return run.outcome()

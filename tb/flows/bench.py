@@ -42,6 +42,8 @@ def main() -> int:
             print(f"bench: the {mode} run failed: {report['error']}", file=sys.stderr)
             return 1
         figures[mode] = (report["cycles"], report["seconds"], report["wall_seconds"])
+        if mode == "program":
+            split = report["split"]
     library = run_test("library", 1, quiet=True)
     if library["error"] or not all(r["ok"] for r in library["runs"]):
         print(f"bench: the library run failed: {library['error']}", file=sys.stderr)
@@ -69,6 +71,8 @@ def main() -> int:
           f"   a/b = {rate['a model'] / b:.1f}x")
     print(f"  (wall time incl. cocotb start-up: interactive {figures['interactive'][2]:.1f} s, "
           f"program {figures['program'][2]:.1f} s; harness process {cpp_s:.2f} s)")
+    print("  (c) split: " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items())
+          + " (compile: the model picks the program; check: trace, invariants, expect)")
     runs = len(library["runs"])
     short = runs / library["seconds"]
     print(f"  short scenarios: the {runs} library scenarios in one interactive process: {short:.1f} runs/s in "

@@ -28,6 +28,10 @@ class CocotbProgramPort:
 
     def __init__(self, dut):
         self.dut = dut
+        self.seconds = {"load": 0.0, "run": 0.0, "read back": 0.0}  # the simulation's own split
+
+    def _took(self, what: str, since: float) -> None:
+        self.seconds[what] += time.perf_counter() - since
 
     async def configure(self, pins: dict) -> None:
         for name, value in pins.items():
@@ -36,7 +40,7 @@ class CocotbProgramPort:
         await FallingEdge(self.dut.clk)
 
     async def load(self, words: list[int], data: list[int]) -> None:
-        dut = self.dut
+        dut, start = self.dut, time.perf_counter()
         for addr, word in enumerate(words):
             dut.prog_we.value, dut.prog_addr.value, dut.prog_data.value = 1, addr, word
             await FallingEdge(dut.clk)
@@ -45,23 +49,26 @@ class CocotbProgramPort:
             dut.data_we.value, dut.data_addr.value, dut.data_data.value = 1, addr, value
             await FallingEdge(dut.clk)
         dut.data_we.value = 0
+        self._took("load", start)
 
     async def run(self, bound: int) -> RunStatus:
-        dut = self.dut
+        dut, start = self.dut, time.perf_counter()
         dut.start.value = 1
         await FallingEdge(dut.clk)
         dut.start.value = 0
         await First(RisingEdge(dut.done), RisingEdge(dut.error), Timer(bound * CLOCK_NS, unit="ns"))
         await FallingEdge(dut.clk)
+        self._took("run", start)
         return RunStatus(bool(int(dut.done.value)), bool(int(dut.error.value)), bool(int(dut.trace_overflow.value)),
                          int(dut.trace_count.value), int(dut.cycle.value))
 
     async def read_trace(self, count: int) -> list[int]:
-        entries = []
+        entries, start = [], time.perf_counter()
         for addr in range(count):
             self.dut.trace_addr.value = addr
             await FallingEdge(self.dut.clk)  # the trace buffer reads synchronously
             entries.append(int(self.dut.trace_data.value))
+        self._took("read back", start)
         return entries
 
     async def read_regs(self) -> list[int]:
@@ -81,20 +88,28 @@ async def program_test(dut, name: str) -> None:
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
-    rows, cycles, start = [], 0, time.perf_counter()
+    rows, cycles = [], 0
+    split = {"compile": 0.0, "simulate": 0.0, "check": 0.0}  # where the time goes (make bench prints it)
     port = CocotbProgramPort(dut)
     for scenario in scenarios:
+        t0 = time.perf_counter()
         try:
             compiled = compile_scenario(scenario)
         except ProgramError as err:
             rows.append(program_row(scenario, None, str(err)))
             continue
+        t1 = time.perf_counter()
         result = await run_on_async_port(port, compiled)
+        t2 = time.perf_counter()
         cycles += result.status.cycles
         rows.append(program_row(scenario, compiled, check_result(compiled, result, host_state=True),
                                 result.status.cycles, verdict))
+        split["compile"] += t1 - t0
+        split["simulate"] += t2 - t1
+        split["check"] += time.perf_counter() - t2
+    # "seconds" is the simulation (load, run, read back), as the C++ harness's figure is.
     report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
-              "seconds": time.perf_counter() - start, "cycles": cycles}
+              "seconds": split["simulate"], "split": {**split, **port.seconds}, "cycles": cycles}
     path = os.environ.get("TB_RESULTS")
     if path:  # published whole
         write_atomically(path, json.dumps(report))
