@@ -31,7 +31,7 @@ def main() -> int:
     model_s = time.perf_counter() - start
 
     ensure_build(quiet=True)
-    ensure_build(quiet=True, top=PROGRAM_TOP_NAME)
+    ensure_build(quiet=True, top=PROGRAM_TOP_NAME, hdl_clock=True)
     compiled = [compile_scenario(s) for s in scenarios]
     cpp_harness.build()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,21 +68,52 @@ def trace_format() -> tuple[list[str], str]:
     return [], "vcd"
 
 
-def ensure_build(bugs=(), quiet=False, top=None):
-    """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format)."""
+CLOCKED_SUFFIX = "_clocked"
+CLOCK_HALF_NS = 5
+
+
+def clocked_wrapper(verilog: Path, top: str) -> tuple[Path, str]:
+    """A wrapper around ``top`` whose clock is generated in HDL (``always #5``), so that under
+    Verilator's --timing the simulator runs cycles without a callback into cocotb per edge.
+    Its ports are the top's, read from the generated Verilog (clk becomes an output)."""
+    text = verilog.read_text()
+    body = text[text.index(f"module {top}("):]
+    body = body[:body.index("endmodule")]
+    ports = re.findall(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(\[\d+:0\]\s+)?\\?(\w+)\s*;", body, re.M)
+    name = top + CLOCKED_SUFFIX
+    decls = ["  output reg clk"] + [f"  {d} {w or ''}{n}" for d, w, n in ports if n != "clk"]
+    conns = ",\n".join(f"    .{n}({n})" for _, _, n in ports)
+    wrapper = (f"`timescale 1ns/1ps\nmodule {name}(\n" + ",\n".join(decls) + "\n);\n"
+               f"  initial clk = 1'b0;\n  always #{CLOCK_HALF_NS} clk = ~clk;\n"
+               f"  {top} dut (\n{conns}\n  );\nendmodule\n")
+    path = verilog.with_name(verilog.stem + CLOCKED_SUFFIX + ".v")
+    if not path.exists() or path.read_text() != wrapper:
+        path.write_text(wrapper)
+    return path, name
+
+
+def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False):
+    """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format,
+    toplevel). ``hdl_clock``: build the top inside ``clocked_wrapper`` under --timing."""
     from rtl.generate import TOP_NAME, generate
 
     top = top or TOP_NAME
     verilator_env()
     verilog, digest = generate(bugs, top=top)
     flags, fmt = trace_format()
-    # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file).
-    recipe = hashlib.sha256((" ".join(flags) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
+    sources, args = [verilog], [*flags, "-Wno-fatal"]
+    if hdl_clock:
+        wrapper, top = clocked_wrapper(verilog, top)
+        sources.append(wrapper)
+        # The wheel was configured elsewhere: give g++ the C++20 coroutines --timing needs.
+        args += ["--timing", "--timescale", "1ns/1ps", "-CFLAGS", "-std=gnu++20 -fcoroutines"]
+    # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file, the clock).
+    recipe = hashlib.sha256((" ".join(args) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
     build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}-{recipe}"
-    runner = verified_build([verilog], top, build_dir, [*flags, "-Wno-fatal"], f"the RTL (hash {digest})", quiet,
+    runner = verified_build(sources, top, build_dir, args, f"the RTL (hash {digest})", quiet,
                             note=("lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST"
                                   if fmt == "vcd" else ""))
-    return runner, build_dir, digest, fmt
+    return runner, build_dir, digest, fmt, top
 
 
 def verified_build(sources: list, top: str, build_dir: Path, build_args: list, what: str, quiet: bool = False,
@@ -129,14 +161,16 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     """
     from rtl.generate import PROGRAM_TOP_NAME, TOP_NAME
 
-    top = PROGRAM_TOP_NAME if mode == "program" else TOP_NAME
-    runner, build_dir, digest, fmt = ensure_build(bugs, quiet=quiet, top=top)
+    # Program mode: the clock runs in HDL, so Python wakes only to load, wait for done, read back.
+    runner, build_dir, digest, fmt, top = ensure_build(bugs, quiet=quiet, top=PROGRAM_TOP_NAME if mode == "program"
+                                                       else TOP_NAME, hdl_clock=mode == "program")
     run_dir = new_run_dir(build_dir / "runs", f"{test}-seed{seed}")
     results_json = run_dir / "results.json"
     results_xml = run_dir / "results.xml"
     # PYTHONPATH as given (a mutation overlay may come first), then the project.
     pythonpath = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
     env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
+           "TB_HDL_CLOCK": "1" if mode == "program" else "0",
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
     if scenario_files:  # test "scenario": these files, in one simulator process
         env["TB_SCENARIO"] = os.pathsep.join(str(Path(f).resolve()) for f in scenario_files)

@@ -84,7 +84,8 @@ async def program_test(dut, name: str) -> None:
     seed = int(os.environ.get("TB_SEED", "1"))
     files = os.environ.get("TB_SCENARIO", "")
     scenarios, verdict = planned(name, seed, files.split(os.pathsep) if files else ())
-    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns", impl="gpi").start())  # no Python per cycle
+    if os.environ.get("TB_HDL_CLOCK") != "1":  # else the toplevel's HDL drives clk (tb/sim/verilator.py)
+        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns", impl="gpi").start())  # no Python per cycle
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
