@@ -7,6 +7,7 @@ Driver and monitor go through it; what a pin means (encoding and decoding) lives
 from __future__ import annotations
 
 from cocotb.triggers import FallingEdge
+from cocotb.utils import get_sim_time
 
 from tb.protocol.pins import (EVENT_PINS, IDLE_PINS, REGS_PIN, STATE_PINS, changes_registers, config_pins, input_pins,
                               read_events, read_regs, read_state)
@@ -18,15 +19,34 @@ class NmiBfm:
 
     def __init__(self, dut):
         self.dut = dut
-        handles = {name: getattr(dut, name) for name in EVENT_PINS + STATE_PINS + (REGS_PIN,)}
-        self.get = lambda name: int(handles[name].value)
+        self.handles = {name: getattr(dut, name) for name in EVENT_PINS + STATE_PINS + (REGS_PIN,)}
+        self.inputs = {name: getattr(dut, name) for name in IDLE_PINS}
+        self.written: dict[str, int] = {}
+        self._read_at, self._values = None, {}
+
+    # Measured (cProfile over make bench's interactive run): per cycle, pin reads took 26% of the
+    # time and pin writes 19%. Driver and monitor both sample each cycle, and most cycles drive
+    # the same inputs as the one before: each pin now crosses VPI at most once per time step, and
+    # an input is written only when its value changes.
+    def get(self, name: str) -> int:
+        """A pin's value in this time step."""
+        now = get_sim_time()
+        if now != self._read_at:
+            self._read_at, self._values = now, {}
+        value = self._values.get(name)
+        if value is None:
+            value = self._values[name] = int(self.handles[name].value)
+        return value
 
     async def next_cycle(self) -> None:
         await FallingEdge(self.dut.clk)
 
     def _drive(self, pins: dict) -> None:
         for name, value in pins.items():
-            getattr(self.dut, name).value = value
+            if self.written.get(name) != value:
+                handle = self.inputs[name] if name in self.inputs else getattr(self.dut, name)
+                handle.value = value
+                self.written[name] = value
 
     async def reset(self, scenario) -> None:
         """Hold reset for a cycle with the scenario's configuration, release it, wait one idle
