@@ -4,7 +4,7 @@
 
 The harness (``tb/sim/harness/program_main.cpp``) is built once per RTL hash without VPI or public
 signals; Python compiles the programs, streams them in, and checks every returned trace with the
-same code as the other benches (``tb.protocol.program.check_run``).
+same code as the other benches (``tb.check.program_check.check_run``).
 """
 
 from __future__ import annotations

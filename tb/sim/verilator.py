@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from py_model.atomic import write_atomically
 from tb import ROOT
 from tb.sim import build_cache
 
@@ -88,7 +89,7 @@ def clocked_wrapper(verilog: Path, top: str) -> tuple[Path, str]:
                f"  {top} dut (\n{conns}\n  );\nendmodule\n")
     path = verilog.with_name(verilog.stem + CLOCKED_SUFFIX + ".v")
     if not path.exists() or path.read_text() != wrapper:
-        path.write_text(wrapper)
+        write_atomically(path, wrapper)  # concurrent runs in one tree never read half a wrapper
     return path, name
 
 
@@ -154,7 +155,7 @@ def verified_build(sources: list, top: str, build_dir: Path, build_args: list, w
 
 def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=(),
              quiet: bool = False, mode: str = "interactive") -> dict:
-    """Run one catalog test on the RTL; return its report (see cocotb_tests.report_phase).
+    """Run one catalog test on the RTL; return its report (see tb/uvm/tests.py, report_phase).
 
     ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
     compiled program; Python loads it and reads the trace back).

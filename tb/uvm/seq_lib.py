@@ -21,12 +21,18 @@ from tb.uvm.items import HostCycleItem, RunEndItem, RunStartItem
 class CatalogSeq(uvm_sequence):
     """The scenarios of the catalog test named in ConfigDB ("TEST"), at the seed in ConfigDB ("SEED")."""
 
+    def plan(self):
+        """(scenarios, verdict function) this sequence runs: made once (random scenarios are
+        generated, library files loaded), read by the test to count the runs it expects."""
+        if getattr(self, "_plan", None) is None:
+            self._plan = self.planned()
+        return self._plan
+
     def planned(self):
-        """(scenarios, verdict function) this sequence will run."""
         return planned(ConfigDB().get(None, "", "TEST"), ConfigDB().get(None, "", "SEED"))
 
     async def body(self):
-        scenarios, verdict = self.planned()
+        scenarios, verdict = self.plan()
         for scenario in scenarios:
             await self.run_scenario(scenario, verdict)
 

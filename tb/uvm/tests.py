@@ -43,7 +43,7 @@ class NmiBaseTest(uvm_test):
 
     async def run_phase(self):
         self.raise_objection()
-        self.scenarios, _ = self.seq.planned()
+        self.scenarios, _ = self.seq.plan()
         self.start = time.perf_counter()
         cocotb.start_soon(Clock(cocotb.top.clk, 10, unit="ns").start())
         await self.seq.start(self.env.agent.seqr)
