@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from .config import beyond_bound, run_cycle_bound
 from .hardware import NmiHardware
 from .outcome import Outcome
 from .scenario import Scenario
-from .session import RunError, Session
+from .session import HostLoop, RunError
 
 
 class ModelRun:
@@ -21,33 +20,30 @@ class ModelRun:
         hs = scenario.host_state
         self.scenario, self.skip_idle = scenario, skip_idle
         self.hw = NmiHardware(scenario.config, hs.td_tsx if hs else False, hs.td_waitpkg if hs else False)
-        self.session = Session(scenario)
+        self.loop = HostLoop(scenario, bound)
+        self.session = self.loop.session
         self.end = 0  # the cycle in which the session finished
-        self.bound = run_cycle_bound() if bound is None else bound
 
     def cycles(self):
         """Yield (cycle, inputs, edge) for every cycle stepped: the inputs driven in ``cycle`` and the
-        transactions of its edge. Raises RunError past the shared cycle bound."""
-        hw, session = self.hw, self.session
-        cycle, edge, bound = 0, [], self.bound
+        transactions of its edge. Raises RunError when the session cannot go on or passes the bound."""
+        hw, loop, edge = self.hw, self.loop, []
         while True:
-            if cycle > bound:
-                raise RunError(beyond_bound(self.scenario.name, bound))
-            state = hw.state()
-            inputs = session.cycle(cycle, state, edge)
-            if session.done:
+            cycle = loop.cycle
+            inputs = loop.step(hw.state(), edge)
+            if inputs is None:
+                if loop.error:
+                    raise RunError(loop.error)
                 self.end = cycle
                 return
             edge = hw.step(cycle, inputs)
             yield cycle, inputs, edge
-            cycle += 1
             if self.skip_idle and not edge and inputs.idle():
                 state = hw.state()
-                n = min(hw.quiet_cycles(), session.quiet_cycles(state))
+                n = min(hw.quiet_cycles(), self.session.quiet_cycles(state))
                 if n > 0:
-                    session.skip(n, state)
+                    loop.skip(n, state)
                     hw.skip(n)
-                    cycle += n
 
     def outcome(self) -> Outcome:
         return self.session.outcome(list(self.hw.regs))

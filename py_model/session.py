@@ -8,7 +8,7 @@ testbench calls it with the RTL's pins.
 
 from __future__ import annotations
 
-from .config import SETTLE_BOUND, UNTIL_BOUND
+from .config import SETTLE_BOUND, UNTIL_BOUND, beyond_bound, run_cycle_bound
 from .hardware import HOST, SEAM_NONROOT, SEAM_ROOT, VMX_ROOT, HwState, Inputs
 from .host import HostCpu, ScenarioError
 from .host_state import HostStateSw
@@ -159,3 +159,39 @@ class Session:
 
 def _mode_name(hw: HwState) -> str:
     return {VMX_ROOT: "host", SEAM_ROOT: "seam_root", SEAM_NONROOT: "guest"}[hw.mode]
+
+
+class HostLoop:
+    """A session run cycle by cycle against any hardware, under the shared cycle bound: the one
+    loop that the reference runner (``run.py``), the lockstep bench (``tb/benches/lockstep.py``)
+    and the pyuvm sequence (``tb/uvm/seq_lib.py``) all drive.
+
+    Each cycle the caller passes the state during ``cycle`` and the previous edge's transactions to
+    ``step``, and drives what it returns; ``None`` ends the run: the session finished, or
+    ``error`` says why it could not go on (a step's condition never held, or the bound was passed).
+    """
+
+    def __init__(self, scenario: Scenario, bound: int | None = None):
+        self.session = Session(scenario)
+        self.bound = run_cycle_bound() if bound is None else bound
+        self.cycle = 0  # the cycle the next step is for; when over, the cycle the run ended in
+        self.error: str | None = None
+
+    def step(self, state: HwState, edge: list[Txn]) -> Inputs | None:
+        if self.cycle > self.bound:
+            self.error = beyond_bound(self.session.scenario.name, self.bound)
+            return None
+        try:
+            inputs = self.session.cycle(self.cycle, state, edge)
+        except RunError as err:
+            self.error = str(err)
+            return None
+        if self.session.done:
+            return None
+        self.cycle += 1
+        return inputs
+
+    def skip(self, n: int, state: HwState) -> None:
+        """Jump over ``n`` cycles in which the session would only count (``Session.quiet_cycles``)."""
+        self.session.skip(n, state)
+        self.cycle += n

@@ -18,6 +18,7 @@ from amaranth import Array, Cat, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
+from .interfaces import resolve
 from .program_top import TRACE_WIDTH, ProgramTop
 from .uart import UartRx, UartTx
 
@@ -44,9 +45,9 @@ REGISTERS = {
 
 # The configuration registers' fields, LSB first: the gateware slices them out, the host driver
 # packs them (``pack_fields``), from this one description.
-CFG_FIELDS = (("cfg_fixed", 1), ("cfg_fred", 1), ("cfg_nmi_source", 1))
-LENS_FIELDS = (("cfg_seamcall", 8), ("cfg_vmentry", 8), ("cfg_exit", 8))
-LENS_RESET = {"cfg_seamcall": 4, "cfg_vmentry": 2, "cfg_exit": 6}
+CFG_FIELDS = (("cfg__fixed", 1), ("cfg__fred", 1), ("cfg__nmi_source", 1))
+LENS_FIELDS = (("cfg__seamcall", 8), ("cfg__vmentry", 8), ("cfg__exit", 8))
+LENS_RESET = {"cfg__seamcall": 4, "cfg__vmentry": 2, "cfg__exit": 6}
 
 
 def pack_fields(fields, values: dict) -> int:
@@ -254,7 +255,7 @@ class BoardCore(wiring.Component):
         for register, fields in ((cfg, CFG_FIELDS), (lens, LENS_FIELDS)):
             shift = 0
             for name, width in fields:
-                m.d.comb += getattr(core, name).eq(register[shift:shift + width])
+                m.d.comb += resolve(core, name).eq(register[shift:shift + width])
                 shift += width
         self._reads(m, bridge, core, cfg, lens)
         self._writes(m, bridge, core, cfg, lens)

@@ -1,9 +1,9 @@
 """Deliberate RTL defects, chosen at elaboration, to show that the checks catch them.
 
 Each name selects one defect; the product is elaborated with none. Every defect here has a
-test in ``tests/test_rtl_amaranth.py`` that runs the co-simulation and expects the scoreboard to
+test in ``tests/rtl/test_rtl_amaranth.py`` that runs the co-simulation and expects the scoreboard to
 name the first wrong transaction and the invariant checker the broken rule, and a formal property
-that fails (``tests/test_formal.py``).
+that fails (``tests/tb/formal/test_formal.py``).
 """
 
 BUGS = {

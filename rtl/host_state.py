@@ -9,10 +9,7 @@ from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-# Address map of the write port (the model's py_model.host_state.REGISTERS; a test checks they agree).
-REGISTER_MAP = ("DR0", "DR1", "DR2", "DR3", "DR6", "DR7", "DEBUGCTL", "KERNEL_GS_BASE", "STAR", "LSTAR",
-                "FMASK", "TSC_AUX", "XFD", "XFD_ERR", "UARCH_MISC_CTL", "CR2", "TSX_CTRL", "UMWAIT_CONTROL",
-                "XCR0", "XSS", "PKRU")
+from .interfaces import REGISTER_MAP, RegWriteSignature, SeamEdgesSignature
 
 ZEROED = ("DR0", "DR1", "DR2", "DR3", "KERNEL_GS_BASE", "STAR", "LSTAR", "TSC_AUX", "XFD", "XFD_ERR",
           "UARCH_MISC_CTL", "CR2")
@@ -26,16 +23,15 @@ class HostStateUnit(wiring.Component):
     Parameters
     ----------
     bugs : frozenset of str
-        Deliberate defects (``rtl/bugs.py``); empty in the product.
+        Deliberate defects of the SEAMRET policy (``star_not_cleared``, ``debugctl_keep_guest``;
+        ``rtl/bugs.py``); empty in the product.
 
     Attributes
     ----------
-    we, addr, data : In
+    write : In(RegWriteSignature)
         Write port: one register per cycle.
-    seamcall : In
-        SEAMCALL edge: the module notes the host's DEBUGCTL.
-    seamret : In
-        SEAMRET edge: apply the exit policy.
+    edges : In(SeamEdgesSignature)
+        SEAMCALL (the module notes the host's DEBUGCTL) and SEAMRET (apply the exit policy).
     td_tsx, td_waitpkg : In
         The TD's attributes (TSX_CTRL is zeroed for a TD that may use TSX).
     regs : Out
@@ -44,8 +40,8 @@ class HostStateUnit(wiring.Component):
 
     def __init__(self, bugs=frozenset()):
         self.bugs = frozenset(bugs)
-        members = dict(we=In(1), addr=In(5), data=In(64), seamcall=In(1), seamret=In(1),
-                       td_tsx=In(1), td_waitpkg=In(1))
+        members = dict(write=In(RegWriteSignature()), edges=In(SeamEdgesSignature()), td_tsx=In(1),
+                       td_waitpkg=In(1))
         members.update({f"reg_{name}": Out(64) for name in REGISTER_MAP})
         super().__init__(wiring.Signature(members))
         self.regs = {name: getattr(self, f"reg_{name}") for name in REGISTER_MAP}
@@ -54,13 +50,13 @@ class HostStateUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         debugctl_at_seamcall = self.debugctl_at_seamcall
-        with m.If(self.seamcall):
+        with m.If(self.edges.seamcall):
             m.d.sync += debugctl_at_seamcall.eq(self.regs["DEBUGCTL"])
         for index, name in enumerate(REGISTER_MAP):
             reg = self.regs[name]
-            with m.If(self.we & (self.addr == index)):
-                m.d.sync += reg.eq(self.data)
-            with m.Elif(self.seamret):
+            with m.If(self.write.we & (self.write.addr == index)):
+                m.d.sync += reg.eq(self.write.data)
+            with m.Elif(self.edges.seamret):
                 if name == "STAR" and "star_not_cleared" in self.bugs:
                     pass
                 elif name in ZEROED:

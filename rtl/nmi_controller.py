@@ -10,6 +10,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bugs import check_bugs
+from .interfaces import NmiLinkSignature
 
 
 class NmiController(wiring.Component):
@@ -26,25 +27,17 @@ class NmiController(wiring.Component):
         A physical NMI arrives this cycle from source ``vector`` (0: no source).
     nmi_source : In
         FRED NMI-source reporting is on: arrivals accumulate in ``bitmap``.
-    at_host : In
-        The CPU is in VMX root at an instruction boundary (deliveries happen only there).
-    in_guest : In
-        The CPU is in SEAM non-root: an NMI exits the TD instead of being delivered (A4).
+    seam : In(NmiLinkSignature)
+        The SEAM sequencer's link: where the CPU is (at a VMX-root boundary, deliveries happen; in
+        SEAM non-root, an NMI exits the TD instead, A4), blocking changes at SEAMCALL (B1) and
+        SEAMRET (B4/B5); back: ``deliver``, ``nmi_exit``, ``exit_qual``, ``blocked``.
     fred : In
         The host takes NMIs through FRED: a return unblocks NMIs only from an NMI frame (A1).
     iret, iret_nmi : In
         Host software returns from an event (IRET, or ERETS/ERETU under FRED), and whether the
         frame it returns through is an NMI frame; ignored in a cycle with a delivery (A1).
-    block : In
-        SEAMCALL: block NMIs (B1).
-    load_blocked, load_value : In
-        SEAMRET: load blocking with the module's choice (B4/B5).
-    blocked, latch, bitmap : Out
-        The state during this cycle.
-    deliver : Out
-        A delivery happens at the end of this cycle (combinational).
-    nmi_exit, exit_qual : Out
-        An NMI VM exit happens at the end of this cycle, with its qualification.
+    latch, bitmap : Out
+        The state during this cycle (blocking is on the link: ``seam.blocked``).
     latched, dropped : Out
         This cycle's arrival went into the empty latch / found it full (A2).
     """
@@ -52,21 +45,13 @@ class NmiController(wiring.Component):
     nmi: In(1)
     vector: In(4)
     nmi_source: In(1)
-    at_host: In(1)
-    in_guest: In(1)
     fred: In(1)
     iret: In(1)
     iret_nmi: In(1)
-    block: In(1)
-    load_blocked: In(1)
-    load_value: In(1)
+    seam: In(NmiLinkSignature())
 
-    blocked: Out(1)
     latch: Out(1)
     bitmap: Out(16)
-    deliver: Out(1)
-    nmi_exit: Out(1)
-    exit_qual: Out(16)
     latched: Out(1)
     dropped: Out(1)
 
@@ -77,20 +62,21 @@ class NmiController(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bugs = self.bugs
+        seam = self.seam
 
         # The latch holds one NMI; the "latch_counts" defect makes it a counter.
         count = Signal(2)
         m.d.comb += self.latch.eq(count != 0)
 
-        unblocked = Const(1) if "deliver_while_blocked" in bugs else ~self.blocked
-        ready = self.at_host & self.latch & unblocked
+        unblocked = Const(1) if "deliver_while_blocked" in bugs else ~seam.blocked
+        ready = seam.at_host & self.latch & unblocked
         if "delivery_one_cycle_late" in bugs:
             was_ready = Signal()
             m.d.sync += was_ready.eq(ready)
             ready = ready & was_ready
-        m.d.comb += self.deliver.eq(ready)
+        m.d.comb += seam.deliver.eq(ready)
         latched_exits = Const(0) if "nmi_exit_ignores_latch" in bugs else self.latch
-        m.d.comb += self.nmi_exit.eq(self.in_guest & (latched_exits | self.nmi))
+        m.d.comb += seam.nmi_exit.eq(seam.in_guest & (latched_exits | self.nmi))
 
         # A5: vectors 1..15 set their own bit, no vector sets bit 0.
         arrival_bit = Signal(16)
@@ -99,12 +85,12 @@ class NmiController(wiring.Component):
         merged = Signal(16)
         m.d.comb += merged.eq(self.bitmap | arrival_bit)
         qual = Const(0, 16) if "exit_qual_zero" in bugs else Mux(self.nmi_source, merged, 0)
-        m.d.comb += self.exit_qual.eq(qual)
+        m.d.comb += seam.exit_qual.eq(qual)
 
-        consumed = self.deliver | self.nmi_exit
+        consumed = seam.deliver | seam.nmi_exit
         held = Signal()  # the latch still holds an NMI after this cycle's consumption
         m.d.comb += held.eq(self.latch & ~consumed)
-        arriving = self.nmi & ~self.nmi_exit
+        arriving = self.nmi & ~seam.nmi_exit
         m.d.comb += [
             self.latched.eq(arriving & ~held),
             self.dropped.eq(arriving & held),
@@ -117,20 +103,20 @@ class NmiController(wiring.Component):
             m.d.sync += count.eq(arriving | held)
 
         keep_bitmap = "bitmap_not_cleared" in bugs
-        with m.If(self.nmi_exit):
+        with m.If(seam.nmi_exit):
             m.d.sync += self.bitmap.eq(merged if keep_bitmap else 0)
-        with m.Elif(self.deliver):
+        with m.Elif(seam.deliver):
             m.d.sync += self.bitmap.eq(merged if keep_bitmap else arrival_bit)
         with m.Else():
             m.d.sync += self.bitmap.eq(merged)
 
-        with m.If(self.deliver):
-            m.d.sync += self.blocked.eq(1)
-        with m.Elif(self.block):
-            m.d.sync += self.blocked.eq(1)
-        with m.Elif(self.load_blocked & ("seamret_blocking_ignored" not in bugs)):
-            m.d.sync += self.blocked.eq(self.load_value)
+        with m.If(seam.deliver):
+            m.d.sync += seam.blocked.eq(1)
+        with m.Elif(seam.block):
+            m.d.sync += seam.blocked.eq(1)
+        with m.Elif(seam.load_blocked & ("seamret_blocking_ignored" not in bugs)):
+            m.d.sync += seam.blocked.eq(seam.load_value)
         nmi_frame = Const(1) if "fred_return_ignores_frame" in bugs else self.iret_nmi
-        with m.Elif(self.iret & self.at_host & (~self.fred | nmi_frame) & ("iret_ignored" not in bugs)):
-            m.d.sync += self.blocked.eq(0)  # A1: any IRET; under FRED only a return from an NMI frame
+        with m.Elif(self.iret & seam.at_host & (~self.fred | nmi_frame) & ("iret_ignored" not in bugs)):
+            m.d.sync += seam.blocked.eq(0)  # A1: any IRET; under FRED only a return from an NMI frame
         return m

@@ -18,7 +18,7 @@ opcode     name    meaning
                    cycles (else ``error``); the next instruction runs in that same cycle
 3          DRIVE   for one cycle: nmi (bit 0), vector (4..1), seamcall (5), iret (6),
                    exit_req (7), exit_reason (14..8), and with the host-state unit a register
-                   write: reg_we (15), reg_addr (20..16), value = data table entry (27..21)
+                   write: reg.we (15), reg.addr (20..16), value = data table entry (27..21)
 7          DRIVE   the same, with iret_nmi: the IRET returns through an NMI frame (bit 30 is
                    ``iret_nmi``: ``OP_DRIVE | OP_NMI_FRAME``)
 =========  ======  ==========================================================================
@@ -33,33 +33,34 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .seam_sequencer import Phase
-from .top import PORTS, NmiTop
+from .interfaces import ConfigSignature, Phase, resolve
+from .top import NmiTop
 
 OP_END, OP_DELAY, OP_AWAIT, OP_DRIVE = 0, 1, 2, 3
 OP_NMI_FRAME = 4  # DRIVE's flag: the IRET returns through an NMI frame (bit 30 of the word)
 # A DRIVE word's fields: name -> (lowest bit, width). The gateware decodes them, the compiler
 # (tb/protocol/program.py) packs them, both from this table. ``data_index`` selects the value
 # table entry a register write takes; ``iret_nmi`` is the opcode's OP_NMI_FRAME bit (bit 30).
-DRIVE_FIELDS = {"nmi": (0, 1), "nmi_vector": (1, 4), "seamcall": (5, 1), "iret": (6, 1), "exit_req": (7, 1),
-                "exit_reason": (8, 7), "reg_we": (15, 1), "reg_addr": (16, 5), "data_index": (21, 7),
-                "iret_nmi": (30, 1)}
-HOST_STATE_FIELDS = ("reg_we", "reg_addr", "data_index")
+# Field names are NmiTop's stimulus pin names.
+DRIVE_FIELDS = {"stim__nmi": (0, 1), "stim__nmi_vector": (1, 4), "stim__seamcall": (5, 1), "stim__iret": (6, 1),
+                "stim__exit_req": (7, 1), "stim__exit_reason": (8, 7), "stim__reg__we": (15, 1),
+                "stim__reg__addr": (16, 5), "data_index": (21, 7), "stim__iret_nmi": (30, 1)}
+HOST_STATE_FIELDS = ("stim__reg__we", "stim__reg__addr", "data_index")
 EVENTS = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret")
 AWAIT_LIMIT = 65535
 
 # One trace entry: the edge's cycle, the design's registered event outputs, and the NMI state
 # before and after the edge (what the reference-free invariants read), packed LSB first.
-EVENT_FIELDS = (("ev_deliver", 1), ("ev_deliver_fred", 1), ("ev_deliver_bitmap", 16), ("ev_nmi", 1),
-                ("ev_nmi_vector", 4), ("ev_latch", 1), ("ev_drop", 1), ("ev_iret", 1), ("ev_seamcall", 1),
-                ("ev_seamcall_saved", 1), ("ev_vmentry", 1), ("ev_exit", 1), ("ev_exit_reason", 7),
-                ("ev_exit_qual", 16), ("ev_seamret", 1), ("ev_seamret_blocked", 1), ("ev_iret_nmi", 1))
+EVENT_FIELDS = (("ev__deliver", 1), ("ev__deliver_fred", 1), ("ev__deliver_bitmap", 16), ("ev__nmi", 1),
+                ("ev__nmi_vector", 4), ("ev__latch", 1), ("ev__drop", 1), ("ev__iret", 1), ("ev__seamcall", 1),
+                ("ev__seamcall_saved", 1), ("ev__vmentry", 1), ("ev__exit", 1), ("ev__exit_reason", 7),
+                ("ev__exit_qual", 16), ("ev__seamret", 1), ("ev__seamret_blocked", 1), ("ev__iret_nmi", 1))
 STATE_BEFORE_FIELDS = (("before_phase", 3), ("before_blocked", 1), ("before_latch", 1))
 STATE_AFTER_FIELDS = (("after_phase", 3), ("after_blocked", 1), ("after_latch", 1), ("after_bitmap", 16))
 TRACE_FIELDS = (("cycle", 24),) + EVENT_FIELDS + STATE_BEFORE_FIELDS + STATE_AFTER_FIELDS
 TRACE_WIDTH = sum(w for _, w in TRACE_FIELDS)
 # With the host-state unit, entries also carry the edge's register write.
-TRACE_FIELDS_HS = TRACE_FIELDS + (("ev_write", 1), ("ev_write_addr", 5), ("ev_write_data", 64))
+TRACE_FIELDS_HS = TRACE_FIELDS + (("ev__write", 1), ("ev__write_addr", 5), ("ev__write_data", 64))
 TRACE_WIDTH_HS = sum(w for _, w in TRACE_FIELDS_HS)
 DATA_DEPTH = 128
 
@@ -80,8 +81,8 @@ class ProgramTop(wiring.Component):
 
     Attributes
     ----------
-    cfg_* : In
-        The configuration, as on ``NmiTop``.
+    cfg : In(ConfigSignature)
+        The configuration, as on ``NmiTop`` (the TD's attributes are ignored without the host-state unit).
     prog_we, prog_addr, prog_data : In
         Program memory write port (load before ``start``).
     start : In
@@ -101,12 +102,11 @@ class ProgramTop(wiring.Component):
         self.host_state = host_state  # the board leaves the host-state register file out
         self.fields = trace_fields(host_state)
         members = dict(
-            cfg_fixed=In(1), cfg_fred=In(1), cfg_nmi_source=In(1), cfg_seamcall=In(8), cfg_vmentry=In(8),
-            cfg_exit=In(8), prog_we=In(1), prog_addr=In(10), prog_data=In(32), start=In(1), done=Out(1),
+            cfg=In(ConfigSignature()), prog_we=In(1), prog_addr=In(10), prog_data=In(32), start=In(1), done=Out(1),
             error=Out(1), cycle=Out(24), trace_addr=In(11), trace_count=Out(12), trace_overflow=Out(1),
             trace_data=Out(sum(w for _, w in self.fields)))
         if host_state:
-            members.update(cfg_td_tsx=In(1), cfg_td_waitpkg=In(1), data_we=In(1), data_addr=In(7), data_data=In(64),
+            members.update(data_we=In(1), data_addr=In(7), data_data=In(64),
                            regs_addr=In(5), regs_data=Out(64))
         super().__init__(wiring.Signature(members))
 
@@ -116,13 +116,11 @@ class ProgramTop(wiring.Component):
         # restarted program (a retried start over a lossy link) repeats exactly.
         dut = NmiTop(self.bugs, host_state=self.host_state)
         m.submodules.dut = ResetInserter(self.start)(dut)
-        for name in PORTS:  # the configuration this top has (the board's has no host-state unit)
-            if name.startswith("cfg_") and hasattr(self, name):
-                m.d.comb += getattr(dut, name).eq(getattr(self, name))
-        events = Cat(*(getattr(dut, f"ev_{name}") for name in EVENTS))  # AWAIT's operand indexes these
+        wiring.connect(m, wiring.flipped(self.cfg), dut.cfg)
+        events = Cat(*(getattr(dut.ev, name) for name in EVENTS))  # AWAIT's operand indexes these
         data_rd = self._value_table(m, dut) if self.host_state else None
         running = self._engine(m, dut, events, data_rd)
-        self._trace(m, dut, running, Cat(events, dut.ev_write) if self.host_state else events)
+        self._trace(m, dut, running, Cat(events, dut.ev.write) if self.host_state else events)
         return m
 
     def _value_table(self, m, dut):
@@ -131,7 +129,7 @@ class ProgramTop(wiring.Component):
         m.submodules.data = data = Memory(shape=64, depth=DATA_DEPTH, init=[])
         dw = data.write_port()
         m.d.comb += [dw.en.eq(self.data_we), dw.addr.eq(self.data_addr), dw.data.eq(self.data_data)]
-        regs = [dut.host_regs[64 * i:64 * (i + 1)] for i in range(len(dut.hs.regs))]
+        regs = [dut.status.host_regs[64 * i:64 * (i + 1)] for i in range(len(dut.hs.regs))]
         m.d.comb += self.regs_data.eq(Array(regs)[self.regs_addr])
         return data.read_port(domain="comb")
 
@@ -155,10 +153,10 @@ class ProgramTop(wiring.Component):
             for name, (low, width) in DRIVE_FIELDS.items():
                 if name in HOST_STATE_FIELDS and not self.host_state:
                     continue
-                target = data_rd.addr if name == "data_index" else getattr(dut, name)
+                target = data_rd.addr if name == "data_index" else resolve(dut, name)
                 m.d.comb += target.eq(word[low:low + width])
             if self.host_state:
-                m.d.comb += dut.reg_data.eq(data_rd.data)
+                m.d.comb += dut.stim.reg.data.eq(data_rd.data)
 
         def execute(word, step):
             """Run a DELAY or DRIVE (or END) word this cycle; ``step``: how far pc moves past it."""
@@ -209,14 +207,14 @@ class ProgramTop(wiring.Component):
         edge's activity, or whose previous cycle (the edge's own) owed an event."""
         m.submodules.trace = trace = Memory(shape=len(self.trace_data), depth=self.trace_depth, init=[])
         before = Signal(5)  # phase, blocked, latch during the edge's cycle (the events are registered)
-        m.d.sync += before.eq(Cat(dut.phase, dut.blocked, dut.latch))
+        m.d.sync += before.eq(Cat(dut.status.phase, dut.status.blocked, dut.status.latch))
         before_phase = before[0:3]
         was_blocked, was_latched = before[3], before[4]
         owed = was_latched & (((before_phase == Phase.HOST.value) & ~was_blocked) | (before_phase == Phase.GUEST.value))
         tw = trace.write_port()
-        events_part = Cat(*(getattr(dut, name) for name, _ in EVENT_FIELDS))
-        after = Cat(dut.phase, dut.blocked, dut.latch, dut.bitmap)
-        extra = Cat(*(getattr(dut, name) for name, _ in self.fields[len(TRACE_FIELDS):]))
+        events_part = Cat(*(resolve(dut, name) for name, _ in EVENT_FIELDS))
+        after = Cat(dut.status.phase, dut.status.blocked, dut.status.latch, dut.status.bitmap)
+        extra = Cat(*(resolve(dut, name) for name, _ in self.fields[len(TRACE_FIELDS):]))
         entry = Cat((self.cycle - 1)[:24], events_part, before, after, extra)  # 24-bit stamp
         any_event = recorded.any() | owed
         full = self.trace_count == self.trace_depth

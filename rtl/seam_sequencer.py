@@ -6,26 +6,14 @@ run-time inputs, so one netlist serves every timing configuration.
 """
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import enum, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .bugs import check_bugs
+from .interfaces import Mode, NmiLinkSignature, Phase, SeamEdgesSignature
 
 NMI_EXIT_REASON = 0  # basic exit reason EXCEPTION_NMI
 
-
-class Phase(enum.Enum, shape=3):
-    HOST = 0
-    SEAMCALL = 1
-    VMENTRY = 2
-    GUEST = 3
-    EXIT = 4
-
-
-class Mode(enum.Enum, shape=2):
-    VMX_ROOT = 0
-    SEAM_ROOT = 1
-    SEAM_NONROOT = 2
 
 
 class SeamSequencer(wiring.Component):
@@ -46,18 +34,17 @@ class SeamSequencer(wiring.Component):
         The module keeps NMIs blocked at SEAMRET after an NMI exit (B5); else legacy (B4).
     len_seamcall, len_vmentry, len_exit : In
         Phase lengths in cycles, 1..255.
-    deliver, nmi_exit, exit_qual, blocked : In
-        From the NMI controller.
+    nmi : Out(NmiLinkSignature)
+        The link to the NMI controller: where the CPU is, blocking changes at SEAMCALL and SEAMRET;
+        back: delivery, NMI exit and its qualification, blocking.
     phase, mode : Out
         Where the CPU is during this cycle.
     saved_blocked : Out
         Blocking at the last SEAMCALL (B1).
-    at_host, in_guest : Out
-        To the NMI controller.
-    block, load_blocked, load_value : Out
-        Blocking changes at SEAMCALL and SEAMRET, to the NMI controller.
-    seamcall_taken, vmentry_done, exit_taken, seamret_taken : Out
-        This cycle's edge performs that transition.
+    edges : Out(SeamEdgesSignature)
+        This cycle's edge is a SEAMCALL / a SEAMRET (to the host-state unit).
+    vmentry_done, exit_taken : Out
+        This cycle's edge completes VM entry / takes a VM exit.
     exit_reason_now, exit_qual_now : Out
         The exit information of an ``exit_taken`` edge.
     """
@@ -69,23 +56,14 @@ class SeamSequencer(wiring.Component):
     len_seamcall: In(8)
     len_vmentry: In(8)
     len_exit: In(8)
-    deliver: In(1)
-    nmi_exit: In(1)
-    exit_qual: In(16)
-    blocked: In(1)
 
+    nmi: Out(NmiLinkSignature())
     phase: Out(Phase)
     mode: Out(Mode)
     saved_blocked: Out(1)
-    at_host: Out(1)
-    in_guest: Out(1)
-    block: Out(1)
-    load_blocked: Out(1)
-    load_value: Out(1)
-    seamcall_taken: Out(1)
+    edges: Out(SeamEdgesSignature())
     vmentry_done: Out(1)
     exit_taken: Out(1)
-    seamret_taken: Out(1)
     exit_reason_now: Out(7)
     exit_qual_now: Out(16)
 
@@ -99,10 +77,11 @@ class SeamSequencer(wiring.Component):
         m = Module()
         count, last_exit_nmi = self.count, self.last_exit_nmi
         expired = count == 0
+        link = self.nmi
 
         m.d.comb += [
-            self.at_host.eq(self.phase == Phase.HOST),
-            self.in_guest.eq(self.phase == Phase.GUEST),
+            link.at_host.eq(self.phase == Phase.HOST),
+            link.in_guest.eq(self.phase == Phase.GUEST),
         ]
         with m.Switch(self.phase):
             with m.Case(Phase.HOST):
@@ -117,9 +96,9 @@ class SeamSequencer(wiring.Component):
 
         with m.Switch(self.phase):
             with m.Case(Phase.HOST):
-                with m.If(self.seamcall & ~self.deliver):
-                    m.d.comb += [self.seamcall_taken.eq(1), self.block.eq("seamcall_no_block" not in self.bugs)]
-                    m.d.sync += self.saved_blocked.eq(self.blocked)
+                with m.If(self.seamcall & ~link.deliver):
+                    m.d.comb += [self.edges.seamcall.eq(1), link.block.eq("seamcall_no_block" not in self.bugs)]
+                    m.d.sync += self.saved_blocked.eq(link.blocked)
                     enter(Phase.SEAMCALL, self.len_seamcall)
             with m.Case(Phase.SEAMCALL):
                 with m.If(expired):
@@ -133,9 +112,9 @@ class SeamSequencer(wiring.Component):
                 with m.Else():
                     m.d.sync += count.eq(count - 1)
             with m.Case(Phase.GUEST):
-                with m.If(self.nmi_exit):
+                with m.If(link.nmi_exit):
                     m.d.comb += [self.exit_taken.eq(1), self.exit_reason_now.eq(NMI_EXIT_REASON),
-                                 self.exit_qual_now.eq(self.exit_qual)]
+                                 self.exit_qual_now.eq(link.exit_qual)]
                     m.d.sync += last_exit_nmi.eq(1)
                     enter(Phase.EXIT, self.len_exit)
                 with m.Elif(self.exit_req):
@@ -147,8 +126,8 @@ class SeamSequencer(wiring.Component):
                     keep = self.fixed & last_exit_nmi
                     if "seamret_always_restore" in self.bugs:
                         keep = 0
-                    m.d.comb += [self.seamret_taken.eq(1), self.load_blocked.eq(1),
-                                 self.load_value.eq(Mux(keep, 1, self.saved_blocked))]
+                    m.d.comb += [self.edges.seamret.eq(1), link.load_blocked.eq(1),
+                                 link.load_value.eq(Mux(keep, 1, self.saved_blocked))]
                     enter(Phase.HOST, 0)
                 with m.Else():
                     m.d.sync += count.eq(count - 1)

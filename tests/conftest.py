@@ -22,5 +22,5 @@ def pytest_collection_modifyitems(config, items):
             key = f"{item.path.name}::{base}"
             index = seen.get(key, 0)
             seen[key] = index + 1
-        if is_full(item.path.name, base, index):
+        if is_full(item.path.relative_to(ROOT / "tests").as_posix(), base, index):
             item.add_marker(pytest.mark.full)

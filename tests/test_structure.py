@@ -143,7 +143,7 @@ def test_every_test_named_in_the_tiers_exists():
     from tiers import FULL_MODULES, FULL_TESTS, SAMPLED
 
     names = set()
-    for path in (ROOT / "tests").glob("test_*.py"):
+    for path in (ROOT / "tests").rglob("test_*.py"):
         names |= {n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
     assert (FULL_TESTS | SAMPLED) - names == set()
     assert all((ROOT / "tests" / m).exists() for m in FULL_MODULES)

@@ -8,7 +8,7 @@ decided here, from measured durations (`pytest --durations`), not in the test fi
 """
 
 # Whole modules that need a cluster, board tools or many simulator processes.
-FULL_MODULES = {"test_cluster.py"}
+FULL_MODULES = {"tb/flows/test_cluster.py"}  # paths below tests/
 
 # Single tests of the full tier: each builds another top (program mode, C++ harness, bitstream),
 # runs a whole regression, or waits out a bound.
@@ -44,6 +44,6 @@ SAMPLED = {
 
 
 def is_full(module: str, name: str, callspec_index: int | None) -> bool:
-    """``callspec_index``: the position of a parametrized case among its test's cases (None if not
+    """``module``: the test file's path below tests/; ``callspec_index``: the position of a parametrized case among its test's cases (None if not
     parametrized)."""
     return module in FULL_MODULES or name in FULL_TESTS or (name in SAMPLED and bool(callspec_index))

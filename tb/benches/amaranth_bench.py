@@ -5,8 +5,8 @@ from __future__ import annotations
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
-from py_model import RunError, Scenario
-from py_model.config import beyond_bound, run_cycle_bound
+from py_model import Scenario
+from rtl.interfaces import resolve
 from rtl.top import NmiTop
 
 from tb.check.checker import RunResult
@@ -21,18 +21,15 @@ def run_on_amaranth(scenario: Scenario, bugs=(), label: str = "") -> RunResult:
     sim.add_clock(1e-8)
 
     async def bench(ctx):
-        get = lambda name: ctx.get(Value.cast(getattr(dut, name)))
+        get = lambda name: ctx.get(Value.cast(resolve(dut, name)))
         for name, value in lock.config_pins().items():
-            ctx.set(getattr(dut, name), value)
-        bound = run_cycle_bound()
-        for _ in range(bound + 1):
-            pins = lock.step(get)
-            if pins is None:
-                return
+            ctx.set(resolve(dut, name), value)
+        pins = lock.step(get)  # None once the run is over (finished, failed or past the cycle bound)
+        while pins is not None:
             for name, value in pins.items():
-                ctx.set(getattr(dut, name), value)
+                ctx.set(resolve(dut, name), value)
             await ctx.tick()
-        raise RunError(beyond_bound(scenario.name, bound))
+            pins = lock.step(get)
 
     sim.add_testbench(bench)
     sim.run()

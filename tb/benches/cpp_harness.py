@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from tb import ROOT
+from tb.protocol.pins import CONFIG_PINS, config_pins
 from tb.protocol.program import Compiled
 from tb.protocol.program_session import HOST_REGISTERS, harness_header, run_bound
 from tb.check.program_check import check_run
@@ -34,10 +35,8 @@ def run(compiled: list[Compiled], bugs=()) -> tuple[list[str | None], int, float
     binary = build(bugs)
     lines = []
     for c in compiled:
-        cfg, hs = c.scenario.config, c.scenario.host_state
-        lines.append(f"P {int(cfg.module == 'fixed')} {int(cfg.entry == 'fred')} {int(cfg.nmi_source)} "
-                     f"{cfg.seamcall} {cfg.vmentry} {cfg.exit} {run_bound(c)} "
-                     f"{int(bool(hs and hs.td_tsx))} {int(bool(hs and hs.td_waitpkg))}")
+        pins = config_pins(c.scenario)
+        lines.append(f"P {run_bound(c)} " + " ".join(str(pins[name]) for name in CONFIG_PINS))
         lines += [f"W {w:08x}" for w in c.words]
         lines += [f"D {v:016x}" for v in c.data or []]
         lines.append("R")

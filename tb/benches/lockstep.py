@@ -7,7 +7,8 @@ react, and returns the input pins to drive (None when the run is over).
 
 from __future__ import annotations
 
-from py_model import RunError, Scenario, Session
+from py_model import Scenario
+from py_model.session import HostLoop
 
 from tb.check.checker import RunChecker, RunResult
 from tb.protocol.pins import changes_registers, config_pins, input_pins, read_events, read_regs, read_state
@@ -16,15 +17,14 @@ from tb.protocol.pins import changes_registers, config_pins, input_pins, read_ev
 class Lockstep:
     def __init__(self, scenario: Scenario, label: str = "", verdict=None):
         self.scenario = scenario
-        self.session = Session(scenario)
+        self.loop = HostLoop(scenario)
         self.checker = RunChecker(scenario, label, verdict)
-        self.cycle = 0
 
     def config_pins(self) -> dict[str, int]:
         return config_pins(self.scenario)
 
     def step(self, get) -> dict[str, int] | None:
-        t = self.cycle
+        t = self.loop.cycle
         edge = read_events(t - 1, get) if t else []
         state = read_state(get)
         for txn in edge:
@@ -34,16 +34,12 @@ class Lockstep:
         self.checker.observed_state(t, state)
         if self.checker.failed:
             return None  # stop at the first divergence
-        try:
-            inputs = self.session.cycle(t, state, edge)
-        except RunError as err:
-            self.checker.run_error = str(err)
-            return None
-        if self.session.done:
+        inputs = self.loop.step(state, edge)
+        if inputs is None:
+            self.checker.run_error = self.loop.error
             return None
         self.checker.driven(t, inputs)
-        self.cycle += 1
         return input_pins(inputs)
 
     def finish(self) -> RunResult:
-        return self.checker.end(self.session, self.cycle)
+        return self.checker.end(self.loop.session, self.loop.cycle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
+from rtl.interfaces import resolve
 from rtl.program_top import ProgramTop
 from tb.check.program_check import check_result
 from tb.protocol.program import Compiled, decode_trace
@@ -19,8 +20,7 @@ class AmaranthProgramPort:
 
     def configure(self, pins: dict) -> None:
         for name, value in pins.items():
-            if hasattr(self.dut, name):
-                self.ctx.set(getattr(self.dut, name), value)
+            self.ctx.set(resolve(self.dut, name), value)
 
     async def load(self, words: list[int], data: list[int]) -> None:
         dut = self.dut

@@ -51,6 +51,7 @@ class RunResult:
     transactions: int = 0
     cycles: int = 0
     violations: list = None  # protocol invariants the DUT broke (tb/check/invariants.py)
+    seed: int | None = None  # the seed the scenario was made from (several seeds share one process)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +60,8 @@ class RunResult:
     def row(self) -> dict:
         """The run's row in a report (the same shape from every bench)."""
         s = self.scenario
-        return {"scenario": s.name, "config": s.config.to_json(), "ok": self.ok, "failure": self.failure,
+        return {"scenario": s.name, "seed": self.seed, "config": s.config.to_json(), "ok": self.ok,
+                "failure": self.failure,
                 "cycles": self.cycles, "transactions": self.transactions,
                 "verdict": self.verdict.columns if self.verdict else None,
                 "host_state_config": s.host_state.to_json() if s.host_state else None,

@@ -21,6 +21,7 @@ from pathlib import Path
 from tb import ROOT
 
 JOB_TIMEOUT_S = 300
+SECONDS_PER_BATCHED_SEED = 30  # more time for each further seed a process runs
 
 
 @dataclass
@@ -79,21 +80,48 @@ def run_job(job: Job, workdir: Path, stop: Stop | None = None) -> JobResult | No
 
     Returns None when the regression was stopped before or while the job ran (it did not finish).
     """
+    results = run_job_group([job], workdir, stop)
+    return None if results is None else results[0]
+
+
+def group_jobs(jobs: list[Job], per_process: int) -> list[list[Job]]:
+    """Jobs in groups that share one simulator process: the same test, defects, overlay and tag,
+    at most ``per_process`` seeds each (start-up is paid once per group, #15)."""
+    groups, open_groups = [], {}
+    for job in jobs:
+        key = (job.test, job.bugs, job.overlay, job.tag)
+        group = open_groups.get(key)
+        if group is None or len(group) >= per_process:
+            group = open_groups[key] = []
+            groups.append(group)
+        group.append(job)
+    return groups
+
+
+def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> list[JobResult] | None:
+    """The seeds of ``jobs`` (one test) in one simulator process; one result per job, judged on that
+    seed's own runs. A crash, a hang or a simulator error fails every job of the group (the process
+    did not finish cleanly, so none of its seeds is passed). None when the regression was stopped."""
     if stop is not None and stop.event.is_set():
         return None
-    out = workdir / f"{job.test}-{job.seed}{job.tag}.json"
+    first = jobs[0]
+    batch = len(jobs) > 1
+    name = f"{first.test}-{first.seed}" + (f"-{jobs[-1].seed}" if batch else "") + first.tag
+    out = workdir / f"{name}.json"
     out.unlink(missing_ok=True)
-    env = dict(os.environ, TB_SIM_TIMEOUT=str(JOB_TIMEOUT_S - 30))
-    args = ["sim", job.test, "--seed", str(job.seed), "--json", str(out), "--no-svg"]
-    if job.overlay:
+    timeout = JOB_TIMEOUT_S + SECONDS_PER_BATCHED_SEED * (len(jobs) - 1)
+    env = dict(os.environ, TB_SIM_TIMEOUT=str(timeout - 30))
+    args = ["sim", first.test, "--json", str(out), "--no-svg"]
+    args += ["--seeds", ",".join(str(j.seed) for j in jobs)] if batch else ["--seed", str(first.seed)]
+    if first.overlay:
         # The overlay must come before the working directory on sys.path (cocotb hands the
         # runner's sys.path to the simulator's Python as well).
-        boot = (f"import runpy, sys; sys.path.insert(0, {job.overlay!r}); "
+        boot = (f"import runpy, sys; sys.path.insert(0, {first.overlay!r}); "
                 f"sys.argv = ['tb.flows.runner'] + sys.argv[1:]; runpy.run_module('tb.flows.runner', run_name='__main__')")
         cmd = [sys.executable, "-c", boot, *args]
     else:
         cmd = [sys.executable, "-m", "tb.flows.runner", *args]
-    for bug in job.bugs:
+    for bug in first.bugs:
         cmd += ["--bug", bug]
     start = time.perf_counter()
     # Its own session: a terminal's Ctrl-C reaches the regression, which stops the jobs itself.
@@ -102,32 +130,48 @@ def run_job(job: Job, workdir: Path, stop: Stop | None = None) -> JobResult | No
     if stop is not None:
         with stop.lock:
             stop.running.add(proc)
+    share = lambda: (time.perf_counter() - start) / len(jobs)  # each job's part of the process's time
     try:
-        output, _ = proc.communicate(timeout=JOB_TIMEOUT_S)
+        output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        return JobResult(job, False, time.perf_counter() - start, f"timed out after {JOB_TIMEOUT_S} s")
+        return [JobResult(j, False, share(), f"timed out after {timeout} s") for j in jobs]
     finally:
         if stop is not None:
             with stop.lock:
                 stop.running.discard(proc)
-    seconds = time.perf_counter() - start
+    seconds = share()
     if stop is not None and stop.event.is_set():
         return None  # stopped by the regression: not a result
     if not out.exists():
         tail = output.strip().splitlines()[-3:]
-        return JobResult(job, False, seconds, f"crashed (exit {proc.returncode}): {' | '.join(tail)}")
+        return [JobResult(j, False, seconds, f"crashed (exit {proc.returncode}): {' | '.join(tail)}") for j in jobs]
     try:
         report = json.loads(out.read_text())
     except ValueError as err:
-        return JobResult(job, False, seconds, f"unreadable report {out}: {err}")
-    failures = [r["failure"] for r in report.get("runs", []) if not r["ok"]]
+        return [JobResult(j, False, seconds, f"unreadable report {out}: {err}") for j in jobs]
+    if not batch:
+        return [_judge(first, report, report.get("runs", []), report.get("expected_runs"),
+                       bool(report.get("ok")) and proc.returncode == 0, proc.returncode, seconds)]
+    expected = {seed: n for seed, n in report.get("expected_runs_per_seed", [])}
+    results = []
+    for job in jobs:
+        runs = [r for r in report.get("runs", []) if r.get("seed") == job.seed]
+        results.append(_judge(job, report, runs, expected.get(job.seed), True, proc.returncode, seconds))
+    return results
+
+
+def _judge(job: Job, report: dict, runs: list, expected: int | None, process_ok: bool, returncode: int,
+           seconds: float) -> JobResult:
+    """A job passes only if the process finished cleanly and every run of its seed ran and passed."""
+    failures = [r["failure"] for r in runs if not r["ok"]]
+    complete = expected is not None and len(runs) == expected
+    ok = process_ok and not report.get("error") and complete and not failures and bool(runs)
     message = failures[0] if failures else (report.get("error") or "")
-    ok = bool(report.get("ok")) and proc.returncode == 0
     if not ok and not message:
-        message = f"exit {proc.returncode}"
-    return JobResult(job, ok, seconds, message, trace_hash(report), report.get("runs", []))
+        message = (f"{len(runs)} of {expected} runs completed" if not complete else f"exit {returncode}")
+    return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs)
 
 
 class Progress:
@@ -153,18 +197,19 @@ class Progress:
             print(line, flush=True)
 
 
-def run_jobs(jobs: list[Job], parallel: int, workdir: Path, on_result=None, stop: Stop | None = None) -> list[JobResult]:
-    """Run ``jobs``; on Ctrl-C/SIGTERM stop the running ones, drop the queued ones, and raise
-    ``Interrupted`` carrying every result that finished."""
+def run_jobs(jobs: list[Job], parallel: int, workdir: Path, on_result=None, stop: Stop | None = None,
+             per_process: int = 1) -> list[JobResult]:
+    """Run ``jobs``, up to ``per_process`` seeds of a test in each simulator process; on
+    Ctrl-C/SIGTERM stop the running ones, drop the queued ones, and raise ``Interrupted`` carrying
+    every result that finished."""
     workdir.mkdir(parents=True, exist_ok=True)
     stop = stop or Stop()
     results = []
     pool = ThreadPoolExecutor(max_workers=parallel)
     try:
-        futures = [pool.submit(run_job, job, workdir, stop) for job in jobs]
+        futures = [pool.submit(run_job_group, group, workdir, stop) for group in group_jobs(jobs, per_process)]
         for future in as_completed(futures):
-            result = future.result()
-            if result is not None:
+            for result in future.result() or []:
                 results.append(result)
                 if on_result:
                     on_result(result)

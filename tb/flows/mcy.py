@@ -207,19 +207,22 @@ def waiver(mutation: str) -> str | None:
     forces; the BMC's counterexample drives an input the host never drives in that state."""
     source = source_of(mutation).split(", ")
     forced_one, forced_zero = "-mode const1" in mutation, "-mode const0" in mutation
-    gating = {_line("rtl/top.py", "iret_taken = "), _line("rtl/top.py", "ev_iret_nmi.eq("),
-              _line("rtl/seam_sequencer.py", "self.seamcall & ~self.deliver")}
+    gating = {_line("rtl/top.py", "iret_taken = "), _line("rtl/top.py", "ev.iret_nmi.eq("),
+              _line("rtl/seam_sequencer.py", "self.seamcall & ~link.deliver")}
     saved = {_line("rtl/seam_sequencer.py", "Mux(keep, 1, self.saved_blocked)"),
-             _line("rtl/top.py", "self.ev_seamcall_saved.eq("), _line("rtl/top.py", "ev_seamcall_saved: Out(1)")}
+             _line("rtl/top.py", "ev.seamcall_saved.eq("), _line("rtl/interfaces.py", '"seamcall_saved": Out(1)')}
+    # The mutated wire's own name, without its hierarchy or port group ("seq.nmi__at_host" -> "at_host").
+    wire = re.search(r"-wire (\S+) ", mutation)
+    wire = wire.group(1).split(".")[-1].split("__")[-1] if wire else None
     cell = re.search(r"-cell (\S+)", mutation)
     if cell and cell.group(1) in RESET_MUXES and "-port B " in mutation:
         return ("only the value a registered event output takes while reset is asserted: the bench reads events "
                 "from the first edge after reset, which loads the register anew")
-    if "-wire at_host " in mutation and forced_one:
+    if wire == "at_host" and forced_one:
         return ("at_host gates only IRET and delivery; in SEAM NMIs are always blocked (B1) and the host "
                 "cannot execute IRET there")
     frozen = "-port CLK " in mutation  # a register that never clocks keeps its reset value, 0
-    if ((forced_zero or frozen) and ("-wire saved_blocked " in mutation or "-wire ev_seamcall_saved " in mutation
+    if ((forced_zero or frozen) and (wire in ("saved_blocked", "seamcall_saved")
                                      or any(line in saved for line in source))):
         return ENTERS_UNBLOCKED
     if any(line in gating for line in source) and (forced_one or (forced_zero and "-port A " in mutation

@@ -26,7 +26,7 @@ import yaml
 from py_model.atomic import write_atomically
 
 from tb import ROOT
-from tb.flows.jobs import Interrupted, Job, JobResult, Progress, run_jobs
+from tb.flows.jobs import Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
 
 OUT = ROOT / "build" / "regress"
 def junit_xml(results: list[JobResult]) -> str:
@@ -62,6 +62,14 @@ def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
         for seed in range(1, (seeds if test.seeded else 1) + 1):
             jobs.append(Job(name, seed))
     return jobs
+
+
+MAX_SEEDS_PER_PROCESS = 50
+
+
+def seeds_per_process(seeds: int, parallel: int) -> int:
+    """Seeds of one test per simulator process: at least two processes per worker, at most 50 seeds."""
+    return max(1, min(MAX_SEEDS_PER_PROCESS, seeds // (2 * parallel)))
 
 
 def check_arguments(seeds: int, parallel: int, tests_regex: str | None) -> str | None:
@@ -118,8 +126,13 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     run_dir = new_run_dir(OUT / "runs", "regress")
     stream = run_dir / "results.jsonl"
     stream.write_text("")
+    # Start-up is paid once per simulator process: a test's seeds share processes, enough of them
+    # to keep every worker busy to the end (per-seed results, reproduce commands and hashes stay).
+    per_process = seeds_per_process(seeds, parallel) if client is None else 1
+    processes = len(group_jobs(jobs, per_process))
     where = (f"on the Dask cluster at {client.scheduler.address} ({len(client.scheduler_info()['workers'])} workers)"
-             if client is not None else f"{parallel} in parallel")
+             if client is not None else f"{parallel} in parallel, {processes} simulator processes "
+                                        f"(up to {per_process} seeds each)")
     print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {where}; "
           f"files in {run_dir.relative_to(ROOT)}", flush=True)
     cluster_stats = {"retried": []}
@@ -127,7 +140,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     def execute(batch: list[Job], on_result=None) -> list[JobResult]:
         """The jobs on this machine's processes, or on the cluster: the same job function either way."""
         if client is None:
-            return run_jobs(batch, parallel, run_dir / "jobs", on_result)
+            return run_jobs(batch, parallel, run_dir / "jobs", on_result, per_process=per_process)
         from tb.flows.cluster import run_jobs_on_cluster
 
         results, stats = run_jobs_on_cluster(client, batch, on_result)

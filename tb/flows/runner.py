@@ -131,6 +131,7 @@ def _main(argv=None) -> int:
     sim = sub.add_parser("sim", help="run a test on the RTL")
     sim.add_argument("test")
     sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--seeds", help="a batch of seeds (a,b,c) in one simulator process, for regressions")
     sim.add_argument("--waves", action="store_true")
     sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
     sim.add_argument("--json", help="write the run report here (for regressions)")
@@ -173,6 +174,8 @@ def _main(argv=None) -> int:
         raise UsageError(f"SEED={args.seed}: expected an integer >= 0")
     if args.json:
         check_out_path(args.json)
+    if args.seeds is not None:
+        return run_seed_batch(args)
     seed = args.seed if args.seed is not None else fresh_seed()
     if args.target != "sim":
         refuse_on_board(args.test, args.target, seed)
@@ -193,6 +196,23 @@ def _main(argv=None) -> int:
 
         for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
             print(f"timeline: {path.relative_to(ROOT)}")
+    return 0 if ok else 1
+
+
+def run_seed_batch(args) -> int:
+    """Several seeds of a test in one simulator process (``make regress`` splits the report by seed)."""
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise UsageError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
+    if not seeds or min(seeds) < 0 or args.mode != "interactive" or args.target != "sim":
+        raise UsageError("--seeds: integers >= 0, in interactive mode on the simulator")
+    print(f"TEST={args.test} SEEDS={args.seeds}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
+    report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds)
+    ok = print_report(report, args.test, seeds[0], f"make sim TEST={args.test} SEED=<the failing run's seed>")
+    report["ok"] = ok
+    if args.json:
+        write_atomically(Path(args.json), json.dumps(report))
     return 0 if ok else 1
 
 

@@ -24,11 +24,13 @@ from amaranth import ClockSignal, Elaboratable, Instance, Module, Mux, Signal, V
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Assume, Cover, ResetSignal
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from rtl.bugs import check_bugs
-from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, REGISTER_MAP, ZEROED
-from rtl.seam_sequencer import NMI_EXIT_REASON, Phase
+from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
+from rtl.interfaces import REGISTER_MAP, Phase, resolve
+from rtl.seam_sequencer import NMI_EXIT_REASON
 from rtl.top import PORTS, NmiTop
 
 from tb import ROOT
@@ -77,14 +79,14 @@ class NetlistPorts:
     the harness then sees only what the ports show."""
 
     def __init__(self):
-        self.members = PORTS  # NmiTop's declared ports, read from the class: nothing is elaborated
-        for name, member in self.members.items():
-            setattr(self, name, Signal(member.shape, name=name))
+        # NmiTop's declared port groups, read from the class: nothing is elaborated.
+        for name, member in wiring.Signature(NmiTop.__annotations__).members.items():
+            setattr(self, name, member.signature.create(path=(name,)))
 
     def instance(self, module: str) -> Instance:
         ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
-        for name, member in self.members.items():
-            ports[f"{'i' if member.flow == In else 'o'}_{name}"] = Value.cast(getattr(self, name))
+        for name, member in PORTS.items():
+            ports[f"{'i' if member.flow == In else 'o'}_{name}"] = Value.cast(resolve(self, name))
         return Instance(module, **ports)
 
 
@@ -112,14 +114,14 @@ class FormalHarness(Elaboratable):
         else:
             dut, seq, hs = NetlistPorts(), None, None
             m.submodules.dut = dut.instance(self.netlist_module)
-        regs = {name: dut.host_regs[64 * i:64 * (i + 1)] for i, name in enumerate(REGISTER_MAP)}
+        regs = {name: dut.status.host_regs[64 * i:64 * (i + 1)] for i, name in enumerate(REGISTER_MAP)}
         self._free_inputs(m, dut)
         h = self._history(m, dut, seq, hs, regs)
         self._aux_invariants(m, dut, h, seq, hs)
         self._protocol_properties(m, dut, h)
         self._host_state_properties(m, dut, h, regs)
         if self.covers:
-            m.d.comb += Cover(dut.ev_deliver & h.prev_seamret & ~dut.cfg_fixed & h.ghost_nmi_exit)
+            m.d.comb += Cover(dut.ev.deliver & h.prev_seamret & ~dut.cfg.fixed & h.ghost_nmi_exit)
         return m
 
     def _prop(self, m, name, build):
@@ -134,11 +136,11 @@ class FormalHarness(Elaboratable):
         """Stimulus free every cycle, configuration free but constant, under ``ASSUMPTIONS``."""
         for name, member in PORTS.items():  # stimulus free every cycle, configuration free but constant
             if member.flow == In:
-                port = getattr(dut, name)
-                m.d.comb += port.eq((AnyConst if name.startswith("cfg_") else AnySeq)(len(Value.cast(port))))
+                port = resolve(dut, name)
+                m.d.comb += port.eq((AnyConst if name.startswith("cfg__") else AnySeq)(len(Value.cast(port))))
         m.d.comb += Assume(~ResetSignal())
-        m.d.comb += Assume((dut.cfg_seamcall != 0) & (dut.cfg_vmentry != 0) & (dut.cfg_exit != 0))
-        m.d.comb += Assume(~dut.exit_req | (dut.exit_reason != NMI_EXIT_REASON))
+        m.d.comb += Assume((dut.cfg.seamcall != 0) & (dut.cfg.vmentry != 0) & (dut.cfg.exit != 0))
+        m.d.comb += Assume(~dut.stim.exit_req | (dut.stim.exit_reason != NMI_EXIT_REASON))
 
     def _history(self, m, dut, seq, hs, regs) -> SimpleNamespace:
         """What the properties need from the past: the previous cycle's values, and ghost copies of
@@ -146,25 +148,25 @@ class FormalHarness(Elaboratable):
         past_valid = Signal()
         prev_blocked, prev_latch, prev_bitmap, prev_phase = Signal(), Signal(), Signal(16), Signal(3)
         prev_seamret, prev_iret_taken, prev_iret_nmi = Signal(), Signal(), Signal()
-        m.d.sync += [prev_iret_taken.eq(dut.iret & (dut.phase.as_value() == Phase.HOST.value) & ~dut.deliverable
-                                        & ~dut.seamcall),
-                     prev_iret_nmi.eq(dut.iret_nmi)]
-        m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.blocked), prev_latch.eq(dut.latch),
-                     prev_bitmap.eq(dut.bitmap), prev_phase.eq(dut.phase.as_value()), prev_seamret.eq(dut.ev_seamret)]
+        m.d.sync += [prev_iret_taken.eq(dut.stim.iret & (dut.status.phase.as_value() == Phase.HOST.value) & ~dut.status.deliverable
+                                        & ~dut.stim.seamcall),
+                     prev_iret_nmi.eq(dut.stim.iret_nmi)]
+        m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.status.blocked), prev_latch.eq(dut.status.latch),
+                     prev_bitmap.eq(dut.status.bitmap), prev_phase.eq(dut.status.phase.as_value()), prev_seamret.eq(dut.ev.seamret)]
         ghost_saved, ghost_nmi_exit, ghost_debugctl = Signal(), Signal(), Signal(64)
-        with m.If(dut.ev_seamcall):
+        with m.If(dut.ev.seamcall):
             m.d.sync += ghost_saved.eq(prev_blocked)
         if seq is not None:
-            with m.If(seq.seamcall_taken):
+            with m.If(seq.edges.seamcall):
                 m.d.sync += ghost_debugctl.eq(hs.regs["DEBUGCTL"])
         else:  # the same value from the ports: DEBUGCTL during the cycle whose edge ran SEAMCALL
             prev_debugctl = Signal(64)
             m.d.sync += prev_debugctl.eq(regs["DEBUGCTL"])
-            with m.If(dut.ev_seamcall):
+            with m.If(dut.ev.seamcall):
                 m.d.sync += ghost_debugctl.eq(prev_debugctl)
-        with m.If(dut.ev_exit):
-            m.d.sync += ghost_nmi_exit.eq(dut.ev_exit_reason == NMI_EXIT_REASON)
-        phase = dut.phase.as_value()
+        with m.If(dut.ev.exit):
+            m.d.sync += ghost_nmi_exit.eq(dut.ev.exit_reason == NMI_EXIT_REASON)
+        phase = dut.status.phase.as_value()
         return SimpleNamespace(past_valid=past_valid, prev_blocked=prev_blocked, prev_latch=prev_latch,
                                prev_bitmap=prev_bitmap, prev_phase=prev_phase, prev_seamret=prev_seamret,
                                prev_iret_taken=prev_iret_taken, prev_iret_nmi=prev_iret_nmi, ghost_saved=ghost_saved,
@@ -178,14 +180,14 @@ class FormalHarness(Elaboratable):
         phase, in_host, prev_phase, past_valid = h.phase, h.in_host, h.prev_phase, h.past_valid
         ghost_saved, ghost_debugctl, ghost_nmi_exit = h.ghost_saved, h.ghost_debugctl, h.ghost_nmi_exit
         aux = Assert if "aux_invariants" in self.props or seq is None else Assume
-        port_level = [aux(phase <= Phase.EXIT.value), aux(dut.cfg_nmi_source | (dut.bitmap == 0)),
-                      aux(~(dut.latch & dut.cfg_nmi_source) | (dut.bitmap != 0))]
+        port_level = [aux(phase <= Phase.EXIT.value), aux(dut.cfg.nmi_source | (dut.status.bitmap == 0)),
+                      aux(~(dut.status.latch & dut.cfg.nmi_source) | (dut.status.bitmap != 0))]
         if seq is None:
             self.assert_lines.update({stmt.src_loc[1]: "aux_invariants" for stmt in port_level})
         m.d.comb += port_level
         if seq is not None:
             with m.If(past_valid & ~in_host & (prev_phase != Phase.HOST.value)):
-                m.d.comb += [aux(ghost_saved == dut.saved_blocked), aux(ghost_debugctl == hs.debugctl_at_seamcall)]
+                m.d.comb += [aux(ghost_saved == dut.status.saved_blocked), aux(ghost_debugctl == hs.debugctl_at_seamcall)]
             with m.If(past_valid & (phase == Phase.EXIT.value) & (prev_phase == Phase.EXIT.value)):
                 m.d.comb += aux(ghost_nmi_exit == seq.last_exit_nmi)
 
@@ -194,21 +196,21 @@ class FormalHarness(Elaboratable):
         phase, in_host, past_valid = h.phase, h.in_host, h.past_valid
         prev_phase, prev_latch, prev_blocked, prev_bitmap = h.prev_phase, h.prev_latch, h.prev_blocked, h.prev_bitmap
         prev_iret_taken, prev_iret_nmi = h.prev_iret_taken, h.prev_iret_nmi
-        nmi_exit_edge = dut.ev_exit & (dut.ev_exit_reason == NMI_EXIT_REASON)
-        consumed = dut.ev_deliver | nmi_exit_edge
-        arrival_bit = Mux(dut.ev_nmi_vector == 0, 1, 1 << dut.ev_nmi_vector)
-        kept = Mux(dut.ev_latch & dut.cfg_nmi_source, arrival_bit, 0)
+        nmi_exit_edge = dut.ev.exit & (dut.ev.exit_reason == NMI_EXIT_REASON)
+        consumed = dut.ev.deliver | nmi_exit_edge
+        arrival_bit = Mux(dut.ev.nmi_vector == 0, 1, 1 << dut.ev.nmi_vector)
+        kept = Mux(dut.ev.latch & dut.cfg.nmi_source, arrival_bit, 0)
 
         def prop(name, build):
             self._prop(m, name, build)
 
-        prop("no_delivery_while_blocked", lambda: Assert(~dut.deliverable | (in_host & ~dut.blocked & dut.latch)))
-        prop("blocked_in_seam", lambda: Assert(in_host | dut.blocked))
+        prop("no_delivery_while_blocked", lambda: Assert(~dut.status.deliverable | (in_host & ~dut.status.blocked & dut.status.latch)))
+        prop("blocked_in_seam", lambda: Assert(in_host | dut.status.blocked))
         with m.If(past_valid):
-            prop("latch_binary", lambda: Assert(~consumed | (dut.latch == dut.ev_latch)))
-            prop("latch_not_lost", lambda: Assert(~(prev_latch & ~dut.latch) | consumed))
-            prop("bitmap_cleared", lambda: [Assert(~consumed | (dut.bitmap == kept)),
-                                            Assert(((prev_bitmap & ~dut.bitmap) == 0) | consumed)])
+            prop("latch_binary", lambda: Assert(~consumed | (dut.status.latch == dut.ev.latch)))
+            prop("latch_not_lost", lambda: Assert(~(prev_latch & ~dut.status.latch) | consumed))
+            prop("bitmap_cleared", lambda: [Assert(~consumed | (dut.status.bitmap == kept)),
+                                            Assert(((prev_bitmap & ~dut.status.bitmap) == 0) | consumed)])
             prop("legal_transitions", lambda: Assert(
                 (phase == prev_phase)
                 | ((prev_phase == Phase.HOST.value) & (phase == Phase.SEAMCALL.value))
@@ -219,25 +221,25 @@ class FormalHarness(Elaboratable):
         with m.If(past_valid):
             prop("latched_nmi_exits_td", lambda: Assert(
                 ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value)))
-            prop("iret_unblocks_idt", lambda: Assert(~(prev_iret_taken & ~dut.cfg_fred) | ~dut.blocked))
+            prop("iret_unblocks_idt", lambda: Assert(~(prev_iret_taken & ~dut.cfg.fred) | ~dut.status.blocked))
             prop("fred_nmi_return_unblocks",
-                 lambda: Assert(~(prev_iret_taken & dut.cfg_fred & prev_iret_nmi) | ~dut.blocked))
+                 lambda: Assert(~(prev_iret_taken & dut.cfg.fred & prev_iret_nmi) | ~dut.status.blocked))
             prop("fred_other_return_keeps_blocking",
-                 lambda: Assert(~(prev_iret_taken & dut.cfg_fred & ~prev_iret_nmi) | (dut.blocked == prev_blocked)))
+                 lambda: Assert(~(prev_iret_taken & dut.cfg.fred & ~prev_iret_nmi) | (dut.status.blocked == prev_blocked)))
             # The hardware's own timing, independent of any reference: a deliverable NMI waits for nothing.
             prop("deliverable_is_delivered", lambda: Assert(
-                ~((prev_phase == Phase.HOST.value) & prev_latch & ~prev_blocked) | dut.ev_deliver))
+                ~((prev_phase == Phase.HOST.value) & prev_latch & ~prev_blocked) | dut.ev.deliver))
         with m.If(past_valid):
-            prop("seamcall_reports_blocking", lambda: Assert(~dut.ev_seamcall | (dut.ev_seamcall_saved == prev_blocked)))
+            prop("seamcall_reports_blocking", lambda: Assert(~dut.ev.seamcall | (dut.ev.seamcall_saved == prev_blocked)))
             prop("one_instruction_per_boundary", lambda: [
-                Assert(~(dut.ev_deliver & dut.ev_iret)), Assert(~(dut.ev_deliver & dut.ev_seamcall)),
-                Assert(~(dut.ev_iret & dut.ev_seamcall)), Assert(~dut.ev_iret | (prev_phase == Phase.HOST.value))])
-            prop("iret_taken_exactly", lambda: [Assert(dut.ev_iret == prev_iret_taken),
-                                                Assert(dut.ev_iret_nmi == (prev_iret_taken & prev_iret_nmi))])
+                Assert(~(dut.ev.deliver & dut.ev.iret)), Assert(~(dut.ev.deliver & dut.ev.seamcall)),
+                Assert(~(dut.ev.iret & dut.ev.seamcall)), Assert(~dut.ev.iret | (prev_phase == Phase.HOST.value))])
+            prop("iret_taken_exactly", lambda: [Assert(dut.ev.iret == prev_iret_taken),
+                                                Assert(dut.ev.iret_nmi == (prev_iret_taken & prev_iret_nmi))])
         prop("exit_qual_reports_bitmap",
-             lambda: Assert(~(nmi_exit_edge & dut.cfg_nmi_source) | (dut.ev_exit_qual != 0)))
-        with m.If(dut.ev_seamret):
-            prop("seamret_policy", lambda: Assert(dut.blocked == Mux(dut.cfg_fixed & h.ghost_nmi_exit, 1,
+             lambda: Assert(~(nmi_exit_edge & dut.cfg.nmi_source) | (dut.ev.exit_qual != 0)))
+        with m.If(dut.ev.seamret):
+            prop("seamret_policy", lambda: Assert(dut.status.blocked == Mux(dut.cfg.fixed & h.ghost_nmi_exit, 1,
                                                                      h.ghost_saved)))
 
     def _host_state_properties(self, m, dut, h, regs):
@@ -248,7 +250,7 @@ class FormalHarness(Elaboratable):
             checks = []
             for index, name in enumerate(REGISTER_MAP):
                 reg = regs[name]
-                written = dut.ev_write & (dut.ev_write_addr == index)  # a write on that edge wins
+                written = dut.ev.write & (dut.ev.write_addr == index)  # a write on that edge wins
                 if name in ZEROED:
                     checks.append(Assert(written | (reg == 0)))
                 elif name in CONSTANTS:
@@ -257,7 +259,7 @@ class FormalHarness(Elaboratable):
                     checks.append(Assert(written | (reg == (ghost_debugctl & DEBUGCTL_KEEP))))
             return checks
 
-        with m.If(dut.ev_seamret):
+        with m.If(dut.ev.seamret):
             self._prop(m, "host_state_policy", host_state_checks)
 
 

@@ -7,8 +7,6 @@ and transactions exists once.
 
 from __future__ import annotations
 
-from amaranth.lib.wiring import In
-
 from py_model import HwState, Inputs, Scenario
 from py_model.host_state import REGISTERS
 from py_model.transactions import Txn
@@ -18,77 +16,77 @@ from rtl.top import PORTS
 def config_pins(scenario: Scenario) -> dict[str, int]:
     cfg, hs = scenario.config, scenario.host_state
     return {
-        "cfg_td_tsx": int(bool(hs and hs.td_tsx)),
-        "cfg_td_waitpkg": int(bool(hs and hs.td_waitpkg)),
-        "cfg_fixed": int(cfg.module == "fixed"),
-        "cfg_fred": int(cfg.entry == "fred"),
-        "cfg_nmi_source": int(cfg.nmi_source),
-        "cfg_seamcall": cfg.seamcall,
-        "cfg_vmentry": cfg.vmentry,
-        "cfg_exit": cfg.exit,
+        "cfg__fixed": int(cfg.module == "fixed"),
+        "cfg__fred": int(cfg.entry == "fred"),
+        "cfg__nmi_source": int(cfg.nmi_source),
+        "cfg__seamcall": cfg.seamcall,
+        "cfg__vmentry": cfg.vmentry,
+        "cfg__exit": cfg.exit,
+        "cfg__td_tsx": int(bool(hs and hs.td_tsx)),
+        "cfg__td_waitpkg": int(bool(hs and hs.td_waitpkg)),
     }
 
 
-# Derived from NmiTop's declared ports (rtl.top.PORTS), never retyped.
-CONFIG_PINS = tuple(name for name in PORTS if name.startswith("cfg_"))
-STIMULUS_PINS = tuple(name for name, m in PORTS.items() if m.flow == In and not name.startswith("cfg_"))
+# Derived from NmiTop's declared port groups (rtl.top.PORTS), never retyped.
+CONFIG_PINS = tuple(name for name in PORTS if name.startswith("cfg__"))
+STIMULUS_PINS = tuple(name for name in PORTS if name.startswith("stim__"))
 IDLE_PINS = {name: 0 for name in STIMULUS_PINS}
 
 
 def input_pins(inputs: Inputs) -> dict[str, int]:
     return {
-        "nmi": int(inputs.nmi),
-        "nmi_vector": inputs.vector if inputs.nmi else 0,
-        "seamcall": int(inputs.seamcall),
-        "iret": int(inputs.iret),
-        "iret_nmi": int(inputs.iret and inputs.iret_nmi),
-        "exit_req": int(inputs.exit_req),
-        "exit_reason": inputs.exit_reason if inputs.exit_req else 0,
-        "reg_we": int(inputs.reg_we),
-        "reg_addr": inputs.reg_addr if inputs.reg_we else 0,
-        "reg_data": inputs.reg_data if inputs.reg_we else 0,
+        "stim__nmi": int(inputs.nmi),
+        "stim__nmi_vector": inputs.vector if inputs.nmi else 0,
+        "stim__seamcall": int(inputs.seamcall),
+        "stim__iret": int(inputs.iret),
+        "stim__iret_nmi": int(inputs.iret and inputs.iret_nmi),
+        "stim__exit_req": int(inputs.exit_req),
+        "stim__exit_reason": inputs.exit_reason if inputs.exit_req else 0,
+        "stim__reg__we": int(inputs.reg_we),
+        "stim__reg__addr": inputs.reg_addr if inputs.reg_we else 0,
+        "stim__reg__data": inputs.reg_data if inputs.reg_we else 0,
     }
 
 
-STATE_PINS = ("phase", "blocked", "latch", "saved_blocked", "bitmap")
+STATE_PINS = ("status__phase", "status__blocked", "status__latch", "status__saved_blocked", "status__bitmap")
 
 
 def read_state(get) -> HwState:
-    return HwState(phase=get("phase"), blocked=bool(get("blocked")), latch=bool(get("latch")),
-                   saved_blocked=bool(get("saved_blocked")), bitmap=get("bitmap"))
+    return HwState(phase=get("status__phase"), blocked=bool(get("status__blocked")), latch=bool(get("status__latch")),
+                   saved_blocked=bool(get("status__saved_blocked")), bitmap=get("status__bitmap"))
 
 
-EVENT_PINS = tuple(name for name in PORTS if name.startswith("ev_"))
-REGS_PIN = "host_regs"
+EVENT_PINS = tuple(name for name in PORTS if name.startswith("ev__"))
+REGS_PIN = "status__host_regs"
 
 
 def read_events(cycle: int, get) -> list[Txn]:
     """The transactions of edge ``cycle``, from the registered event pins seen in cycle+1."""
     out = []
-    if get("ev_deliver"):
-        out.append(Txn.make(cycle, "deliver", via="fred" if get("ev_deliver_fred") else "idt",
-                            bitmap=get("ev_deliver_bitmap")))
+    if get("ev__deliver"):
+        out.append(Txn.make(cycle, "deliver", via="fred" if get("ev__deliver_fred") else "idt",
+                            bitmap=get("ev__deliver_bitmap")))
     # A qualifier pin raised without its event is reported as that event, so the scoreboard sees a
     # spurious qualifier instead of the decoder hiding it (`make mcy` found one hidden that way).
-    if get("ev_nmi") or get("ev_latch") or get("ev_drop"):
-        vector = get("ev_nmi_vector")
+    if get("ev__nmi") or get("ev__latch") or get("ev__drop"):
+        vector = get("ev__nmi_vector")
         out.append(Txn.make(cycle, "nmi", vector=vector))
-        if get("ev_latch"):
+        if get("ev__latch"):
             out.append(Txn.make(cycle, "latch", vector=vector))
-        if get("ev_drop"):
+        if get("ev__drop"):
             out.append(Txn.make(cycle, "drop", vector=vector))
-    if get("ev_iret") or get("ev_iret_nmi"):
-        out.append(Txn.make(cycle, "iret", nmi=get("ev_iret_nmi")))
-    if get("ev_seamcall"):
-        out.append(Txn.make(cycle, "seamcall", saved=get("ev_seamcall_saved")))
-    if get("ev_vmentry"):
+    if get("ev__iret") or get("ev__iret_nmi"):
+        out.append(Txn.make(cycle, "iret", nmi=get("ev__iret_nmi")))
+    if get("ev__seamcall"):
+        out.append(Txn.make(cycle, "seamcall", saved=get("ev__seamcall_saved")))
+    if get("ev__vmentry"):
         out.append(Txn.make(cycle, "vmentry"))
-    if get("ev_exit"):
-        out.append(Txn.make(cycle, "exit", reason=get("ev_exit_reason"), qual=get("ev_exit_qual")))
-    if get("ev_seamret"):
-        out.append(Txn.make(cycle, "seamret", blocked=get("ev_seamret_blocked")))
-    if get("ev_write"):
-        out.append(Txn.make(cycle, "write", reg=REGISTERS[get("ev_write_addr")], value=get("ev_write_data")))
+    if get("ev__exit"):
+        out.append(Txn.make(cycle, "exit", reason=get("ev__exit_reason"), qual=get("ev__exit_qual")))
+    if get("ev__seamret"):
+        out.append(Txn.make(cycle, "seamret", blocked=get("ev__seamret_blocked")))
+    if get("ev__write"):
+        out.append(Txn.make(cycle, "write", reg=REGISTERS[get("ev__write_addr")], value=get("ev__write_data")))
     return out
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from py_model.host_state import REGISTERS
 from rtl.program_top import AWAIT_LIMIT
-from tb.protocol.pins import config_pins
+from tb.protocol.pins import CONFIG_PINS, config_pins
 from tb.protocol.program import Compiled
 
 # Cycles past the program's own length before a run is abandoned: an engine that waits for an
@@ -88,6 +88,12 @@ async def run_on_async_port(port, compiled: Compiled) -> ProgramResult:
         return done.value
 
 
+def verilator_member(pin: str) -> str:
+    """A pin's member name in Verilator's C++ model: an underscore that follows another is encoded
+    as ``__05F`` (``cfg__fixed`` -> ``cfg___05Ffixed``)."""
+    return "".join("__05F" if c == "_" and i and pin[i - 1] == "_" else c for i, c in enumerate(pin))
+
+
 def harness_header() -> str:
     """The C++ harness's constants, generated from the Python definitions (never retyped)."""
     return (
@@ -95,4 +101,9 @@ def harness_header() -> str:
         "#pragma once\n"
         f"static const unsigned HOST_REGISTERS = {HOST_REGISTERS};\n"
         f"static const unsigned long long RUN_SLACK = {RUN_SLACK}ULL;\n"
+        f"// The configuration pins (tb.protocol.pins.CONFIG_PINS), in the order a 'P' line gives them.\n"
+        f"static const unsigned CONFIG_PIN_COUNT = {len(CONFIG_PINS)};\n"
+        "#define APPLY_CONFIG(top, cfg) do { "
+        + " ".join(f"(top)->{verilator_member(name)} = (cfg)[{i}];" for i, name in enumerate(CONFIG_PINS))
+        + " } while (0)\n"
     )

@@ -154,18 +154,21 @@ def verified_build(sources: list, top: str, build_dir: Path, build_args: list, w
 
 
 def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=(),
-             quiet: bool = False, mode: str = "interactive") -> dict:
+             quiet: bool = False, mode: str = "interactive", seeds=None) -> dict:
     """Run one catalog test on the RTL; return its report (see tb/uvm/tests.py, report_phase).
 
     ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
-    compiled program; Python loads it and reads the trace back).
+    compiled program; Python loads it and reads the trace back). ``seeds``: a batch of seeds run one
+    after the other in this one simulator process (interactive mode; each run's row names its seed).
     """
     from rtl.generate import PROGRAM_TOP_NAME, TOP_NAME
 
     # Program mode: the clock runs in HDL, so Python wakes only to load, wait for done, read back.
     runner, build_dir, digest, fmt, top = ensure_build(bugs, quiet=quiet, top=PROGRAM_TOP_NAME if mode == "program"
                                                        else TOP_NAME, hdl_clock=mode == "program")
-    run_dir = new_run_dir(build_dir / "runs", f"{test}-seed{seed}")
+    if seeds and mode != "interactive":
+        raise ValueError("a batch of seeds runs in interactive mode only")
+    run_dir = new_run_dir(build_dir / "runs", f"{test}-seeds{seeds[0]}-{seeds[-1]}" if seeds else f"{test}-seed{seed}")
     results_json = run_dir / "results.json"
     results_xml = run_dir / "results.xml"
     # PYTHONPATH as given (a mutation overlay may come first), then the project.
@@ -173,6 +176,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
            "TB_HDL_CLOCK": "1" if mode == "program" else "0",
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
+    if seeds:
+        env["TB_SEEDS"] = ",".join(str(s) for s in seeds)
     if scenario_files:  # test "scenario": these files, in one simulator process
         env["TB_SCENARIO"] = os.pathsep.join(str(Path(f).resolve()) for f in scenario_files)
     log_file = run_dir / "sim.log"

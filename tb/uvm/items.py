@@ -12,11 +12,12 @@ from py_model.transactions import Txn
 
 
 class RunStartItem(uvm_sequence_item):
-    """Reset the design into a scenario's configuration. Response: the state of cycle 0."""
+    """Reset the design into a scenario's configuration (made from ``seed``). Response: the state of
+    cycle 0."""
 
-    def __init__(self, name, scenario, verdict=None):
+    def __init__(self, name, scenario, verdict=None, seed: int | None = None):
         super().__init__(name)
-        self.scenario, self.verdict = scenario, verdict
+        self.scenario, self.verdict, self.seed = scenario, verdict, seed
         self.state: HwState | None = None
 
 

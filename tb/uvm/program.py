@@ -35,8 +35,7 @@ class CocotbProgramPort:
 
     async def configure(self, pins: dict) -> None:
         for name, value in pins.items():
-            if hasattr(self.dut, name):
-                getattr(self.dut, name).value = value
+            getattr(self.dut, name).value = value
         await FallingEdge(self.dut.clk)
 
     async def load(self, words: list[int], data: list[int]) -> None:

@@ -27,7 +27,7 @@ class NmiScoreboard(uvm_component):
         self.monitor_get.connect(self.monitor_fifo.get_export)
 
     async def run_phase(self):
-        checker = None
+        checker, seed = None, None
         while True:
             item = await self.driver_get.get()
             if isinstance(item, Driven):
@@ -35,12 +35,13 @@ class NmiScoreboard(uvm_component):
             elif isinstance(item, RunStartItem):
                 while self.monitor_get.can_get():  # samples from before this run's reset
                     self.monitor_get.try_get()
-                checker = RunChecker(item.scenario, verdict=item.verdict)
+                checker, seed = RunChecker(item.scenario, verdict=item.verdict), item.seed
             else:  # RunEndItem
                 self._observe_all(checker)
                 if item.error and not checker.failed:
                     checker.run_error = item.error
                 result = checker.end(item.session, item.cycle)
+                result.seed = seed
                 self.results.append(result)
                 self.result_ap.write(result)
                 status = "ok" if result.ok else f"FAIL {result.failure}"

@@ -12,50 +12,49 @@ import os
 
 from pyuvm import ConfigDB, uvm_sequence
 
-from py_model import RunError, Session
-from py_model.config import beyond_bound, run_cycle_bound
+from py_model.session import HostLoop
 from tb.stimulus.catalog import planned
 from tb.uvm.items import HostCycleItem, RunEndItem, RunStartItem
 
 
 class CatalogSeq(uvm_sequence):
-    """The scenarios of the catalog test named in ConfigDB ("TEST"), at the seed in ConfigDB ("SEED")."""
+    """The scenarios of the catalog test named in ConfigDB ("TEST"), at each seed in ConfigDB
+    ("SEEDS"): a regression runs a batch of seeds in one simulator process."""
 
     def plan(self):
-        """(scenarios, verdict function) this sequence runs: made once (random scenarios are
+        """([(seed, scenario)], verdict function) this sequence runs: made once (random scenarios are
         generated, library files loaded), read by the test to count the runs it expects."""
         if getattr(self, "_plan", None) is None:
             self._plan = self.planned()
         return self._plan
 
     def planned(self):
-        return planned(ConfigDB().get(None, "", "TEST"), ConfigDB().get(None, "", "SEED"))
+        test, runs, verdict = ConfigDB().get(None, "", "TEST"), [], None
+        for seed in ConfigDB().get(None, "", "SEEDS"):
+            scenarios, verdict = planned(test, seed)
+            runs += [(seed, scenario) for scenario in scenarios]
+        return runs, verdict
 
     async def body(self):
-        scenarios, verdict = self.plan()
-        for scenario in scenarios:
-            await self.run_scenario(scenario, verdict)
+        runs, verdict = self.plan()
+        for seed, scenario in runs:
+            await self.run_scenario(scenario, verdict, seed)
 
-    async def run_scenario(self, scenario, verdict) -> None:
-        start = RunStartItem(scenario.name, scenario, verdict)
+    async def run_scenario(self, scenario, verdict, seed) -> None:
+        start = RunStartItem(scenario.name, scenario, verdict, seed)
         await self.start_item(start)
         await self.finish_item(start)
-        session, state, edge, error, bound = Session(scenario), start.state, [], None, run_cycle_bound()
-        for cycle in range(bound + 1):
-            try:
-                inputs = session.cycle(cycle, state, edge)
-            except RunError as err:
-                error = str(err)
-                break
-            if session.done:
+        loop, state, edge = HostLoop(scenario), start.state, []
+        while True:
+            cycle = loop.cycle
+            inputs = loop.step(state, edge)
+            if inputs is None:
                 break
             item = HostCycleItem(f"{scenario.name}@{cycle}", cycle, inputs)
             await self.start_item(item)
             await self.finish_item(item)
             state, edge = item.state, item.edge
-        else:
-            error = beyond_bound(scenario.name, bound)
-        end = RunEndItem(f"{scenario.name}:end", session, cycle, error)
+        end = RunEndItem(f"{scenario.name}:end", loop.session, loop.cycle, loop.error)
         await self.start_item(end)
         await self.finish_item(end)
 
@@ -64,4 +63,5 @@ class ScenarioFileSeq(CatalogSeq):
     """Scenario files (TB_SCENARIO, set by ``make scenario``) instead of a catalog entry."""
 
     def planned(self):
-        return planned("scenario", 0, os.environ["TB_SCENARIO"].split(os.pathsep))
+        scenarios, verdict = planned("scenario", 0, os.environ["TB_SCENARIO"].split(os.pathsep))
+        return [(None, scenario) for scenario in scenarios], verdict

@@ -32,9 +32,10 @@ class NmiBaseTest(uvm_test):
     every check (reference, invariants, expect, the test's verdict)."""
 
     def build_phase(self):
-        self.seed = int(os.environ.get("TB_SEED", "1"))
+        # TB_SEEDS: a batch of seeds in this one process (regressions); else the one seed TB_SEED.
+        self.seeds = [int(s) for s in os.environ.get("TB_SEEDS", os.environ.get("TB_SEED", "1")).split(",")]
         ConfigDB().set(None, "*", "TEST", type(self).__name__)
-        ConfigDB().set(None, "*", "SEED", self.seed)
+        ConfigDB().set(None, "*", "SEEDS", self.seeds)
         ConfigDB().set(None, "*", "BFM", NmiBfm(cocotb.top))
         self.env = NmiEnv("env", self)
 
@@ -43,7 +44,7 @@ class NmiBaseTest(uvm_test):
 
     async def run_phase(self):
         self.raise_objection()
-        self.scenarios, _ = self.seq.plan()
+        self.runs, _ = self.seq.plan()
         self.start = time.perf_counter()
         cocotb.start_soon(Clock(cocotb.top.clk, 10, unit="ns").start())
         await self.seq.start(self.env.agent.seqr)
@@ -53,14 +54,18 @@ class NmiBaseTest(uvm_test):
 
     def report_phase(self):
         results = self.env.scoreboard.results
-        report = {"test": type(self).__name__, "seed": self.seed, "runs": [r.row() for r in results],
-                  "expected_runs": len(self.scenarios), "seconds": self.seconds,
+        expected = {}
+        for seed, _ in self.runs:
+            expected[seed] = expected.get(seed, 0) + 1
+        report = {"test": type(self).__name__, "seed": self.seeds[0], "seeds": self.seeds,
+                  "runs": [r.row() for r in results], "expected_runs": len(self.runs),
+                  "expected_runs_per_seed": [[seed, n] for seed, n in expected.items()], "seconds": self.seconds,
                   "cycles": sum(r.cycles for r in results), "coverage": self.env.coverage.summary()}
         path = os.environ.get("TB_RESULTS")
         if path:  # published whole: a reader never sees half a file
             write_atomically(path, json.dumps(report))
         # Fail after the report is written (check_phase would run before it and stop it).
-        assert len(results) == len(self.scenarios), f"{len(results)} of {len(self.scenarios)} runs were checked"
+        assert len(results) == len(self.runs), f"{len(results)} of {len(self.runs)} runs were checked"
         failures = [r.failure for r in results if not r.ok]
         assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
 

@@ -1,6 +1,6 @@
 // Raw Verilator harness for program mode: no cocotb, no VPI. Reads programs from stdin, runs each on
 // program_top at full speed, writes the trace entries to stdout. Protocol (text, one item per line):
-//   in:  "P fixed fred nmi_source seamcall vmentry exit max_cycles td_tsx td_waitpkg", "W <hex word>" lines,
+//   in:  "P max_cycles <the CONFIG_PIN_COUNT configuration pins>", "W <hex word>" lines,
 //        "D <hex64>" data-table lines (register-write values), then "R"
 //   out: "T count done error overflow cycles", "E <hex entry>" lines (32-bit groups, most significant
 //        first), then "G <hex64>" lines: the HOST_REGISTERS host-state registers read back
@@ -27,13 +27,15 @@ int main(int argc, char** argv) {
     Verilated::commandArgs(argc, argv);
     auto* top = new Vprogram_top;
     char line[256];
-    unsigned cfg[9] = {0};
+    unsigned long long max_cycles = 0;
+    unsigned cfg[CONFIG_PIN_COUNT] = {0};
     std::vector<uint32_t> words;
     std::vector<uint64_t> data;
     while (std::fgets(line, sizeof line, stdin)) {
         if (line[0] == 'P') {
-            std::sscanf(line + 1, "%u %u %u %u %u %u %u %u %u", &cfg[0], &cfg[1], &cfg[2], &cfg[3], &cfg[4], &cfg[5],
-                        &cfg[6], &cfg[7], &cfg[8]);
+            char* at = line + 1;
+            max_cycles = std::strtoull(at, &at, 10);
+            for (unsigned i = 0; i < CONFIG_PIN_COUNT; i++) cfg[i] = (unsigned)std::strtoul(at, &at, 10);
             words.clear();
             data.clear();
         } else if (line[0] == 'D') {
@@ -45,9 +47,7 @@ int main(int argc, char** argv) {
             tick(top);
             tick(top);
             top->rst = 0;
-            top->cfg_fixed = cfg[0]; top->cfg_fred = cfg[1]; top->cfg_nmi_source = cfg[2];
-            top->cfg_seamcall = cfg[3]; top->cfg_vmentry = cfg[4]; top->cfg_exit = cfg[5];
-            top->cfg_td_tsx = cfg[7]; top->cfg_td_waitpkg = cfg[8];
+            APPLY_CONFIG(top, cfg);
             for (size_t i = 0; i < words.size(); i++) {
                 top->prog_we = 1; top->prog_addr = (uint32_t)i; top->prog_data = words[i];
                 tick(top);
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
             top->start = 1;
             tick(top);
             top->start = 0;
-            for (uint64_t n = 0; n < cfg[6] && !top->done && !top->error; n++) tick(top);
+            for (uint64_t n = 0; n < max_cycles && !top->done && !top->error; n++) tick(top);
             unsigned count = top->trace_count;
             std::printf("T %u %u %u %u %u\n", count, (unsigned)top->done, (unsigned)top->error,
                         (unsigned)top->trace_overflow, (unsigned)top->cycle);

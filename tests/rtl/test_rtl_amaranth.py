@@ -5,10 +5,12 @@ from amaranth.hdl import Value
 from amaranth.sim import Simulator
 
 from py_model import load_scenario
+from defect_cases import INVARIANT_CASES
 from rtl.bugs import BUGS
 from rtl.generate import verilog_text
 from rtl.nmi_controller import NmiController
-from rtl.seam_sequencer import Phase, SeamSequencer
+from rtl.interfaces import Phase
+from rtl.seam_sequencer import SeamSequencer
 from tb.benches.amaranth_bench import run_on_amaranth
 
 from conftest import SCENARIO_DIR
@@ -28,15 +30,15 @@ def test_nmi_controller_latch_drop_deliver_iret():
     seen = {}
 
     async def body(ctx):
-        ctx.set(dut.at_host, 1)
+        ctx.set(dut.seam.at_host, 1)
         ctx.set(dut.nmi, 1)
         ctx.set(dut.vector, 3)
-        assert ctx.get(dut.latched) and not ctx.get(dut.deliver)
+        assert ctx.get(dut.latched) and not ctx.get(dut.seam.deliver)
         await ctx.tick()
         ctx.set(dut.nmi, 0)
-        seen["deliver"] = ctx.get(dut.deliver)  # latched and unblocked: delivered at this edge
+        seen["deliver"] = ctx.get(dut.seam.deliver)  # latched and unblocked: delivered at this edge
         await ctx.tick()
-        assert ctx.get(dut.blocked) and not ctx.get(dut.latch)
+        assert ctx.get(dut.seam.blocked) and not ctx.get(dut.latch)
         ctx.set(dut.nmi, 1)
         await ctx.tick()
         seen["dropped"] = ctx.get(dut.dropped)  # a second arrival while latched is dropped (A2)
@@ -45,7 +47,7 @@ def test_nmi_controller_latch_drop_deliver_iret():
         ctx.set(dut.iret, 1)
         await ctx.tick()
         ctx.set(dut.iret, 0)
-        seen["after_iret"] = (ctx.get(dut.blocked), ctx.get(dut.deliver))
+        seen["after_iret"] = (ctx.get(dut.seam.blocked), ctx.get(dut.seam.deliver))
 
     simulate(dut, body)
     assert seen == {"deliver": 1, "dropped": 1, "after_iret": (0, 1)}
@@ -58,15 +60,15 @@ def test_nmi_controller_bitmap_into_exit_qualification():
         ctx.set(dut.nmi_source, 1)
         ctx.set(dut.nmi, 1)
         ctx.set(dut.vector, 5)
-        ctx.set(dut.block, 1)
+        ctx.set(dut.seam.block, 1)
         await ctx.tick()
-        ctx.set(dut.block, 0)
+        ctx.set(dut.seam.block, 0)
         ctx.set(dut.vector, 0)
         await ctx.tick()
         ctx.set(dut.nmi, 0)
         assert ctx.get(dut.bitmap) == (1 << 5) | 1
-        ctx.set(dut.in_guest, 1)
-        assert ctx.get(dut.nmi_exit) and ctx.get(dut.exit_qual) == (1 << 5) | 1
+        ctx.set(dut.seam.in_guest, 1)
+        assert ctx.get(dut.seam.nmi_exit) and ctx.get(dut.seam.exit_qual) == (1 << 5) | 1
         await ctx.tick()
         assert ctx.get(dut.bitmap) == 0 and not ctx.get(dut.latch)
 
@@ -88,13 +90,13 @@ def test_seam_sequencer_policy_at_seamret(fixed, expected_blocked):
             seen.append(ctx.get(Value.cast(dut.phase)))
             await ctx.tick()
         assert ctx.get(Value.cast(dut.phase)) == Phase.GUEST.value
-        ctx.set(dut.nmi_exit, 1)
+        ctx.set(dut.nmi.nmi_exit, 1)
         await ctx.tick()
-        ctx.set(dut.nmi_exit, 0)
+        ctx.set(dut.nmi.nmi_exit, 0)
         for _ in range(2):
-            assert not ctx.get(dut.seamret_taken)
+            assert not ctx.get(dut.edges.seamret)
             await ctx.tick()
-        assert ctx.get(dut.seamret_taken) and ctx.get(dut.load_value) == expected_blocked
+        assert ctx.get(dut.edges.seamret) and ctx.get(dut.nmi.load_value) == expected_blocked
 
     simulate(dut, body)
     assert seen == [Phase.SEAMCALL.value, Phase.SEAMCALL.value, Phase.VMENTRY.value]
@@ -137,24 +139,6 @@ def test_every_bug_has_a_case():
     # in the arrival event needs the stimulus to be known, so the scoreboard catches it alone.
     reference_only = ("debugctl_keep_guest", "star_not_cleared", "vector_reported_wrong")
     assert set(INVARIANT_CASES) == {bug for bug in BUGS if bug not in reference_only}
-
-
-# The reference-free invariant checker names the broken rule for each defect too.
-INVARIANT_CASES = {
-    "seamret_always_restore": ("spec6_fixed_noinstr_idt", "B5: fixed module keeps NMIs blocked"),
-    "latch_counts": ("a2_latch_and_drop", "A2: binary latch"),
-    "deliver_while_blocked": ("a2_latch_and_drop", "delivery while NMIs are blocked"),
-    "bitmap_not_cleared": ("a5_bitmap_coalesce_fred_ns", "NMI-source bitmap 0x0008 after a delivery/NMI exit"),
-    "exit_qual_zero": ("spec6_legacy_noinstr_fred_ns", "NMI exit with an empty NMI-source qualification"),
-    "seamcall_no_block": ("b3_single_nmi_exit", "NMIs not blocked after seamcall"),
-    "nmi_exit_ignores_latch": ("b2_latched_before_entry", "B2: an NMI latched when the TD ran did not exit it"),
-    "iret_ignored": ("a1_host_nmi_no_td", "NMIs still blocked after an IRET (A1)"),
-    "fred_via_swapped": ("e2_fred_nesting", "delivery reported via idt, but the host's entry is fred"),
-    "seamret_blocking_ignored": ("spec6_legacy_noinstr_idt", "B4: SEAMRET restores SEAMCALL-time blocking "
-                                 "(blocking after the edge is 1)"),
-    "delivery_one_cycle_late": ("a1_host_nmi_no_td", "A3: an NMI deliverable in VMX root was not delivered on its edge"),
-    "fred_return_ignores_frame": ("spec6_fixed_late_fred_fault", "a FRED return from a non-NMI frame changed NMI blocking"),
-}
 
 
 @pytest.mark.parametrize("bug", sorted(INVARIANT_CASES))

@@ -32,7 +32,7 @@ def test_formal_stage_holds_on_the_original_and_names_the_property_a_mutant_brea
     assert formal_check(tmp_path, 0, None)["formal"] == f"holds to {FORMAL_DEPTH}"
     dump = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$dff t:$sdff"], cwd=tmp_path, capture_output=True,
                           text=True).stdout
-    cell, = re.findall(r"cell \$s?dff (\S+)\n(?:\s+(?:parameter|connect \\(?!Q)).*\n)*\s+connect \\Q \\ev_exit\n", dump)
-    stuck_exit = f"mutate -mode const1 -module nmi_top -cell {cell} -port Q -portbit 0 -wire ev_exit -wirebit 0"
+    cell, = re.findall(r"cell \$s?dff (\S+)\n(?:\s+(?:parameter|connect \\(?!Q)).*\n)*\s+connect \\Q \\ev__exit\n", dump)
+    stuck_exit = f"mutate -mode const1 -module nmi_top -cell {cell} -port Q -portbit 0 -wire ev__exit -wirebit 0"
     got = formal_check(tmp_path, 1, stuck_exit)
     assert got["formal"] == "killed" and "exit_qual_reports_bitmap" in got["property"], got

@@ -92,3 +92,37 @@ def test_software_mutants_fail_the_users_command(name, tmp_path):
     hand-derived rows, the first test tried."""
     result = hunt(name, "model", tmp_path)
     assert result.killed_by == "nmi_seamret", result
+
+
+def test_a_batch_of_seeds_in_one_process_gives_each_seed_the_result_it_gets_alone(tmp_path):
+    """A regression runs several seeds of a test in one simulator process (#15): each seed keeps its
+    own runs, verdict and trace hash, the same as in a process of its own."""
+    from tb.flows.jobs import run_job, run_job_group
+
+    batch = run_job_group([Job("random", 3), Job("random", 4)], tmp_path)
+    alone = run_job(Job("random", 4), tmp_path)
+    assert [r.job.seed for r in batch] == [3, 4] and all(r.ok for r in batch), [r.message for r in batch]
+    assert all(run["seed"] == 4 for run in batch[1].runs)
+    assert (batch[1].trace_hash, len(batch[1].runs)) == (alone.trace_hash, len(alone.runs))
+    assert batch[0].trace_hash != batch[1].trace_hash
+
+
+def test_each_seed_of_a_failing_batch_fails_with_its_own_reproduce_command(tmp_path):
+    from tb.flows.jobs import run_job_group
+
+    failed = run_job_group([Job("random", s, bugs=("latch_counts",)) for s in (3, 4)], tmp_path)
+    assert [(r.ok, r.job.command()) for r in failed] == [
+        (False, "make sim TEST=random SEED=3 BUG=latch_counts"), (False, "make sim TEST=random SEED=4 BUG=latch_counts")]
+    assert all("latch" in r.message or "A2" in r.message for r in failed), [r.message for r in failed]
+
+
+def test_a_seed_with_missing_runs_or_a_process_error_is_never_passed():
+    from tb.flows.jobs import _judge
+
+    good = {"ok": True, "failure": None, "outcome": {"trace": []}}
+    assert _judge(Job("random", 1), {}, [good] * 3, 3, True, 0, 1.0).ok
+    short = _judge(Job("random", 1), {}, [good] * 2, 3, True, 0, 1.0)
+    assert not short.ok and short.message == "2 of 3 runs completed"
+    crashed = _judge(Job("random", 1), {"error": "simulator failed: boom"}, [good] * 3, 3, True, 1, 1.0)
+    assert not crashed.ok and crashed.message == "simulator failed: boom"
+    assert not _judge(Job("random", 1), {}, [], 0, True, 0, 1.0).ok  # a seed with no runs at all

@@ -11,7 +11,7 @@ from tb.benches.program_amaranth import run_programs
 from tb.sim.verilator import run_test
 
 from conftest import SCENARIO_DIR
-from test_rtl_amaranth import INVARIANT_CASES
+from defect_cases import INVARIANT_CASES
 
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 

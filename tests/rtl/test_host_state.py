@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from py_model import Config, Scenario, run_model
 from py_model.host_state import (DEBUGCTL_PRESERVED, PRESETS, REGISTERS, RESTORE_STEPS, SCRATCH, HostStateConfig,
                                  HostStateSw, module_exit_value)
-from rtl.host_state import REGISTER_MAP
+from rtl.interfaces import REGISTER_MAP
 
 ENTRY = [("enter", None), ("until", "guest"), ("wait", 30), ("exit", "tdvmcall"), ("until", "host")]
 

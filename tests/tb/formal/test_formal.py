@@ -22,7 +22,7 @@ CATCHES = {
     "delivery_one_cycle_late": "deliverable_is_delivered",
 }
 # Defects in how the top reports events, outside the controller and sequencer the properties
-# are about: the scoreboard catches them (tests/test_rtl_amaranth.py).
+# are about: the scoreboard catches them (tests/rtl/test_rtl_amaranth.py).
 REPORTING_ONLY = {"fred_via_swapped", "vector_reported_wrong"}
 
 
