@@ -4,7 +4,8 @@
 #   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
 #   make scenario FILE=<file|folder|a,b> [OUT=<json>] [MODE=] [TARGET=]  scenario files on the RTL and the model
 #   make explore                                   every NMI placement in every configuration
-#   make bench                                     model speed: idle skipping against stepping
+#   make bench [NIGHTLY=1]                         speed: the model, the four ways of running, the targets
+#                                                  (NIGHTLY=1 also times make regress SEEDS=1000 TESTS=random)
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786]  every test x seeds, locally or on Dask
 #   make plan | mutants                            testplan with status; mutation kill table
@@ -79,7 +80,7 @@ formal: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m py_model bench
-	$(PY) -m tb.flows.bench
+	NIGHTLY=$(call q,$(NIGHTLY)) $(PY) -m tb.flows.bench
 
 list: $(STAMP)
 	@$(PY) -m tb.flows.runner list

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOP_NAME = "nmi_top"  # interactive: the design's pins driven by the bench
 PROGRAM_TOP_NAME = "program_top"  # program mode: the design driven by the host engine
 BOARD_CORE_NAME = "board_core"  # the board's gateware without pins: the virtual board
+SOC_TOP_NAME = "nmi_soc"  # the softcore: VexRiscv running the firmware against the design
 
 
 def _board_core(bugs):
@@ -28,7 +29,22 @@ def _board_core(bugs):
     return BoardCore(12, bugs=bugs)  # the iCEBreaker's 12 MHz at 1 Mbaud: 12 cycles per bit
 
 
-TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop, BOARD_CORE_NAME: _board_core}
+def _soc(bugs):
+    from .soc.soc import NmiSoc
+
+    return NmiSoc(bugs)
+
+
+TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop, BOARD_CORE_NAME: _board_core, SOC_TOP_NAME: _soc}
+
+
+def extra_sources(top: str) -> list[Path]:
+    """Verilog a top instantiates but does not generate (the softcore's CPU)."""
+    if top == SOC_TOP_NAME:
+        from .soc.vexriscv import verilog_source
+
+        return [verilog_source()]
+    return []
 
 
 def verilog_text(bugs=(), top: str = TOP_NAME) -> str:
@@ -39,7 +55,8 @@ def verilog_text(bugs=(), top: str = TOP_NAME) -> str:
 def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME) -> tuple[Path, str]:
     """Write the Verilog; return (path, short hash of its text)."""
     text = verilog_text(bugs, top)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    # The hash covers the sources the top instantiates too, so a different CPU is another build.
+    digest = hashlib.sha256(text.encode() + b"".join(p.read_bytes() for p in extra_sources(top))).hexdigest()[:12]
     out_dir = out_dir or ROOT / "build" / "rtl"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{top}_{digest}.v"

@@ -174,3 +174,9 @@ def resolve(obj, pin: str):
     for part in pin.split("__"):
         obj = getattr(obj, part)
     return obj
+
+
+def forward(m, source, target, signature: wiring.Signature) -> None:
+    """Drive every port of interface ``target`` from the same port of ``source`` (a monitor's copy)."""
+    for pin in port_table(signature):
+        m.d.comb += resolve(target, pin).eq(resolve(source, pin))

@@ -92,7 +92,9 @@ class SeamSequencer(wiring.Component):
                 m.d.comb += self.mode.eq(Mode.SEAM_ROOT)
 
         def enter(phase, length):
-            m.d.sync += [self.phase.eq(phase), count.eq(Mux(length == 0, 0, length - 1))]
+            # The untimed phases (GUEST, HOST) enter with length 0: their count wraps and is never read;
+            # the next timed phase loads its own.
+            m.d.sync += [self.phase.eq(phase), count.eq(length - 1)]
 
         with m.Switch(self.phase):
             with m.Case(Phase.HOST):

@@ -26,6 +26,8 @@ FULL_TESTS = {
     "test_ctrl_c_during_a_regression_keeps_every_finished_job",
     "test_formal_stage_holds_on_the_original_and_names_the_property_a_mutant_breaks",
     "test_library_and_random_campaign_give_the_interactive_trace",
+    "test_an_rtl_defect_fails_the_softcore_run_on_the_hardware_check",
+    "test_a_firmware_defect_fails_on_the_software_check",
 }
 
 

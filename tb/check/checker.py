@@ -1,8 +1,8 @@
 """Everything checked about one run, free of any simulator: used by every bench.
 
-``RunChecker`` predicts with the reference hardware from the inputs actually driven, scores
-the DUT's observed transactions and states against it, and at the end compares the run with
-a model-alone run, checks the scenario's ``expect`` and the test's verdict.
+``HardwareChecker`` predicts with the reference hardware from the inputs actually driven and
+scores the DUT's observed transactions and states against it, with the invariants; ``RunChecker``
+adds, at the end, the run against a model-alone run, the scenario's ``expect`` and the verdict.
 """
 
 from __future__ import annotations
@@ -68,16 +68,19 @@ class RunResult:
                 "outcome": self.outcome.to_json()}
 
 
-class RunChecker:
-    def __init__(self, scenario: Scenario, label: str = "", verdict=None):
-        self.scenario = scenario
-        hs = scenario.host_state
-        self.reference = NmiHardware(scenario.config, bool(hs and hs.td_tsx), bool(hs and hs.td_waitpkg))
+class HardwareChecker:
+    """The RTL against the reference hardware, edge by edge, fed the inputs that were driven, plus
+    the reference-free invariants: the hardware half of every check (the softcore's too, where the
+    inputs come from a CPU rather than from the model's software)."""
+
+    def __init__(self, config, label: str, host_state=None, registers: bool = True):
+        """``registers``: the design has the host-state register file (the softcore's and the board's do not)."""
+        hs = host_state
+        self.registers = registers
+        self.reference = NmiHardware(config, bool(hs and hs.td_tsx), bool(hs and hs.td_waitpkg))
         self.last_regs = tuple(self.reference.regs)
-        self.scoreboard = Scoreboard(label or scenario.name, stop_on_first=False)
-        self.verdict_fn = verdict
-        self.run_error: str | None = None  # the session could not go on (often a consequence of a mismatch)
-        self.invariants = InvariantChecker(scenario.config)
+        self.scoreboard = Scoreboard(label, stop_on_first=False)
+        self.invariants = InvariantChecker(config)
         self._held = []
 
     @property
@@ -89,7 +92,7 @@ class RunChecker:
         self.scoreboard.expect("state", StateSample((cycle, self.reference.state())))
         for txn in self.reference.step(cycle, inputs):
             self.scoreboard.expect("txn", txn)
-        if self.reference.regs_changed:
+        if self.registers and self.reference.regs_changed:
             self.scoreboard.expect("regs", RegSample((cycle, tuple(self.reference.regs))))
 
     def observed_regs(self, cycle: int, regs) -> None:
@@ -109,6 +112,31 @@ class RunChecker:
         self.scoreboard.observe("txn", txn)
         self._held.append(txn)  # checked once the state after its edge is known
 
+    def problem(self, last_cycle: int) -> str | None:
+        """At the end (``last_cycle``'s state still to compare): the first divergence or broken
+        invariant, or None."""
+        if self.failed:
+            return self.scoreboard.mismatches[0]
+        if self.invariants.violations:
+            return f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
+        self.scoreboard.expect("state", StateSample((last_cycle, self.reference.state())))
+        try:
+            self.scoreboard.finish()
+        except Mismatch as err:
+            return str(err)
+        return None
+
+
+class RunChecker(HardwareChecker):
+    """A scenario's run: the hardware half, then the software's outcome against the model-alone
+    run, the scenario's ``expect`` and the test's verdict."""
+
+    def __init__(self, scenario: Scenario, label: str = "", verdict=None):
+        super().__init__(scenario.config, label or scenario.name, scenario.host_state)
+        self.scenario = scenario
+        self.verdict_fn = verdict
+        self.run_error: str | None = None  # the session could not go on (often a consequence of a mismatch)
+
     def end(self, session, last_cycle: int) -> RunResult:
         """The session ended at ``last_cycle``: finished (its last state still to compare) or stopped."""
         outcome = session.outcome(list(self.last_regs))
@@ -116,22 +144,17 @@ class RunChecker:
                            cycles=last_cycle, violations=self.invariants.violations)
         if self.verdict_fn:  # the row's columns, even for a run that fails earlier (it stays in the table)
             result.verdict = self.verdict_fn(self.scenario, outcome)
-        if self.invariants.violations and not self.failed:
-            result.failure = f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
+        if self.run_error and not self.invariants.violations and not self.failed:
+            result.failure = self.run_error  # stopped early, the hardware agreeing so far
             return result
-        if self.failed or self.run_error:
-            # Stopped early: report the first divergence, which explains whatever came after it.
-            result.failure = self.scoreboard.mismatches[0] if self.failed else self.run_error
+        # Stopped early or not: the first divergence explains whatever came after it.
+        result.failure = self.problem(last_cycle)
+        if result.failure:
             return result
-        self.scoreboard.expect("state", StateSample((last_cycle, self.reference.state())))
-        try:
-            self.scoreboard.finish()
-            alone = run_model(self.scenario)
-            if alone.to_json() != outcome.to_json():
-                diff = first_difference(alone.trace, outcome.trace) or "the pass records differ"
-                raise Mismatch(f"{self.scoreboard.label}: RTL run differs from the model-alone run: {diff}")
-        except Mismatch as err:
-            result.failure = str(err)
+        alone = run_model(self.scenario)
+        if alone.to_json() != outcome.to_json():
+            diff = first_difference(alone.trace, outcome.trace) or "the pass records differ"
+            result.failure = f"{self.scoreboard.label}: RTL run differs from the model-alone run: {diff}"
             return result
         miss = check_expect(self.scenario.expect, outcome)
         if miss:

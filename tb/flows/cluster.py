@@ -1,7 +1,7 @@
 """Regressions on a Dask cluster (``make regress CLUSTER=tcp://host:8786``).
 
-The client submits batches of the same jobs the local runner runs (``jobs.run_job``, one
-simulator process per job) to a Dask scheduler; each batch runs on one worker, in that worker's
+The client submits batches of the same jobs the local runner runs (``jobs.run_job_group``: a
+test's seeds share one simulator process, each judged alone) to a Dask scheduler; each batch runs on one worker, in that worker's
 clone of the project, and its results stream back as it ends into the same files, coverage and
 summary as a local run. Every failure prints the local ``make sim TEST=... SEED=...``.
 
@@ -24,7 +24,7 @@ import threading
 import uuid
 
 from tb import ROOT
-from tb.flows.jobs import Interrupted, Job, JobResult, Stop, run_job
+from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Stop, group_jobs, run_job_group
 
 CONNECT_TIMEOUT_S = 15
 EVENT_TOPIC = "tdx-nmi-regress"
@@ -76,11 +76,11 @@ def run_batch(batch_id: str, jobs: list[Job], client: dict, stop_name: str) -> l
     watcher.start()
     try:
         results = []
-        for job in jobs:
-            result = run_job(job, workdir, stop)
-            if result is None:
+        for group in group_jobs(jobs, MAX_SEEDS_PER_PROCESS):  # a test's seeds share a simulator process
+            group_results = run_job_group(group, workdir, stop)
+            if group_results is None:
                 break  # stopped: the rest of the batch did not run
-            results.append(result)
+            results += group_results
         return results
     finally:
         finished.set()

@@ -1,7 +1,9 @@
-"""One regression job: a test at a seed in its own simulator process, bounded, stoppable.
+"""Regression jobs: a test at a seed, bounded and stoppable; the seeds of a test share simulator
+processes (``run_job_group``; start-up is paid once per process), each seed judged on its own runs.
 
-The same ``run_job`` runs on this machine's process pool (``run_jobs``) and on a Dask cluster's
-workers (``tb/flows/cluster.py``), so a job's result does not depend on where it ran.
+The same ``run_job_group`` runs on this machine's process pool (``run_jobs``) and on a Dask
+cluster's workers (``tb/flows/cluster.py``), so a job's result does not depend on where it ran,
+nor on which seeds shared its process (a test checks the trace hashes agree).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tb import ROOT
 
 JOB_TIMEOUT_S = 300
 SECONDS_PER_BATCHED_SEED = 30  # more time for each further seed a process runs
+MAX_SEEDS_PER_PROCESS = 50
 
 
 @dataclass

@@ -218,6 +218,11 @@ def waiver(mutation: str) -> str | None:
     if cell and cell.group(1) in RESET_MUXES and "-port B " in mutation:
         return ("only the value a registered event output takes while reset is asserted: the bench reads events "
                 "from the first edge after reset, which loads the register anew")
+    if wire == "debugctl_at_seamcall":
+        bit = re.search(r"-wirebit (\d+)", mutation)
+        if bit and int(bit.group(1)) not in (1, 12, 14):
+            return ("only bits 1, 12 and 14 of the DEBUGCTL saved at SEAMCALL ever reach a register (SEAMRET keeps "
+                    "those of the host's value, SPEC 7); the other bits are never read")
     if wire == "at_host" and forced_one:
         return ("at_host gates only IRET and delivery; in SEAM NMIs are always blocked (B1) and the host "
                 "cannot execute IRET there")

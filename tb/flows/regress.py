@@ -26,7 +26,7 @@ import yaml
 from py_model.atomic import write_atomically
 
 from tb import ROOT
-from tb.flows.jobs import Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
+from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
 
 OUT = ROOT / "build" / "regress"
 def junit_xml(results: list[JobResult]) -> str:
@@ -62,9 +62,6 @@ def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
         for seed in range(1, (seeds if test.seeded else 1) + 1):
             jobs.append(Job(name, seed))
     return jobs
-
-
-MAX_SEEDS_PER_PROCESS = 50
 
 
 def seeds_per_process(seeds: int, parallel: int) -> int:
@@ -128,9 +125,10 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     stream.write_text("")
     # Start-up is paid once per simulator process: a test's seeds share processes, enough of them
     # to keep every worker busy to the end (per-seed results, reproduce commands and hashes stay).
-    per_process = seeds_per_process(seeds, parallel) if client is None else 1
+    per_process = seeds_per_process(seeds, parallel)
     processes = len(group_jobs(jobs, per_process))
-    where = (f"on the Dask cluster at {client.scheduler.address} ({len(client.scheduler_info()['workers'])} workers)"
+    where = (f"on the Dask cluster at {client.scheduler.address} ({len(client.scheduler_info()['workers'])} workers; "
+             f"a batch's seeds of a test share a simulator process, up to {MAX_SEEDS_PER_PROCESS})"
              if client is not None else f"{parallel} in parallel, {processes} simulator processes "
                                         f"(up to {per_process} seeds each)")
     print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {where}; "

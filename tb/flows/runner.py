@@ -22,7 +22,40 @@ from tb.sim.verilator import run_test, verilator_env
 
 
 # ----- presentation --------------------------------------------------------------------
+def print_softcore_report(report: dict, reproduce: str) -> bool:
+    """Softcore mode: each scenario's firmware passes (entry@RIP claimed->result) and counters."""
+    runs = report.get("runs", [])
+    table = [["scenario", "firmware passes (entry@rip claimed -> result)", "normal", "unknown", "swallow", "cycles",
+              "result"]]
+    for r in runs:
+        fw = r.get("firmware") or {}
+        passes = " | ".join(f"{p['via']}@{p['rip']} {p['claimed']} -> {p['result']}" for p in fw.get("passes", []))
+        counts = fw.get("counts") or {}
+        table.append([r["scenario"], passes or "-", *(str(counts.get(k, "-")) for k in ("normal", "unknown", "swallow")),
+                      str(r.get("cycles", "-")), "PASS" if r["ok"] else "FAIL"])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for skipped in report.get("not_applicable", []):
+        print(f"not applicable in softcore mode: {skipped['scenario']}: {skipped['reason']}")
+    for r in runs:
+        if not r["ok"]:
+            print(f"FAIL {r['scenario']}: {r['failure']}")
+    cycles, sim_s = report.get("cycles", 0), report.get("seconds") or 0
+    print(f"{len(runs)} runs of the firmware on VexRiscv, {cycles} cycles, "
+          f"{sum(r.get('transactions') or 0 for r in runs)} transactions compared RTL vs reference; "
+          f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s, {report.get('wall_seconds', 0):.1f} s wall")
+    ok = report.get("error") is None and bool(runs) and all(r["ok"] for r in runs)
+    if not ok:
+        if report.get("error"):
+            print(f"ERROR {report['error']} (log: {report.get('log')})")
+        print(f"reproduce: {reproduce}")
+    return ok
+
+
 def print_report(report: dict, test: str, seed: int, reproduce: str | None = None) -> bool:
+    if report.get("mode") == "softcore":
+        return print_softcore_report(report, reproduce or f"make sim TEST={test} SEED={seed} MODE=softcore")
     runs = report.get("runs", [])
     verdict_rows = [r for r in runs if r.get("verdict")]
     if verdict_rows:  # every run keeps its row; one that failed before its verdict shows "-"
@@ -141,7 +174,7 @@ def _main(argv=None) -> int:
     scen.add_argument("--out")
     scen.add_argument("--bug", action="append", default=[])
     for p in (sim, scen):
-        p.add_argument("--mode", choices=["interactive", "program"], default="interactive")
+        p.add_argument("--mode", choices=["interactive", "program", "softcore"], default="interactive")
         p.add_argument("--target", choices=["sim", "vboard", "board"], default="sim",
                        help="sim: Verilator under cocotb; vboard: the virtual board on a pty; board: a real board")
         p.add_argument("--port", help="the board's serial port (TARGET=board)")
@@ -184,14 +217,16 @@ def _main(argv=None) -> int:
         return run_board_target(args, seed)
     if args.mode == "program":
         print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
+    if args.mode == "softcore":
+        print("MODE=softcore: KVM's exit path and Linux's NMI handler as firmware on a VexRiscv CPU", flush=True)
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode)
     reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
-        " MODE=program" if args.mode == "program" else "")
+        f" MODE={args.mode}" if args.mode != "interactive" else "")
     ok = print_report(report, args.test, seed, reproduce)
     report["ok"] = ok
     if args.json:
         write_atomically(Path(args.json), json.dumps(report))
-    if not args.no_svg:
+    if not args.no_svg and args.mode != "softcore":  # the timelines are drawn from the model's pass records
         from tb.reports.timeline_svg import write_svgs
 
         for path in write_svgs(report, ROOT / "build" / "svg" / args.test):

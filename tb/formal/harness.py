@@ -29,7 +29,7 @@ from amaranth.lib.wiring import In
 
 from rtl.bugs import check_bugs
 from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
-from rtl.interfaces import REGISTER_MAP, Phase, resolve
+from rtl.interfaces import REGISTER_MAP, Mode, Phase, resolve
 from rtl.seam_sequencer import NMI_EXIT_REASON
 from rtl.top import PORTS, NmiTop
 
@@ -67,6 +67,12 @@ PROPERTIES = {
                                     "in VMX root (A1/A3)",
     "iret_taken_exactly": "an IRET (and its NMI-frame flag) is taken exactly when the host executes it in VMX root "
                           "at a boundary no delivery or SEAMCALL takes (A1)",
+    "mode_matches_phase": "the reported mode is the phase's: VMX root in HOST, SEAM non-root in GUEST, SEAM root "
+                          "otherwise",
+    "delivery_reports_event": "a delivery's event reports the bitmap during its cycle and the configured entry path (A5)",
+    "arrival_reports_input": "an NMI arrival's event reports exactly the NMI and vector driven on its edge",
+    "exit_taken_exactly": "a VM exit is taken exactly on a TD edge with a latched or arriving NMI (reason 0) or an exit "
+                          "request (its reason) (A4/B3)",
     "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
 }
 COVERS = {
@@ -148,6 +154,9 @@ class FormalHarness(Elaboratable):
         past_valid = Signal()
         prev_blocked, prev_latch, prev_bitmap, prev_phase = Signal(), Signal(), Signal(16), Signal(3)
         prev_seamret, prev_iret_taken, prev_iret_nmi = Signal(), Signal(), Signal()
+        prev_nmi, prev_vector, prev_exit_req, prev_exit_reason = Signal(), Signal(4), Signal(), Signal(7)
+        m.d.sync += [prev_nmi.eq(dut.stim.nmi), prev_vector.eq(dut.stim.nmi_vector), prev_exit_req.eq(dut.stim.exit_req),
+                     prev_exit_reason.eq(dut.stim.exit_reason)]
         m.d.sync += [prev_iret_taken.eq(dut.stim.iret & (dut.status.phase.as_value() == Phase.HOST.value) & ~dut.status.deliverable
                                         & ~dut.stim.seamcall),
                      prev_iret_nmi.eq(dut.stim.iret_nmi)]
@@ -169,7 +178,9 @@ class FormalHarness(Elaboratable):
         phase = dut.status.phase.as_value()
         return SimpleNamespace(past_valid=past_valid, prev_blocked=prev_blocked, prev_latch=prev_latch,
                                prev_bitmap=prev_bitmap, prev_phase=prev_phase, prev_seamret=prev_seamret,
-                               prev_iret_taken=prev_iret_taken, prev_iret_nmi=prev_iret_nmi, ghost_saved=ghost_saved,
+                               prev_iret_taken=prev_iret_taken, prev_iret_nmi=prev_iret_nmi, prev_nmi=prev_nmi,
+                               prev_vector=prev_vector, prev_exit_req=prev_exit_req, prev_exit_reason=prev_exit_reason,
+                               ghost_saved=ghost_saved,
                                ghost_nmi_exit=ghost_nmi_exit, ghost_debugctl=ghost_debugctl, phase=phase,
                                in_host=phase == Phase.HOST.value)
 
@@ -236,6 +247,19 @@ class FormalHarness(Elaboratable):
                 Assert(~(dut.ev.iret & dut.ev.seamcall)), Assert(~dut.ev.iret | (prev_phase == Phase.HOST.value))])
             prop("iret_taken_exactly", lambda: [Assert(dut.ev.iret == prev_iret_taken),
                                                 Assert(dut.ev.iret_nmi == (prev_iret_taken & prev_iret_nmi))])
+        mode = Mux(phase == Phase.HOST.value, Mode.VMX_ROOT.value,
+                   Mux(phase == Phase.GUEST.value, Mode.SEAM_NONROOT.value, Mode.SEAM_ROOT.value))
+        prop("mode_matches_phase", lambda: Assert(dut.status.mode.as_value() == mode))
+        with m.If(past_valid):
+            prop("delivery_reports_event", lambda: Assert(
+                ~dut.ev.deliver | ((dut.ev.deliver_bitmap == prev_bitmap) & (dut.ev.deliver_fred == dut.cfg.fred))))
+            prop("arrival_reports_input", lambda: [
+                Assert(dut.ev.nmi == h.prev_nmi), Assert(~dut.ev.nmi | (dut.ev.nmi_vector == h.prev_vector))])
+            in_td = prev_phase == Phase.GUEST.value
+            nmi_exit = in_td & (prev_latch | h.prev_nmi)
+            prop("exit_taken_exactly", lambda: [
+                Assert(dut.ev.exit == (in_td & (prev_latch | h.prev_nmi | h.prev_exit_req))),
+                Assert(~dut.ev.exit | (dut.ev.exit_reason == Mux(nmi_exit, NMI_EXIT_REASON, h.prev_exit_reason)))])
         prop("exit_qual_reports_bitmap",
              lambda: Assert(~(nmi_exit_edge & dut.cfg.nmi_source) | (dut.ev.exit_qual != 0)))
         with m.If(dut.ev.seamret):

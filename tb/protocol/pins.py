@@ -48,6 +48,15 @@ def input_pins(inputs: Inputs) -> dict[str, int]:
     }
 
 
+def read_inputs(get) -> Inputs:
+    """The inputs driven in this cycle, read back from the stimulus pins (where something other than
+    the bench drives them: the softcore's CPU and environment)."""
+    return Inputs(nmi=bool(get("stim__nmi")), vector=get("stim__nmi_vector"), seamcall=bool(get("stim__seamcall")),
+                  iret=bool(get("stim__iret")), iret_nmi=bool(get("stim__iret_nmi")),
+                  exit_req=bool(get("stim__exit_req")), exit_reason=get("stim__exit_reason"),
+                  reg_we=bool(get("stim__reg__we")), reg_addr=get("stim__reg__addr"), reg_data=get("stim__reg__data"))
+
+
 STATE_PINS = ("status__phase", "status__blocked", "status__latch", "status__saved_blocked", "status__bitmap")
 
 

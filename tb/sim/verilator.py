@@ -96,13 +96,13 @@ def clocked_wrapper(verilog: Path, top: str) -> tuple[Path, str]:
 def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False):
     """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format,
     toplevel). ``hdl_clock``: build the top inside ``clocked_wrapper`` under --timing."""
-    from rtl.generate import TOP_NAME, generate
+    from rtl.generate import TOP_NAME, extra_sources, generate
 
     top = top or TOP_NAME
     verilator_env()
     verilog, digest = generate(bugs, top=top)
     flags, fmt = trace_format()
-    sources, args = [verilog], [*flags, "-Wno-fatal"]
+    sources, args = [verilog, *extra_sources(top)], [*flags, "-Wno-fatal"]
     if hdl_clock:
         wrapper, top = clocked_wrapper(verilog, top)
         sources.append(wrapper)
@@ -154,18 +154,20 @@ def verified_build(sources: list, top: str, build_dir: Path, build_args: list, w
 
 
 def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=(),
-             quiet: bool = False, mode: str = "interactive", seeds=None) -> dict:
+             quiet: bool = False, mode: str = "interactive", seeds=None, firmware: Path | None = None) -> dict:
     """Run one catalog test on the RTL; return its report (see tb/uvm/tests.py, report_phase).
 
     ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
-    compiled program; Python loads it and reads the trace back). ``seeds``: a batch of seeds run one
-    after the other in this one simulator process (interactive mode; each run's row names its seed).
+    compiled program; Python loads it and reads the trace back) or "softcore" (the firmware on the
+    SoC's CPU is the host software; ``firmware``: another image than the product's). ``seeds``: a
+    batch of seeds run one after the other in this one simulator process (interactive mode; each
+    run's row names its seed).
     """
-    from rtl.generate import PROGRAM_TOP_NAME, TOP_NAME
+    from rtl.generate import PROGRAM_TOP_NAME, SOC_TOP_NAME, TOP_NAME
 
     # Program mode: the clock runs in HDL, so Python wakes only to load, wait for done, read back.
-    runner, build_dir, digest, fmt, top = ensure_build(bugs, quiet=quiet, top=PROGRAM_TOP_NAME if mode == "program"
-                                                       else TOP_NAME, hdl_clock=mode == "program")
+    tops = {"interactive": TOP_NAME, "program": PROGRAM_TOP_NAME, "softcore": SOC_TOP_NAME}
+    runner, build_dir, digest, fmt, top = ensure_build(bugs, quiet=quiet, top=tops[mode], hdl_clock=mode == "program")
     if seeds and mode != "interactive":
         raise ValueError("a batch of seeds runs in interactive mode only")
     run_dir = new_run_dir(build_dir / "runs", f"{test}-seeds{seeds[0]}-{seeds[-1]}" if seeds else f"{test}-seed{seed}")
@@ -178,14 +180,18 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
     if seeds:
         env["TB_SEEDS"] = ",".join(str(s) for s in seeds)
+    if mode == "softcore":  # one cocotb test plays any catalog test's scenarios against the firmware
+        from tb.sim.firmware import build_firmware
+
+        env.update(TB_TEST=test, TB_FIRMWARE=str(firmware or build_firmware(quiet=quiet)))
     if scenario_files:  # test "scenario": these files, in one simulator process
         env["TB_SCENARIO"] = os.pathsep.join(str(Path(f).resolve()) for f in scenario_files)
     log_file = run_dir / "sim.log"
     start = time.perf_counter()
     error = None
     try:
-        module = "tb.uvm.program" if mode == "program" else "tb.uvm.tests"
-        runner.test(test_module=module, hdl_toplevel=top, test_filter=rf"\.{test}$",
+        module = {"interactive": "tb.uvm.tests", "program": "tb.uvm.program", "softcore": "tb.uvm.softcore"}[mode]
+        runner.test(test_module=module, hdl_toplevel=top, test_filter=r"\.softcore$" if mode == "softcore" else rf"\.{test}$",
                     seed=seed, extra_env=env, waves=waves, build_dir=build_dir, test_dir=run_dir,
                     results_xml=str(results_xml), log_file=log_file)
     except (Exception, SystemExit) as err:  # failed tests (cocotb exits), a crash, or the time limit

@@ -1,0 +1,55 @@
+"""The firmware's interface with the testbench, declared once: the CONFIG word the testbench sets,
+the log records the firmware writes to LOG, and their codes. The firmware's ``soc.h`` is generated
+from this module and ``nmi_periph.REGISTERS`` (``tb/sim/firmware.py``); the testbench decodes the
+log with the same tables.
+"""
+
+# CONFIG (the SoC's ``sw_cfg``): the firmware's parameters.
+CFG_BITS = {
+    "CFG_KVM_LATE": 1 << 0,  # KVM's policy after an NMI exit: 1 late (C1'), 0 noinstr (C1)
+    "CFG_FRED": 1 << 1,  # the host's NMI entry is FRED (else IDT)
+    "CFG_NMI_SOURCE": 1 << 2,  # FRED NMI-source reporting is on
+}
+CFG_SHIFTS = {
+    "CFG_ENTRIES_SHIFT": 8,  # bits 15..8: how many TD entries the KVM loop makes
+    "CFG_LATE_SHIFT": 16,  # bits 31..16: iterations of the late policy's instrumentable window
+}
+
+# Log records: a tag word (LOG_TAG | kind << 8 | n), then n words.
+LOG_TAG = 0xC0DE0000
+LOG_KINDS = {"LOG_MARKS": 1, "LOG_PASS": 2, "LOG_LATCHED": 3, "LOG_COUNTS": 4}
+LOG_FIELDS = {
+    "LOG_MARKS": ("r_seam", "r_kvm"),  # the code addresses that stand for R_seam and R_kvm
+    "LOG_PASS": ("entry", "rip", "landing", "bitmap", "claimed", "result", "cycle"),
+    "LOG_LATCHED": ("entry", "rip"),
+    "LOG_COUNTS": ("normal", "unknown", "swallow", "external"),
+}
+ENTRIES = {"ENTRY_IDT": 0, "ENTRY_FRED": 1, "ENTRY_KVM": 2}
+RESULTS = {"RESULT_HANDLED": 0, "RESULT_EXTERNAL": 1, "RESULT_SWALLOWED": 2, "RESULT_UNKNOWN": 3}
+NO_BITMAP = 0xFFFFFFFF  # a pass without NMI-source reporting
+EXIT_REASON_NMI = 0
+
+
+def sw_config(kvm: str, entry: str, nmi_source: bool, entries: int, late_loops: int = 0) -> int:
+    """The CONFIG word for a run."""
+    if not 0 < entries < 256 or not 0 <= late_loops < 1 << 16:
+        raise ValueError(f"entries {entries} (1..255), late_loops {late_loops} (0..65535)")
+    return ((CFG_BITS["CFG_KVM_LATE"] if kvm == "late" else 0) | (CFG_BITS["CFG_FRED"] if entry == "fred" else 0)
+            | (CFG_BITS["CFG_NMI_SOURCE"] if nmi_source else 0) | entries << CFG_SHIFTS["CFG_ENTRIES_SHIFT"]
+            | late_loops << CFG_SHIFTS["CFG_LATE_SHIFT"])
+
+
+def decode_log(words: list[int]) -> list[tuple[str, dict]]:
+    """The firmware's log words as (record kind, fields); raises ValueError on a malformed log."""
+    kinds = {code: name for name, code in LOG_KINDS.items()}
+    out, i = [], 0
+    while i < len(words):
+        tag = words[i]
+        kind, n = tag >> 8 & 0xFF, tag & 0xFF
+        if tag & 0xFFFF0000 != LOG_TAG or kind not in kinds or n != len(LOG_FIELDS[kinds[kind]]):
+            raise ValueError(f"log word {i}: 0x{tag:08x} is not a record tag")
+        if i + 1 + n > len(words):
+            raise ValueError(f"log word {i}: a {kinds[kind]} record cut short")
+        out.append((kinds[kind], dict(zip(LOG_FIELDS[kinds[kind]], words[i + 1:i + 1 + n]))))
+        i += 1 + n
+    return out

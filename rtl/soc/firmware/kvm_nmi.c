@@ -1,0 +1,194 @@
+/* KVM's TD run loop and Linux's NMI handling, as firmware for the softcore SoC.
+ *
+ * Written from shared/SPEC.md (not from any kernel source):
+ *   C1/C1'  KVM's policies after an NMI exit: "noinstr" runs the manual NMI pass at once, inside
+ *           its noinstr region; "late" first runs an instrumentable window (a loop here).
+ *   C2      the manual pass: default_do_nmi for the NMI the exit consumed, with RIP = R_kvm and, with
+ *           NMI-source reporting, the exit qualification as its bitmap; it ends with IRET.
+ *   C3      the RIPs: a delivery's is the real interrupted PC (mepc); the instruction after the
+ *           ENTER store is R_seam, the one KVM's pass returns to (after its IRET store) is R_kvm.
+ *           Each is followed by a pad of NOPs: an in-order pipeline retires the instructions it has
+ *           already issued before it takes an interrupt, so a delivery at that boundary lands
+ *           somewhere in the pad; no instruction of effect has run, and the handler reports the
+ *           boundary itself (a landing beyond the pad is reported as the host RIP it is).
+ *   E1      exc_nmi's nmi_state guard (IDT entry).
+ *   E3      default_do_nmi: the back-to-back test on the interrupted RIP, handlers, swallow, unknown.
+ *   E4      the NMI sources' status bits (set per vector, polled and cleared by handlers) and the
+ *           external reason (vector 2, tried only when no handler claimed anything).
+ * The hardware is the NMI peripheral (soc.h, generated from rtl/soc/nmi_periph.py's REGISTERS):
+ * SEAMCALL(TDH.VP.ENTER) is a store to ENTER that completes at SEAMRET; IRET is a store to IRET.
+ */
+#include "soc.h"
+
+#define EXTERNAL_VECTOR 2
+#define NOT_RUNNING 0
+#define EXECUTING 1
+#define LATCHED 2
+
+static volatile int nmi_state;
+static unsigned last_nmi_rip;
+static int swallow_nmi;
+static unsigned normal, unknown, swallowed, external_count;
+
+static inline void log_word(unsigned w) { REG(LOG) = w; }
+
+static void log_record(unsigned kind, const unsigned* words, unsigned n) {
+    log_word(LOG_TAG | kind << 8 | n);
+    for (unsigned i = 0; i < n; i++) log_word(words[i]);
+}
+
+/* E3 and E4: one pass of default_do_nmi. Returns its result code. */
+static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, unsigned bitmap, int has_bitmap) {
+    unsigned start = REG(CYCLE);
+    int b2b = rip == last_nmi_rip;
+    if (!b2b) swallow_nmi = 0;
+    last_nmi_rip = rip;
+    int call_all = !has_bitmap || bitmap == 0 || (bitmap & 1);
+    unsigned pending = REG(SOURCES), claimed = 0, handled = 0, result;
+    for (unsigned v = 1; v < 16; v++) {
+        if (v == EXTERNAL_VECTOR) continue;
+        if ((call_all || (bitmap >> v & 1)) && (pending >> v & 1)) {
+            REG(SOURCES) = 1u << v; /* the handler polls its source and clears it */
+            claimed |= 1u << v;
+            handled++;
+        }
+    }
+    normal += handled;
+    if (handled > 1) swallow_nmi = 1;
+    if (handled) {
+        result = RESULT_HANDLED;
+    } else if (REG(SOURCES) >> EXTERNAL_VECTOR & 1) {
+        REG(SOURCES) = 1u << EXTERNAL_VECTOR;
+        claimed = 1u << EXTERNAL_VECTOR;
+        external_count++;
+        result = RESULT_EXTERNAL;
+    } else if (b2b && swallow_nmi) {
+        swallowed++;
+        result = RESULT_SWALLOWED;
+    } else {
+        unknown++; /* "Uhhuh. NMI received for unknown reason" */
+        result = RESULT_UNKNOWN;
+    }
+    unsigned record[7] = {entry, rip, landing, has_bitmap ? bitmap : NO_BITMAP, claimed, result, start};
+    log_record(LOG_PASS, record, 7);
+    return result;
+}
+
+extern char r_seam[], r_seam_end[], r_kvm[], r_kvm_end[];
+
+#define PAD "nop\nnop\nnop\nnop\nnop\nnop\nnop\nnop\n"
+
+/* The boundary a landing address belongs to (C3 and the pads above). */
+static unsigned boundary(unsigned rip) {
+    if (rip >= (unsigned)(unsigned long)r_seam && rip <= (unsigned)(unsigned long)r_seam_end)
+        return (unsigned)(unsigned long)r_seam;
+    if (rip >= (unsigned)(unsigned long)r_kvm && rip <= (unsigned)(unsigned long)r_kvm_end)
+        return (unsigned)(unsigned long)r_kvm;
+    return rip;
+}
+
+/* exc_nmi: the CPU's interrupt is the NMI delivery; mepc is the interrupted RIP. */
+__attribute__((interrupt("machine"), aligned(4))) void exc_nmi(void) {
+    unsigned landing;
+    __asm__ volatile("csrr %0, mepc" : "=r"(landing));
+    unsigned rip = boundary(landing);
+    unsigned delivered = REG(DELIVERED); /* acknowledges the interrupt */
+    int fred = delivered >> 16 & 1;
+    unsigned bitmap = delivered & 0xFFFF;
+    int has_bitmap = (REG(CONFIG) & CFG_NMI_SOURCE) && fred;
+    if (!fred) {
+        if (nmi_state != NOT_RUNNING) { /* E1: a pass is running: mark it and return */
+            nmi_state = LATCHED;
+            unsigned record[2] = {ENTRY_IDT, rip};
+            log_record(LOG_LATCHED, record, 2);
+            REG(IRET) = 1;
+            return;
+        }
+        nmi_state = EXECUTING;
+        do {
+            default_do_nmi(ENTRY_IDT, rip, landing, bitmap, 0);
+        } while (--nmi_state != NOT_RUNNING); /* LATCHED - 1 == EXECUTING: run again */
+    } else {
+        default_do_nmi(ENTRY_FRED, rip, landing, bitmap, has_bitmap); /* E2: FRED nests, no guard */
+    }
+    REG(IRET) = 1; /* the frame is an NMI frame */
+}
+
+/* SEAMCALL(TDH.VP.ENTER): returns 0 if the hardware refused it (an NMI is delivered first).
+ * The CPU posts stores, so the store to ENTER is followed at once by the load of ENTERED: the bus
+ * answers that load only after the store has completed (at SEAMRET), so no later instruction runs
+ * in SEAM, and the pair is the SEAMCALL instruction; R_seam is the instruction after it. */
+static int td_enter(void) {
+    unsigned entered;
+    __asm__ volatile(
+        "sw zero, 0(%1)\n"
+        "lw %0, 4(%1)\n" /* ENTERED */
+        ".global r_seam\n"
+        "r_seam:\n" PAD
+        ".global r_seam_end\n"
+        "r_seam_end:\n"
+        : "=r"(entered)
+        : "r"(&REG(ENTER))
+        : "memory");
+    return entered;
+}
+
+/* C2: KVM's manual pass for the NMI the exit consumed. */
+__attribute__((noinline)) static void kvm_manual_nmi(unsigned qual) {
+    unsigned cfg = REG(CONFIG);
+    int idt = !(cfg & CFG_FRED);
+    unsigned rip = (unsigned)(unsigned long)r_kvm; /* R_kvm: where this pass's IRET returns */
+    if (idt) nmi_state = EXECUTING;
+    do {
+        default_do_nmi(ENTRY_KVM, rip, rip, qual, (cfg & CFG_NMI_SOURCE) != 0);
+    } while (idt && --nmi_state != NOT_RUNNING);
+    __asm__ volatile(
+        "sw %1, 0(%0)\n" /* IRET through the NMI frame KVM built */
+        ".global r_kvm\n"
+        "r_kvm:\n" PAD
+        ".global r_kvm_end\n"
+        "r_kvm_end:\n" ::"r"(&REG(IRET)),
+        "r"(1)
+        : "memory");
+}
+
+int main(void) {
+    unsigned cfg = REG(CONFIG);
+    unsigned entries = cfg >> CFG_ENTRIES_SHIFT & 0xFF, late_loops = cfg >> CFG_LATE_SHIFT & 0xFFFF;
+    unsigned marks[2] = {(unsigned)(unsigned long)r_seam, (unsigned)(unsigned long)r_kvm};
+    log_record(LOG_MARKS, marks, 2);
+    __asm__ volatile("csrw mtvec, %0" ::"r"(&exc_nmi));
+    __asm__ volatile("csrw 0xBC0, %0" ::"r"(1));      /* unmask external interrupt 0 */
+    __asm__ volatile("csrs mie, %0" ::"r"(1u << 11)); /* MEIE */
+    __asm__ volatile("csrsi mstatus, 8");             /* MIE: NMIs are not maskable by the host */
+    for (unsigned i = 0; i < entries; i++) {
+        while (!td_enter()) {
+        }
+        unsigned exit = REG(EXIT);
+        if ((exit & 0x7F) == EXIT_REASON_NMI) {
+            if (cfg & CFG_KVM_LATE) {
+                for (volatile unsigned k = 0; k < late_loops; k++) {
+                } /* C1': the instrumentable window */
+            }
+            kvm_manual_nmi(exit >> 16);
+        }
+    }
+    unsigned counts[4] = {normal, unknown, swallowed, external_count};
+    log_record(LOG_COUNTS, counts, 4);
+    REG(DONE) = 1;
+    for (;;) {
+    }
+}
+
+__attribute__((naked, section(".text.start"))) void _start(void) {
+    __asm__ volatile(
+        "la sp, _stack_top\n"
+        "la t0, _bss_start\n"
+        "la t1, _bss_end\n"
+        "1: bgeu t0, t1, 2f\n"
+        "sw zero, 0(t0)\n"
+        "addi t0, t0, 4\n"
+        "j 1b\n"
+        "2: call main\n"
+        "3: j 3b\n");
+}

@@ -1,0 +1,168 @@
+"""The NMI controller and SEAM sequencer (``NmiTop``) as the softcore's memory-mapped peripheral.
+
+The CPU is the host: it executes SEAMCALL(TDH.VP.ENTER) as a store to ENTER, which completes at
+SEAMRET (the CPU is held meanwhile, so the first instruction after the store is ``R_seam``), and
+IRET as a store to IRET before its ``mret``. A delivery raises the CPU's interrupt; the handler
+acknowledges it by reading DELIVERED, and ``mepc`` is the real interrupted PC. NMI sources are a
+status-bit block (E4: an arrival from vector v sets bit v; handlers poll and clear). NMI arrivals
+and the TD's non-NMI exits come from the environment (the testbench).
+
+A delivery happens at an instruction boundary before the instruction there: when an NMI is owed
+(a delivery ends this cycle, or one is already raised and not yet taken by the CPU), an ENTER is
+refused (ENTERED reads 0) and the firmware enters again after its handler has run.
+"""
+
+from amaranth import Cat, Const, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from ..interfaces import ConfigSignature, EventSignature, StatusSignature, StimulusSignature, forward
+from ..top import NmiTop
+from .wishbone import WishboneSignature
+
+# The register map, described once: name -> (byte offset, access, meaning). The firmware's header
+# (``firmware/soc.h``'s offsets) is generated from this table (tb/sim/firmware.py).
+REGISTERS = {
+    "ENTER": (0x00, "w", "SEAMCALL(TDH.VP.ENTER): the store completes at SEAMRET, or at once when refused"),
+    "ENTERED": (0x04, "r", "1: the last ENTER ran the TD; 0: it was refused, an NMI is delivered first"),
+    "EXIT": (0x08, "r", "the last VM exit: basic reason (6..0), NMI-source qualification (31..16)"),
+    "IRET": (0x0C, "w", "IRET (ERETS/ERETU under FRED); bit 0: the frame returned through is an NMI frame"),
+    "SOURCES": (0x10, "rw1c", "NMI-source status: an arrival from vector v (1..15) sets bit v; write 1s to clear"),
+    "DELIVERED": (0x14, "r", "reading acknowledges the interrupt: the delivery's NMI-source bitmap (15..0), FRED (16)"),
+    "CONFIG": (0x18, "r", "the firmware's parameters (``sw_cfg``, set by the testbench)"),
+    "CYCLE": (0x1C, "r", "cycles since reset"),
+    "LOG": (0x20, "w", "a firmware log word, seen by the testbench's bus monitor"),
+    "DONE": (0x24, "w", "the firmware finished; the value is its status"),
+}
+INDEX = {name: offset // 4 for name, (offset, _, _) in REGISTERS.items()}
+ENTER_SETTLE = 4  # cycles between SEAMRET and the ENTER store's completion (see _bus)
+
+
+class EnvSignature(wiring.Signature):
+    """What the environment does to the CPU: NMI arrivals and the TD's own (non-NMI) exits."""
+
+    def __init__(self):
+        super().__init__({"nmi": Out(1), "nmi_vector": Out(4), "exit_req": Out(1), "exit_reason": Out(7)})
+
+
+class NmiPeripheral(wiring.Component):
+    """``NmiTop`` behind a Wishbone port.
+
+    Parameters
+    ----------
+    bugs : iterable of str
+        Deliberate RTL defects, as for ``NmiTop``.
+
+    Attributes
+    ----------
+    bus : In(WishboneSignature)
+        The CPU's data bus, within this peripheral's window (word index in ``adr``'s low bits).
+    cfg : In(ConfigSignature)
+        The hardware configuration (module policy, entry path, NMI-source, phase lengths).
+    env : In(EnvSignature)
+        NMI arrivals and non-NMI TD exits.
+    sw_cfg : In(32)
+        The firmware's parameters, readable at CONFIG.
+    irq : Out(1)
+        A delivered NMI the CPU has not yet acknowledged.
+    stim, status, ev : Out
+        ``NmiTop``'s stimulus as the CPU and environment drive it, its state and its events (for the
+        testbench's monitors, which compare them with the reference cycle by cycle).
+    log_valid, log_data, done, done_value : Out
+        A LOG store this cycle, and the firmware's final status.
+    """
+
+    bus: In(WishboneSignature())
+    cfg: In(ConfigSignature())
+    env: In(EnvSignature())
+    sw_cfg: In(32)
+    irq: Out(1)
+    stim: Out(StimulusSignature())
+    status: Out(StatusSignature())
+    ev: Out(EventSignature())
+    log_valid: Out(1)
+    log_data: Out(32)
+    done: Out(1)
+    done_value: Out(32)
+
+    def __init__(self, bugs=()):
+        self.bugs = tuple(bugs)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = NmiTop(self.bugs, host_state=False)
+        connect(m, flipped(self.cfg), dut.cfg)
+        for name, signature in (("status", StatusSignature()), ("ev", EventSignature()), ("stim", StimulusSignature())):
+            forward(m, getattr(dut, name), getattr(self, name), signature)
+        env = self.env
+        m.d.comb += [dut.stim.nmi.eq(env.nmi), dut.stim.nmi_vector.eq(env.nmi_vector),
+                     dut.stim.exit_req.eq(env.exit_req), dut.stim.exit_reason.eq(env.exit_reason)]
+        self._state_registers(m, dut)
+        self._bus(m, dut)
+        return m
+
+    def _state_registers(self, m, dut):
+        """What the CPU reads back: the interrupt, the last delivery, the last exit, the sources."""
+        self.delivered, self.exit_info, self.sources = Signal(17), Signal(32), Signal(16)
+        self.ack_irq, self.clear_sources = Signal(), Signal(16)
+        with m.If(dut.status.deliverable):
+            m.d.sync += [self.irq.eq(1), self.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred))]
+        with m.Elif(self.ack_irq):
+            m.d.sync += self.irq.eq(0)
+        with m.If(dut.ev.exit):
+            m.d.sync += self.exit_info.eq(Cat(dut.ev.exit_reason, Const(0, 9), dut.ev.exit_qual))
+        arrival = Signal(16)
+        with m.If(self.env.nmi & (self.env.nmi_vector != 0)):
+            m.d.comb += arrival.eq(1 << self.env.nmi_vector)
+        m.d.sync += self.sources.eq((self.sources & ~self.clear_sources) | arrival)
+
+    def _bus(self, m, dut):
+        """Requests: answered the cycle after, except ENTER (held until SEAMRET) and IRET (taken at a
+        boundary no delivery takes)."""
+        bus = self.bus
+        index = bus.adr[0:4]
+        request = bus.cyc & bus.stb & ~bus.ack
+        entering, entered, cycle = Signal(), Signal(), Signal(32)
+        # After SEAMRET the ENTER store completes only once an NMI delivered at that boundary has
+        # reached the CPU's interrupt logic, so the CPU takes it before KVM's next instruction: a
+        # delivery at R_seam lands on R_seam (x86 takes it at that boundary; VexRiscv samples its
+        # interrupt lines through registers, ENTER_SETTLE cycles).
+        returned = Signal(range(ENTER_SETTLE + 1))
+        m.d.sync += cycle.eq(cycle + 1)
+        owed = dut.status.deliverable | self.irq
+        readable = {"ENTERED": entered, "EXIT": self.exit_info, "SOURCES": self.sources, "DELIVERED": self.delivered,
+                    "CONFIG": self.sw_cfg, "CYCLE": cycle}
+        m.d.sync += bus.ack.eq(0)
+        with m.If(request):
+            with m.Switch(index):
+                with m.Case(INDEX["ENTER"]):
+                    with m.If(entering):
+                        with m.If(dut.ev.seamret | (returned != 0)):
+                            with m.If(returned == ENTER_SETTLE):
+                                m.d.sync += [bus.ack.eq(1), entering.eq(0), returned.eq(0)]
+                            with m.Else():
+                                m.d.sync += returned.eq(returned + 1)
+                    with m.Elif(owed):
+                        m.d.sync += [bus.ack.eq(1), entered.eq(0)]
+                    with m.Else():
+                        m.d.comb += dut.stim.seamcall.eq(1)
+                        m.d.sync += [entering.eq(1), entered.eq(1)]
+                with m.Case(INDEX["IRET"]):
+                    with m.If(~dut.status.deliverable):
+                        m.d.comb += [dut.stim.iret.eq(1), dut.stim.iret_nmi.eq(bus.dat_w[0])]
+                        m.d.sync += bus.ack.eq(1)
+                with m.Default():
+                    m.d.sync += bus.ack.eq(1)
+                    with m.If(bus.we & (index == INDEX["SOURCES"])):
+                        m.d.comb += self.clear_sources.eq(bus.dat_w[0:16])
+                    with m.If(bus.we & (index == INDEX["LOG"])):
+                        m.d.comb += [self.log_valid.eq(1), self.log_data.eq(bus.dat_w)]
+                    with m.If(bus.we & (index == INDEX["DONE"])):
+                        m.d.sync += [self.done.eq(1), self.done_value.eq(bus.dat_w)]
+                    with m.If(~bus.we & (index == INDEX["DELIVERED"])):
+                        m.d.comb += self.ack_irq.eq(1)
+                    for name, value in readable.items():
+                        with m.If(index == INDEX[name]):
+                            m.d.sync += bus.dat_r.eq(value)
+        return m

@@ -1,0 +1,86 @@
+"""The softcore SoC: VexRiscv, block RAM for the firmware, and the NMI peripheral.
+
+Memory map (byte addresses): RAM at 0x0000_0000 (``RAM_WORDS`` words; code, data, stack, the
+firmware's log); the NMI peripheral at 0x8000_0000 (``nmi_periph.REGISTERS``). The CPU starts at 0.
+"""
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from ..interfaces import ConfigSignature, EventSignature, StatusSignature, StimulusSignature, forward
+from .nmi_periph import EnvSignature, NmiPeripheral
+from .ram import Ram
+from .vexriscv import VexRiscv
+
+RAM_WORDS = 4096  # 16 KiB
+PERIPH_BASE = 0x8000_0000
+
+
+class NmiSoc(wiring.Component):
+    """The SoC the firmware runs on.
+
+    Parameters
+    ----------
+    bugs : iterable of str
+        Deliberate RTL defects in the NMI peripheral's ``NmiTop``.
+
+    Attributes
+    ----------
+    cfg, env, sw_cfg : In
+        The hardware configuration, the environment (NMI arrivals, TD exits), the firmware's parameters.
+    hold : In(1)
+        Keep the CPU in reset; ``load_we``/``load_addr``/``load_data`` write the RAM meanwhile.
+    stim, status, ev : Out
+        The NMI peripheral's ``NmiTop`` pins, for the monitors.
+    irq, log_valid, log_data, done, done_value : Out
+        The CPU's NMI interrupt line; the firmware's log stores and final status.
+    """
+
+    cfg: In(ConfigSignature())
+    env: In(EnvSignature())
+    sw_cfg: In(32)
+    hold: In(1)
+    load_we: In(1)
+    load_addr: In(range(RAM_WORDS))
+    load_data: In(32)
+    stim: Out(StimulusSignature())
+    status: Out(StatusSignature())
+    ev: Out(EventSignature())
+    irq: Out(1)
+    log_valid: Out(1)
+    log_data: Out(32)
+    done: Out(1)
+    done_value: Out(32)
+
+    def __init__(self, bugs=()):
+        self.bugs = tuple(bugs)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.cpu = cpu = VexRiscv(reset_vector=0)
+        m.submodules.ram = ram = Ram(RAM_WORDS)
+        m.submodules.nmi = nmi = NmiPeripheral(self.bugs)
+        connect(m, cpu.ibus, ram.ibus)
+        m.d.comb += [cpu.hold.eq(self.hold), cpu.irq.eq(nmi.irq), ram.load_we.eq(self.load_we),
+                     ram.load_addr.eq(self.load_addr), ram.load_data.eq(self.load_data)]
+        connect(m, flipped(self.cfg), nmi.cfg)
+        connect(m, flipped(self.env), nmi.env)
+        m.d.comb += nmi.sw_cfg.eq(self.sw_cfg)
+        for name, signature in (("status", StatusSignature()), ("ev", EventSignature()), ("stim", StimulusSignature())):
+            forward(m, getattr(nmi, name), getattr(self, name), signature)
+        m.d.comb += [self.irq.eq(nmi.irq), self.log_valid.eq(nmi.log_valid), self.log_data.eq(nmi.log_data),
+                     self.done.eq(nmi.done), self.done_value.eq(nmi.done_value)]
+
+        # The data bus: the top address bit selects the peripheral.
+        dbus, to_periph = cpu.dbus, cpu.dbus.adr[29]
+        for target, selected in ((ram.dbus, ~to_periph), (nmi.bus, to_periph)):
+            m.d.comb += [target.cyc.eq(dbus.cyc & selected), target.stb.eq(dbus.stb & selected),
+                         target.we.eq(dbus.we), target.adr.eq(dbus.adr), target.dat_w.eq(dbus.dat_w),
+                         target.sel.eq(dbus.sel)]
+        with m.If(to_periph):
+            m.d.comb += [dbus.dat_r.eq(nmi.bus.dat_r), dbus.ack.eq(nmi.bus.ack)]
+        with m.Else():
+            m.d.comb += [dbus.dat_r.eq(ram.dbus.dat_r), dbus.ack.eq(ram.dbus.ack)]
+        return m

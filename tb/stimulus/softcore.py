@@ -1,0 +1,91 @@
+"""Scenarios as softcore runs: the firmware's parameters and the environment's part of the timeline.
+
+In softcore mode the host software is the firmware (``rtl/soc/firmware/kvm_nmi.c``): KVM's loop
+enters the TD by itself and its handlers take their own time, so a scenario keeps only what the
+environment does (NMI arrivals, placed by phase with ``until:`` steps) and the firmware's
+parameters. Software timing knobs become firmware behaviour: ``handler``/``poll``/``nest`` are the
+firmware's own code, ``late`` is a loop of ``late`` iterations. What the firmware does not do yet
+is refused with the reason (``NotApplicable``), never run differently from the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from py_model import Scenario
+from py_model.hardware import EXIT, GUEST, HOST, SEAMCALL, VMENTRY
+from py_model.transactions import EXIT_REASONS
+from rtl.soc import abi
+
+
+class NotApplicable(Exception):
+    """The scenario needs something the softcore's firmware or environment does not model yet."""
+
+
+# The phases an ``until:`` step waits for (the environment sees the hardware's phase only).
+UNTIL_PHASES = {"guest": {GUEST}, "seam_root": {SEAMCALL, VMENTRY, EXIT}, "host": {HOST}}
+
+
+@dataclass
+class SoftcoreCase:
+    scenario: Scenario
+    sw_cfg: int  # the firmware's CONFIG word
+    entries: int
+    steps: list  # the environment's steps: ("until", phases), ("nmi", vector), ("exit", reason), ("wait", n)
+
+
+def softcore_case(scenario: Scenario) -> SoftcoreCase:
+    cfg = scenario.config
+    if scenario.host_state is not None:
+        raise NotApplicable("host-state scenarios: the softcore's SoC has no host-state register file yet")
+    entries, steps = 0, []
+    for kind, arg in scenario.steps:
+        if kind == "enter":
+            entries += 1  # KVM's loop in the firmware enters by itself
+        elif kind == "until" and arg in UNTIL_PHASES:
+            steps.append(("until", UNTIL_PHASES[arg]))
+        elif kind == "nmi":
+            steps.append(("nmi", arg))
+        elif kind == "wait":
+            steps.append(("wait", arg))
+        elif kind == "exit" and arg in EXIT_REASONS:
+            steps.append(("exit", EXIT_REASONS[arg]))  # the TD's own exit (taken in the TD, B3)
+        else:
+            raise NotApplicable(f"step {kind}: {arg!r}: the softcore's environment has no such step yet "
+                                "(instrumentation faults and waits on the handler phase are firmware work to come)")
+    if entries == 0:
+        raise NotApplicable("no TD entry: the firmware's KVM loop makes at least one")
+    sw_cfg = abi.sw_config(cfg.kvm, cfg.entry, cfg.nmi_source, entries, cfg.late if cfg.kvm == "late" else 0)
+    return SoftcoreCase(scenario, sw_cfg, entries, steps)
+
+
+class EnvPlayer:
+    """Plays a case's environment steps against the hardware's phase, one cycle at a time."""
+
+    def __init__(self, case: SoftcoreCase):
+        self.steps, self.index, self.wait_left = list(case.steps), 0, None
+
+    def cycle(self, phase: int) -> dict[str, int]:
+        """The environment's pins for this cycle (``env__*``), given the phase during it."""
+        pins = {"env__nmi": 0, "env__nmi_vector": 0, "env__exit_req": 0, "env__exit_reason": 0}
+        while self.index < len(self.steps):
+            kind, arg = self.steps[self.index]
+            if kind == "until":
+                if phase not in arg:
+                    return pins
+                self.index += 1
+            elif kind == "wait":
+                if self.wait_left is None:
+                    self.wait_left = arg
+                if self.wait_left > 0:
+                    self.wait_left -= 1
+                    return pins
+                self.wait_left = None
+                self.index += 1
+            elif kind == "exit":
+                self.index += 1
+                return {**pins, "env__exit_req": 1, "env__exit_reason": arg}
+            else:  # nmi: one arrival per cycle
+                self.index += 1
+                return {**pins, "env__nmi": 1, "env__nmi_vector": arg}
+        return pins
