@@ -9,6 +9,7 @@ CFG_BITS = {
     "CFG_KVM_LATE": 1 << 0,  # KVM's policy after an NMI exit: 1 late (C1'), 0 noinstr (C1)
     "CFG_FRED": 1 << 1,  # the host's NMI entry is FRED (else IDT)
     "CFG_NMI_SOURCE": 1 << 2,  # FRED NMI-source reporting is on
+    "CFG_FAULT": 1 << 3,  # one instrumentation fault in KVM's first instrumentable code after SEAMRET
 }
 CFG_SHIFTS = {
     "CFG_ENTRIES_SHIFT": 8,  # bits 15..8: how many TD entries the KVM loop makes
@@ -30,12 +31,13 @@ NO_BITMAP = 0xFFFFFFFF  # a pass without NMI-source reporting
 EXIT_REASON_NMI = 0
 
 
-def sw_config(kvm: str, entry: str, nmi_source: bool, entries: int, late_loops: int = 0) -> int:
+def sw_config(kvm: str, entry: str, nmi_source: bool, entries: int, late_loops: int = 0, fault: bool = False) -> int:
     """The CONFIG word for a run."""
     if not 0 < entries < 256 or not 0 <= late_loops < 1 << 16:
         raise ValueError(f"entries {entries} (1..255), late_loops {late_loops} (0..65535)")
     return ((CFG_BITS["CFG_KVM_LATE"] if kvm == "late" else 0) | (CFG_BITS["CFG_FRED"] if entry == "fred" else 0)
-            | (CFG_BITS["CFG_NMI_SOURCE"] if nmi_source else 0) | entries << CFG_SHIFTS["CFG_ENTRIES_SHIFT"]
+            | (CFG_BITS["CFG_NMI_SOURCE"] if nmi_source else 0) | (CFG_BITS["CFG_FAULT"] if fault else 0)
+            | entries << CFG_SHIFTS["CFG_ENTRIES_SHIFT"]
             | late_loops << CFG_SHIFTS["CFG_LATE_SHIFT"])
 
 

@@ -45,6 +45,18 @@ class EnvSignature(wiring.Signature):
         super().__init__({"nmi": Out(1), "nmi_vector": Out(4), "exit_req": Out(1), "exit_reason": Out(7)})
 
 
+class MonitorSignature(wiring.Signature):
+    """What the testbench observes: ``NmiTop``'s stimulus as the CPU and environment drive it, its
+    state and events (compared with the reference cycle by cycle), the CPU's NMI interrupt line, a
+    LOG store this cycle, and the firmware's final status."""
+
+    def __init__(self):
+        super().__init__({
+            "stim": Out(StimulusSignature()), "status": Out(StatusSignature()), "ev": Out(EventSignature()),
+            "irq": Out(1), "log_valid": Out(1), "log_data": Out(32), "done": Out(1), "done_value": Out(32),
+        })
+
+
 class NmiPeripheral(wiring.Component):
     """``NmiTop`` behind a Wishbone port.
 
@@ -63,27 +75,16 @@ class NmiPeripheral(wiring.Component):
         NMI arrivals and non-NMI TD exits.
     sw_cfg : In(32)
         The firmware's parameters, readable at CONFIG.
-    irq : Out(1)
-        A delivered NMI the CPU has not yet acknowledged.
-    stim, status, ev : Out
-        ``NmiTop``'s stimulus as the CPU and environment drive it, its state and its events (for the
-        testbench's monitors, which compare them with the reference cycle by cycle).
-    log_valid, log_data, done, done_value : Out
-        A LOG store this cycle, and the firmware's final status.
+    mon : Out(MonitorSignature)
+        For the testbench; ``mon.irq`` is also the CPU's interrupt: a delivered NMI the CPU has not
+        yet acknowledged.
     """
 
     bus: In(WishboneSignature())
     cfg: In(ConfigSignature())
     env: In(EnvSignature())
     sw_cfg: In(32)
-    irq: Out(1)
-    stim: Out(StimulusSignature())
-    status: Out(StatusSignature())
-    ev: Out(EventSignature())
-    log_valid: Out(1)
-    log_data: Out(32)
-    done: Out(1)
-    done_value: Out(32)
+    mon: Out(MonitorSignature())
 
     def __init__(self, bugs=()):
         self.bugs = tuple(bugs)
@@ -94,7 +95,7 @@ class NmiPeripheral(wiring.Component):
         m.submodules.dut = dut = NmiTop(self.bugs, host_state=False)
         connect(m, flipped(self.cfg), dut.cfg)
         for name, signature in (("status", StatusSignature()), ("ev", EventSignature()), ("stim", StimulusSignature())):
-            forward(m, getattr(dut, name), getattr(self, name), signature)
+            forward(m, getattr(dut, name), getattr(self.mon, name), signature)
         env = self.env
         m.d.comb += [dut.stim.nmi.eq(env.nmi), dut.stim.nmi_vector.eq(env.nmi_vector),
                      dut.stim.exit_req.eq(env.exit_req), dut.stim.exit_reason.eq(env.exit_reason)]
@@ -107,9 +108,9 @@ class NmiPeripheral(wiring.Component):
         self.delivered, self.exit_info, self.sources = Signal(17), Signal(32), Signal(16)
         self.ack_irq, self.clear_sources = Signal(), Signal(16)
         with m.If(dut.status.deliverable):
-            m.d.sync += [self.irq.eq(1), self.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred))]
+            m.d.sync += [self.mon.irq.eq(1), self.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred))]
         with m.Elif(self.ack_irq):
-            m.d.sync += self.irq.eq(0)
+            m.d.sync += self.mon.irq.eq(0)
         with m.If(dut.ev.exit):
             m.d.sync += self.exit_info.eq(Cat(dut.ev.exit_reason, Const(0, 9), dut.ev.exit_qual))
         arrival = Signal(16)
@@ -130,7 +131,7 @@ class NmiPeripheral(wiring.Component):
         # interrupt lines through registers, ENTER_SETTLE cycles).
         returned = Signal(range(ENTER_SETTLE + 1))
         m.d.sync += cycle.eq(cycle + 1)
-        owed = dut.status.deliverable | self.irq
+        owed = dut.status.deliverable | self.mon.irq
         readable = {"ENTERED": entered, "EXIT": self.exit_info, "SOURCES": self.sources, "DELIVERED": self.delivered,
                     "CONFIG": self.sw_cfg, "CYCLE": cycle}
         m.d.sync += bus.ack.eq(0)
@@ -157,9 +158,9 @@ class NmiPeripheral(wiring.Component):
                     with m.If(bus.we & (index == INDEX["SOURCES"])):
                         m.d.comb += self.clear_sources.eq(bus.dat_w[0:16])
                     with m.If(bus.we & (index == INDEX["LOG"])):
-                        m.d.comb += [self.log_valid.eq(1), self.log_data.eq(bus.dat_w)]
+                        m.d.comb += [self.mon.log_valid.eq(1), self.mon.log_data.eq(bus.dat_w)]
                     with m.If(bus.we & (index == INDEX["DONE"])):
-                        m.d.sync += [self.done.eq(1), self.done_value.eq(bus.dat_w)]
+                        m.d.sync += [self.mon.done.eq(1), self.mon.done_value.eq(bus.dat_w)]
                     with m.If(~bus.we & (index == INDEX["DELIVERED"])):
                         m.d.comb += self.ack_irq.eq(1)
                     for name, value in readable.items():

@@ -8,8 +8,9 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
-from ..interfaces import ConfigSignature, EventSignature, StatusSignature, StimulusSignature, forward
-from .nmi_periph import EnvSignature, NmiPeripheral
+from ..bugs import check_bugs
+from ..interfaces import ConfigSignature
+from .nmi_periph import EnvSignature, MonitorSignature, NmiPeripheral
 from .ram import Ram
 from .vexriscv import VexRiscv
 
@@ -31,10 +32,9 @@ class NmiSoc(wiring.Component):
         The hardware configuration, the environment (NMI arrivals, TD exits), the firmware's parameters.
     hold : In(1)
         Keep the CPU in reset; ``load_we``/``load_addr``/``load_data`` write the RAM meanwhile.
-    stim, status, ev : Out
-        The NMI peripheral's ``NmiTop`` pins, for the monitors.
-    irq, log_valid, log_data, done, done_value : Out
-        The CPU's NMI interrupt line; the firmware's log stores and final status.
+    mon : Out(MonitorSignature)
+        The NMI peripheral's ``NmiTop`` pins, the CPU's NMI interrupt line, the firmware's log
+        stores and final status, for the testbench.
     """
 
     cfg: In(ConfigSignature())
@@ -44,18 +44,11 @@ class NmiSoc(wiring.Component):
     load_we: In(1)
     load_addr: In(range(RAM_WORDS))
     load_data: In(32)
-    stim: Out(StimulusSignature())
-    status: Out(StatusSignature())
-    ev: Out(EventSignature())
-    irq: Out(1)
-    log_valid: Out(1)
-    log_data: Out(32)
-    done: Out(1)
-    done_value: Out(32)
+    mon: Out(MonitorSignature())
 
     def __init__(self, bugs=()):
-        self.bugs = tuple(bugs)
         super().__init__()
+        self.bugs = check_bugs(bugs)  # an unknown defect is refused before anything is built
 
     def elaborate(self, platform):
         m = Module()
@@ -63,15 +56,12 @@ class NmiSoc(wiring.Component):
         m.submodules.ram = ram = Ram(RAM_WORDS)
         m.submodules.nmi = nmi = NmiPeripheral(self.bugs)
         connect(m, cpu.ibus, ram.ibus)
-        m.d.comb += [cpu.hold.eq(self.hold), cpu.irq.eq(nmi.irq), ram.load_we.eq(self.load_we),
+        m.d.comb += [cpu.hold.eq(self.hold), cpu.irq.eq(nmi.mon.irq), ram.load_we.eq(self.load_we),
                      ram.load_addr.eq(self.load_addr), ram.load_data.eq(self.load_data)]
         connect(m, flipped(self.cfg), nmi.cfg)
         connect(m, flipped(self.env), nmi.env)
         m.d.comb += nmi.sw_cfg.eq(self.sw_cfg)
-        for name, signature in (("status", StatusSignature()), ("ev", EventSignature()), ("stim", StimulusSignature())):
-            forward(m, getattr(nmi, name), getattr(self, name), signature)
-        m.d.comb += [self.irq.eq(nmi.irq), self.log_valid.eq(nmi.log_valid), self.log_data.eq(nmi.log_data),
-                     self.done.eq(nmi.done), self.done_value.eq(nmi.done_value)]
+        connect(m, nmi.mon, flipped(self.mon))
 
         # The data bus: the top address bit selects the peripheral.
         dbus, to_periph = cpu.dbus, cpu.dbus.adr[29]

@@ -68,6 +68,22 @@ def workdir(seed: int) -> tuple[Path, str]:
 # The `rst ? reset value : next` multiplexers of nmi_top's own registers, which are only the
 # registered ev_* outputs (filled by list_mutations).
 RESET_MUXES: set[str] = set()
+# The inputs of every AND cell (cell -> {port: signal}), so that a waiver can name the signal a mutated
+# input carries (filled by list_mutations).
+AND_INPUTS: dict[str, dict[str, str]] = {}
+MUXES: dict[str, dict[str, str]] = {}  # every multiplexer's connections (A, B, S, Y)
+
+
+def held_register(cell: str) -> str | None:
+    """The register a reset multiplexer belongs to: follow its A input (the value kept when reset is
+    not asserted) back through the process multiplexers to the register's own output."""
+    by_output = {ports.get("Y"): name for name, ports in MUXES.items()}
+    signal = MUXES.get(cell, {}).get("A")
+    for _ in range(16):
+        if signal not in by_output:
+            break
+        signal = MUXES[by_output[signal]].get("A")
+    return signal.lstrip("\\") if signal and not signal.startswith("$") else None
 
 
 def list_mutations(folder: Path, n: int, seed: int) -> list[str]:
@@ -81,10 +97,13 @@ def list_mutations(folder: Path, n: int, seed: int) -> list[str]:
         raise RuntimeError(f"yosys mutate -list failed: {proc.stderr[-2000:]}")
     # The multiplexers that apply the synchronous reset (select = rst), for the waiver above.
     proc = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$mux"], cwd=folder, capture_output=True, text=True)
-    for cell, select in re.findall(r"cell \$mux (\S+)\n(?:\s+(?:parameter|connect \\[AB]|connect \\Y).*\n)*\s+connect \\S (\S+)",
-                                   proc.stdout):
-        if select == "\\rst" and not cell.startswith("$flatten"):  # nmi_top's own registers: the ev_* outputs
+    for cell, body in re.findall(r"cell \$mux (\S+)\n((?:\s+(?:parameter|connect).*\n)*)", proc.stdout):
+        MUXES[cell] = dict(re.findall(r"connect \\(A|B|S|Y) (\S+)", body))
+        if MUXES[cell].get("S") == "\\rst" and not cell.startswith("$flatten"):  # nmi_top's own: the ev outputs
             RESET_MUXES.add(cell)
+    proc = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$and"], cwd=folder, capture_output=True, text=True)
+    for cell, body in re.findall(r"cell \$and (\S+)\n((?:\s+(?:parameter|connect).*\n)*)", proc.stdout):
+        AND_INPUTS[cell] = dict(re.findall(r"connect \\(A|B) (\S+)", body))
     return [line.strip() for line in (folder / "mutations.txt").read_text().splitlines() if line.strip()]
 
 
@@ -213,8 +232,14 @@ def waiver(mutation: str) -> str | None:
              _line("rtl/top.py", "ev.seamcall_saved.eq("), _line("rtl/interfaces.py", '"seamcall_saved": Out(1)')}
     # The mutated wire's own name, without its hierarchy or port group ("seq.nmi__at_host" -> "at_host").
     wire = re.search(r"-wire (\S+) ", mutation)
-    wire = wire.group(1).split(".")[-1].split("__")[-1] if wire else None
+    wire = wire.group(1) if wire else None
     cell = re.search(r"-cell (\S+)", mutation)
+    port = re.search(r"-port (A|B) ", mutation)
+    if wire is None and cell and port and port.group(1) in AND_INPUTS.get(cell.group(1), {}):
+        wire = AND_INPUTS[cell.group(1)][port.group(1)].lstrip("\\")  # the signal on the mutated AND input
+    if wire is None and cell and "-port S " in mutation and MUXES.get(cell.group(1), {}).get("S") == "\\rst":
+        wire = held_register(cell.group(1))  # a reset multiplexer's select: the register it resets
+    wire = wire.split(".")[-1].split("__")[-1] if wire else None
     if cell and cell.group(1) in RESET_MUXES and "-port B " in mutation:
         return ("only the value a registered event output takes while reset is asserted: the bench reads events "
                 "from the first edge after reset, which loads the register anew")
@@ -243,8 +268,12 @@ def simulate(folder: Path, netlist: Path, mutants: list[int], jobs: int) -> dict
     verilator_env()
     import hashlib
 
-    build_dir = folder / f"sim-{hashlib.sha256(netlist.read_bytes()).hexdigest()[:12]}"  # one build per netlist
-    build = dict(sources=[netlist], top="nmi_top", build_dir=build_dir, build_args=["-Wno-fatal"],
+    # Yosys marks its case statements parallel_case; a mutant may break that promise, which must be
+    # simulated (first match), not stop the simulator and with it every later mutant of the process.
+    args = ["-Wno-fatal", "--no-assert-case"]
+    key = hashlib.sha256(netlist.read_bytes() + " ".join(args).encode()).hexdigest()[:12]
+    build_dir = folder / f"sim-{key}"  # one build per netlist and recipe
+    build = dict(sources=[netlist], top="nmi_top", build_dir=build_dir, build_args=args,
                  what=f"the mutant netlist ({netlist.name})", quiet=True)
     verified_build(**build)
 

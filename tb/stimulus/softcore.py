@@ -4,7 +4,9 @@ In softcore mode the host software is the firmware (``rtl/soc/firmware/kvm_nmi.c
 enters the TD by itself and its handlers take their own time, so a scenario keeps only what the
 environment does (NMI arrivals, placed by phase with ``until:`` steps) and the firmware's
 parameters. Software timing knobs become firmware behaviour: ``handler``/``poll``/``nest`` are the
-firmware's own code, ``late`` is a loop of ``late`` iterations. What the firmware does not do yet
+firmware's own code, ``late`` is a loop of ``late`` iterations, and a ``fault`` placed after an
+entry's NMIs is the firmware's one instrumentation fault, taken in KVM's first instrumentable code
+after SEAMRET (where the model's host takes it too). What the firmware does not do yet
 is refused with the reason (``NotApplicable``), never run differently from the model.
 """
 
@@ -38,7 +40,7 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
     cfg = scenario.config
     if scenario.host_state is not None:
         raise NotApplicable("host-state scenarios: the softcore's SoC has no host-state register file yet")
-    entries, steps = 0, []
+    entries, steps, fault = 0, [], False
     for kind, arg in scenario.steps:
         if kind == "enter":
             entries += 1  # KVM's loop in the firmware enters by itself
@@ -48,26 +50,33 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
             steps.append(("nmi", arg))
         elif kind == "wait":
             steps.append(("wait", arg))
+        elif kind == "fault" and not fault and entries and steps and steps[-1][0] == "nmi":
+            fault = True  # after the exit's NMIs: the firmware's first instrumentable code after SEAMRET
         elif kind == "exit" and arg in EXIT_REASONS:
             steps.append(("exit", EXIT_REASONS[arg]))  # the TD's own exit (taken in the TD, B3)
         else:
-            raise NotApplicable(f"step {kind}: {arg!r}: the softcore's environment has no such step yet "
-                                "(instrumentation faults and waits on the handler phase are firmware work to come)")
+            raise NotApplicable(f"step {kind}: {arg!r}: not in the softcore yet (waits on the handler phase, "
+                                "and faults anywhere but after an entry's NMIs, are firmware work to come)")
     if entries == 0:
         raise NotApplicable("no TD entry: the firmware's KVM loop makes at least one")
-    sw_cfg = abi.sw_config(cfg.kvm, cfg.entry, cfg.nmi_source, entries, cfg.late if cfg.kvm == "late" else 0)
+    sw_cfg = abi.sw_config(cfg.kvm, cfg.entry, cfg.nmi_source, entries, cfg.late if cfg.kvm == "late" else 0, fault)
     return SoftcoreCase(scenario, sw_cfg, entries, steps)
 
 
 class EnvPlayer:
     """Plays a case's environment steps against the hardware's phase, one cycle at a time."""
 
+    IDLE = {"env__nmi": 0, "env__nmi_vector": 0, "env__exit_req": 0, "env__exit_reason": 0}
+
     def __init__(self, case: SoftcoreCase):
         self.steps, self.index, self.wait_left = list(case.steps), 0, None
+        # An NMI placed by time (after a ``wait``) that arrives while the host runs: where it lands
+        # depends on the software's own timing, which is the firmware's here and the model's there.
+        self.timed = False
 
     def cycle(self, phase: int) -> dict[str, int]:
         """The environment's pins for this cycle (``env__*``), given the phase during it."""
-        pins = {"env__nmi": 0, "env__nmi_vector": 0, "env__exit_req": 0, "env__exit_reason": 0}
+        pins = dict(self.IDLE)
         while self.index < len(self.steps):
             kind, arg = self.steps[self.index]
             if kind == "until":
@@ -86,6 +95,8 @@ class EnvPlayer:
                 self.index += 1
                 return {**pins, "env__exit_req": 1, "env__exit_reason": arg}
             else:  # nmi: one arrival per cycle
+                after_wait = self.index > 0 and self.steps[self.index - 1][0] == "wait"
+                self.timed |= after_wait and phase == HOST
                 self.index += 1
                 return {**pins, "env__nmi": 1, "env__nmi_vector": arg}
         return pins

@@ -33,8 +33,8 @@ async def _reset_and_load(dut, words: list[int], case) -> None:
     for name, value in config_pins(case.scenario).items():
         getattr(dut, name).value = value
     dut.sw_cfg.value = case.sw_cfg
-    for name in ("env__nmi", "env__nmi_vector", "env__exit_req", "env__exit_reason"):
-        getattr(dut, name).value = 0
+    for name, value in EnvPlayer.IDLE.items():
+        getattr(dut, name).value = value
     await FallingEdge(dut.clk)
     dut.rst.value = 0
     for addr, word in enumerate(words):
@@ -48,7 +48,7 @@ async def run_case(dut, words: list[int], case) -> dict:
     await _reset_and_load(dut, words, case)
     checker = HardwareChecker(scenario.config, scenario.name, registers=False)  # no host-state unit
     env, log, events, bound = EnvPlayer(case), [], [], run_cycle_bound()
-    get = lambda name: int(getattr(dut, name).value)
+    get = lambda name: int(getattr(dut, "mon__" + name).value)  # the SoC's monitor port (MonitorSignature)
     cycle, done = 0, False
     while cycle <= bound:
         # During cycle t (after the falling edge): the registered events of edge t-1, the state of t.
@@ -79,15 +79,17 @@ async def run_case(dut, words: list[int], case) -> dict:
             outcome = firmware_outcome(log)
         except ValueError as err:
             problem = f"{scenario.name}: {err}"
-    if problem is None:
+    # The software half, unless an NMI was placed by time into the host's run (env.timed): then where
+    # it lands is the firmware's timing, not the model's, and the row says so.
+    if problem is None and not env.timed:
         miss = check_firmware(model_expectation(scenario), outcome)
         problem = f"{scenario.name}: the firmware differs from the model's software: {miss}" if miss else None
-    if problem is None:
+    if problem is None and not env.timed:
         miss = check_firmware(scenario.expect, outcome)
         problem = f"{scenario.name}: {miss}" if miss else None
     return {"scenario": scenario.name, "config": scenario.config.to_json(), "ok": problem is None, "failure": problem,
             "cycles": cycle, "transactions": checker.scoreboard.compared["txn"], "firmware": outcome,
-            "done_value": get("done_value"), "events": events}
+            "done_value": get("done_value"), "events": events, "timed": env.timed}
 
 
 @cocotb.test()

@@ -13,6 +13,10 @@
  *           boundary itself (a landing beyond the pad is reported as the host RIP it is).
  *   E1      exc_nmi's nmi_state guard (IDT entry).
  *   E3      default_do_nmi: the back-to-back test on the interrupted RIP, handlers, swallow, unknown.
+ *   F       an instrumentation fault (CONFIG's CFG_FAULT): a real trap (ECALL) in KVM's first
+ *           instrumentable code after SEAMRET (the late policy's window; after the noinstr region),
+ *           whose handler returns with IRET through a non-NMI frame (A1: under IDT that unblocks
+ *           NMIs, under FRED it does not).
  *   E4      the NMI sources' status bits (set per vector, polled and cleared by handlers) and the
  *           external reason (vector 2, tried only when no handler claimed anything).
  * The hardware is the NMI peripheral (soc.h, generated from rtl/soc/nmi_periph.py's REGISTERS):
@@ -87,10 +91,27 @@ static unsigned boundary(unsigned rip) {
     return rip;
 }
 
-/* exc_nmi: the CPU's interrupt is the NMI delivery; mepc is the interrupted RIP. */
+static int fault_pending;
+
+/* The instrumentation fault: host code traps, and its handler returns through a non-NMI frame. */
+static void instrumentable_point(void) {
+    if (fault_pending) {
+        fault_pending = 0;
+        __asm__ volatile("ecall" ::: "memory");
+    }
+}
+
+/* The trap vector: an exception is the instrumentation fault; the interrupt is the NMI delivery
+ * (exc_nmi), and mepc is the interrupted RIP. */
 __attribute__((interrupt("machine"), aligned(4))) void exc_nmi(void) {
-    unsigned landing;
+    unsigned landing, cause;
     __asm__ volatile("csrr %0, mepc" : "=r"(landing));
+    __asm__ volatile("csrr %0, mcause" : "=r"(cause));
+    if (!(cause >> 31)) {            /* the fault: its handler does its work, then IRET */
+        REG(IRET) = 0;                /* not an NMI frame */
+        __asm__ volatile("csrw mepc, %0" ::"r"(landing + 4));
+        return;
+    }
     unsigned rip = boundary(landing);
     unsigned delivered = REG(DELIVERED); /* acknowledges the interrupt */
     int fred = delivered >> 16 & 1;
@@ -161,16 +182,19 @@ int main(void) {
     __asm__ volatile("csrw 0xBC0, %0" ::"r"(1));      /* unmask external interrupt 0 */
     __asm__ volatile("csrs mie, %0" ::"r"(1u << 11)); /* MEIE */
     __asm__ volatile("csrsi mstatus, 8");             /* MIE: NMIs are not maskable by the host */
+    fault_pending = (cfg & CFG_FAULT) != 0;
     for (unsigned i = 0; i < entries; i++) {
         while (!td_enter()) {
         }
         unsigned exit = REG(EXIT);
         if ((exit & 0x7F) == EXIT_REASON_NMI) {
             if (cfg & CFG_KVM_LATE) {
+                instrumentable_point(); /* C1': the instrumentable window */
                 for (volatile unsigned k = 0; k < late_loops; k++) {
-                } /* C1': the instrumentable window */
+                }
             }
             kvm_manual_nmi(exit >> 16);
+            instrumentable_point(); /* out of the noinstr region (if any) */
         }
     }
     unsigned counts[4] = {normal, unknown, swallowed, external_count};
