@@ -1,7 +1,6 @@
 """The softcore SoC: VexRiscv, block RAM for the firmware, and the NMI peripheral.
 
-Memory map (byte addresses): RAM at 0x0000_0000 (``RAM_WORDS`` words; code, data, stack, the
-firmware's log); the NMI peripheral at 0x8000_0000 (``nmi_periph.REGISTERS``). The CPU starts at 0.
+Memory map (byte addresses): RAM at 0x0000_0000 (``RAM_WORDS`` words; code, data, stack); the NMI peripheral at 0x8000_0000 (``nmi_periph.REGISTERS``). The CPU starts at 0.
 """
 
 from amaranth import Module
@@ -14,7 +13,7 @@ from .nmi_periph import EnvSignature, MonitorSignature, NmiPeripheral
 from .ram import Ram
 from .vexriscv import VexRiscv
 
-RAM_WORDS = 4096  # 16 KiB
+RAM_WORDS = 1024  # 4 KiB: the firmware (about 1.8 KiB), its data and stack; the linker script is generated from it
 PERIPH_BASE = 0x8000_0000
 
 
