@@ -35,7 +35,6 @@ REGISTERS = {
     "DONE": (0x24, "w", "the firmware finished; the value is its status"),
 }
 INDEX = {name: offset // 4 for name, (offset, _, _) in REGISTERS.items()}
-ENTER_SETTLE = 4  # cycles between SEAMRET and the ENTER store's completion (see _bus)
 
 
 class EnvSignature(wiring.Signature):
@@ -125,11 +124,6 @@ class NmiPeripheral(wiring.Component):
         index = bus.adr[0:4]
         request = bus.cyc & bus.stb & ~bus.ack
         entering, entered, cycle = Signal(), Signal(), Signal(32)
-        # After SEAMRET the ENTER store completes only once an NMI delivered at that boundary has
-        # reached the CPU's interrupt logic, so the CPU takes it before KVM's next instruction: a
-        # delivery at R_seam lands on R_seam (x86 takes it at that boundary; VexRiscv samples its
-        # interrupt lines through registers, ENTER_SETTLE cycles).
-        returned = Signal(range(ENTER_SETTLE + 1))
         m.d.sync += cycle.eq(cycle + 1)
         owed = dut.status.deliverable | self.mon.irq
         readable = {"ENTERED": entered, "EXIT": self.exit_info, "SOURCES": self.sources, "DELIVERED": self.delivered,
@@ -139,11 +133,8 @@ class NmiPeripheral(wiring.Component):
             with m.Switch(index):
                 with m.Case(INDEX["ENTER"]):
                     with m.If(entering):
-                        with m.If(dut.ev.seamret | (returned != 0)):
-                            with m.If(returned == ENTER_SETTLE):
-                                m.d.sync += [bus.ack.eq(1), entering.eq(0), returned.eq(0)]
-                            with m.Else():
-                                m.d.sync += returned.eq(returned + 1)
+                        with m.If(dut.ev.seamret):
+                            m.d.sync += [bus.ack.eq(1), entering.eq(0)]
                     with m.Elif(owed):
                         m.d.sync += [bus.ack.eq(1), entered.eq(0)]
                     with m.Else():

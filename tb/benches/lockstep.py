@@ -11,7 +11,7 @@ from py_model import Scenario
 from py_model.session import HostLoop
 
 from tb.check.checker import RunChecker, RunResult
-from tb.protocol.pins import changes_registers, config_pins, input_pins, read_events, read_regs, read_state
+from tb.protocol.pins import config_pins, input_pins
 
 
 class Lockstep:
@@ -25,13 +25,7 @@ class Lockstep:
 
     def step(self, get) -> dict[str, int] | None:
         t = self.loop.cycle
-        edge = read_events(t - 1, get) if t else []
-        state = read_state(get)
-        for txn in edge:
-            self.checker.observed_txn(txn)
-        if changes_registers(edge):
-            self.checker.observed_regs(t - 1, read_regs(get))
-        self.checker.observed_state(t, state)
+        state, edge = self.checker.observed_pins(t, get)
         if self.checker.failed:
             return None  # stop at the first divergence
         inputs = self.loop.step(state, edge)

@@ -13,6 +13,7 @@ from py_model import NmiHardware, Scenario, check_expect, run_model
 from py_model.transactions import first_difference
 
 from tb.check.invariants import InvariantChecker
+from tb.protocol.pins import changes_registers, read_events, read_regs, read_state
 from tb.check.scoreboard import Mismatch, Scoreboard
 
 
@@ -111,6 +112,19 @@ class HardwareChecker:
     def observed_txn(self, txn) -> None:
         self.scoreboard.observe("txn", txn)
         self._held.append(txn)  # checked once the state after its edge is known
+
+    def observed_pins(self, cycle: int, get) -> tuple:
+        """What the pins show during ``cycle``: the registered events of edge ``cycle - 1``, the
+        register file after it where that edge changed it, and the state; all observed. Returns
+        (state, edge) for whoever acts on them next."""
+        edge = read_events(cycle - 1, get) if cycle else []
+        state = read_state(get)
+        for txn in edge:
+            self.observed_txn(txn)
+        if self.registers and changes_registers(edge):
+            self.observed_regs(cycle - 1, read_regs(get))
+        self.observed_state(cycle, state)
+        return state, edge
 
     def problem(self, last_cycle: int) -> str | None:
         """At the end (``last_cycle``'s state still to compare): the first divergence or broken

@@ -70,8 +70,11 @@ class EnvPlayer:
 
     def __init__(self, case: SoftcoreCase):
         self.steps, self.index, self.wait_left = list(case.steps), 0, None
-        # An NMI placed by time (after a ``wait``) that arrives while the host runs: where it lands
-        # depends on the software's own timing, which is the firmware's here and the model's there.
+        # The phases the last ``until`` waited for; None once a ``wait`` has run since. An NMI that
+        # arrives while the host runs without an ``until`` having placed it there (after a wait, or
+        # spilling over from a phase that ended) is placed by time: where it lands depends on the
+        # software's own timing, which is the firmware's here and the model's there.
+        self.anchor: set | None = {HOST}  # the timeline starts in VMX root, before the first entry
         self.timed = False
 
     def cycle(self, phase: int) -> dict[str, int]:
@@ -82,6 +85,7 @@ class EnvPlayer:
             if kind == "until":
                 if phase not in arg:
                     return pins
+                self.anchor = arg
                 self.index += 1
             elif kind == "wait":
                 if self.wait_left is None:
@@ -89,14 +93,13 @@ class EnvPlayer:
                 if self.wait_left > 0:
                     self.wait_left -= 1
                     return pins
-                self.wait_left = None
+                self.wait_left, self.anchor = None, None
                 self.index += 1
             elif kind == "exit":
                 self.index += 1
                 return {**pins, "env__exit_req": 1, "env__exit_reason": arg}
             else:  # nmi: one arrival per cycle
-                after_wait = self.index > 0 and self.steps[self.index - 1][0] == "wait"
-                self.timed |= after_wait and phase == HOST
+                self.timed |= phase == HOST and (self.anchor is None or HOST not in self.anchor)
                 self.index += 1
                 return {**pins, "env__nmi": 1, "env__nmi_vector": arg}
         return pins

@@ -22,7 +22,7 @@ from py_model.atomic import write_atomically
 from py_model.config import run_cycle_bound
 from tb.check.checker import HardwareChecker
 from tb.check.softcore_check import check_firmware, firmware_outcome, model_expectation
-from tb.protocol.pins import config_pins, read_events, read_inputs, read_state
+from tb.protocol.pins import config_pins, read_inputs
 from tb.sim.firmware import firmware_words
 from tb.stimulus.catalog import planned
 from tb.stimulus.softcore import EnvPlayer, NotApplicable, softcore_case
@@ -52,12 +52,8 @@ async def run_case(dut, words: list[int], case) -> dict:
     cycle, done = 0, False
     while cycle <= bound:
         # During cycle t (after the falling edge): the registered events of edge t-1, the state of t.
-        if cycle:
-            for txn in read_events(cycle - 1, get):
-                checker.observed_txn(txn)
-                events.append(str(txn))
-        state = read_state(get)
-        checker.observed_state(cycle, state)
+        state, edge = checker.observed_pins(cycle, get)
+        events += [str(txn) for txn in edge]
         if get("done"):
             done = True
             break

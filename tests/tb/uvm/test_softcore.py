@@ -104,3 +104,10 @@ def test_an_nmi_placed_by_time_into_the_hosts_run_is_flagged_timed():
     for phase in (EXIT, HOST, HOST):
         in_host.cycle(phase)
     assert in_host.timed
+    # Two NMIs placed in SEAM root, the second spilling over into VMX root: placed by time too.
+    spill = EnvPlayer(softcore_case(Scenario("p", Config(), [("enter", None), ("until", "seam_root"), ("nmi", 3),
+                                                             ("nmi", 5)], "")))
+    spill.cycle(EXIT)
+    assert not spill.timed
+    spill.cycle(HOST)
+    assert spill.timed
