@@ -22,7 +22,13 @@ BUGS = {
     "vector_reported_wrong": "the NMI arrival event reports the source vector off by one",
     "debugctl_keep_guest": "SEAMRET keeps the TD's DEBUGCTL bits 1/12/14 instead of the host's",
     "star_not_cleared": "SEAMRET leaves the TD's STAR in place instead of zeroing it",
+    "wake_ignores_phase": "trace.wake misses the silent SEAMCALL -> VM entry step (an event-driven monitor sleeps "
+                          "through it)",
 }
+
+# Defects of the trace outputs alone: a bench that samples every cycle never reads them, so only the
+# event-driven monitor (tests/tb/uvm/test_event_driven.py) and formal catch them.
+TRACE_BUGS = ("wake_ignores_phase",)
 
 
 def check_bugs(bugs) -> frozenset:

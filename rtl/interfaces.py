@@ -113,7 +113,14 @@ class StatusSignature(wiring.Signature):
 
 class EventSignature(wiring.Signature):
     """Registered events: during cycle t+1, what the edge ending cycle t did (one transaction kind
-    of ``py_model/transactions.py`` per flag, with its qualifiers)."""
+    of ``py_model/transactions.py`` per flag, with its qualifiers).
+
+    ``STROBES``: the members whose being high means the edge did something (the rest qualify them);
+    the decoder (``tb/protocol/pins.read_events``) reports a transaction for each.
+    """
+
+    STROBES = ("deliver", "nmi", "latch", "drop", "iret", "iret_nmi", "seamcall", "vmentry", "exit", "seamret",
+               "write")
 
     def __init__(self):
         super().__init__({
@@ -125,6 +132,23 @@ class EventSignature(wiring.Signature):
             "seamret": Out(1), "seamret_blocked": Out(1),
             "write": Out(1), "write_addr": Out(5), "write_data": Out(64),
         })
+
+
+class TraceSignature(wiring.Signature):
+    """What an event-driven monitor needs to sleep between events without missing any.
+
+    Members
+    -------
+    wake : 1 bit
+        During cycle t+1: the edge ending cycle t raised an event strobe or moved the phase. The
+        state and the register file change only on such edges (``make formal``:
+        ``state_changes_only_at_wake``), so sampling only when ``wake`` is high misses nothing.
+    cycle : 32 bits
+        Edges since reset: stamps what an event-driven monitor samples.
+    """
+
+    def __init__(self):
+        super().__init__({"wake": Out(1), "cycle": Out(32)})
 
 
 class NmiLinkSignature(wiring.Signature):

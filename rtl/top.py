@@ -6,14 +6,14 @@ shows, during cycle t+1, what the edge ending cycle t did. The monitors turn the
 transactions of ``py_model/transactions.py``. The port groups are declared in ``interfaces.py``.
 """
 
-from amaranth import Cat, Module
+from amaranth import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
 from .bugs import check_bugs
 from .host_state import HostStateUnit
 from .interfaces import (REGISTER_MAP, ConfigSignature, EventSignature, StatusSignature, StimulusSignature,
-                         port_table)
+                         TraceSignature, port_table)
 from .nmi_controller import NmiController
 from .seam_sequencer import SeamSequencer
 
@@ -38,12 +38,16 @@ class NmiTop(wiring.Component):
         The state during this cycle; ``status.deliverable``: a delivery ends this cycle.
     ev : Out(EventSignature)
         Registered events of the previous edge.
+    trace : Out(TraceSignature)
+        ``wake``: the previous edge had an event or moved the phase; ``cycle``: edges since reset
+        (for monitors that sleep between events).
     """
 
     cfg: In(ConfigSignature())
     stim: In(StimulusSignature())
     status: Out(StatusSignature())
     ev: Out(EventSignature())
+    trace: Out(TraceSignature())
 
     def __init__(self, bugs=(), host_state=True):
         self.bugs = check_bugs(bugs)
@@ -77,7 +81,16 @@ class NmiTop(wiring.Component):
             status.deliverable.eq(nmi.seam.deliver),
         ]
         self._events(m, nmi, seq)
+        self._trace(m)
         return m
+
+    def _trace(self, m):
+        """``trace``: the one silent state change, SEAMCALL -> VM entry, joins the event strobes."""
+        last_phase = Signal.like(self.status.phase)
+        m.d.sync += [last_phase.eq(self.status.phase), self.trace.cycle.eq(self.trace.cycle + 1)]
+        strobes = [getattr(self.ev, name) for name in EventSignature.STROBES]
+        stepped = 0 if "wake_ignores_phase" in self.bugs else self.status.phase != last_phase
+        m.d.comb += self.trace.wake.eq(Cat(*strobes).any() | stepped)
 
     def _events(self, m, nmi, seq):
         """The ``ev`` outputs: this edge's events, registered."""

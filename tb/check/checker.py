@@ -3,6 +3,11 @@
 ``HardwareChecker`` predicts with the reference hardware from the inputs actually driven and
 scores the DUT's observed transactions and states against it, with the invariants; ``RunChecker``
 adds, at the end, the run against a model-alone run, the scenario's ``expect`` and the verdict.
+
+The state is compared as a function of the cycle: each side's stream holds the cycles in which the
+state changed, with the new state, so a bench that samples every cycle and one that samples only
+when the design's ``trace.wake`` is high (the state provably changes only then: ``make formal``,
+``state_changes_only_at_wake``) give the same streams and the same verdicts.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from py_model import NmiHardware, Scenario, check_expect, run_model
+from py_model.hardware import IDLE
 from py_model.transactions import first_difference
 
 from tb.check.invariants import InvariantChecker
@@ -83,18 +89,42 @@ class HardwareChecker:
         self.scoreboard = Scoreboard(label, stop_on_first=False)
         self.invariants = InvariantChecker(config)
         self._held = []
+        self._expected_state = None  # the reference's state at the last change point
+        self._seen = None  # (cycle, state) of the last observation
+
 
     @property
     def failed(self) -> bool:
         return bool(self.scoreboard.mismatches)
 
+    def _expect_state(self, cycle: int) -> None:
+        state = self.reference.state()
+        if state != self._expected_state:
+            self.scoreboard.expect("state", StateSample((cycle, state)))
+            self._expected_state = state
+
     # The inputs driven in cycle t: expect the reference's state of t and the transactions of edge t.
     def driven(self, cycle: int, inputs) -> None:
-        self.scoreboard.expect("state", StateSample((cycle, self.reference.state())))
+        self._expect_state(cycle)
         for txn in self.reference.step(cycle, inputs):
             self.scoreboard.expect("txn", txn)
         if self.registers and self.reference.regs_changed:
             self.scoreboard.expect("regs", RegSample((cycle, tuple(self.reference.regs))))
+
+    def idle(self, cycle: int, n: int) -> None:
+        """Idle inputs were driven in cycles ``cycle`` .. ``cycle + n - 1``. The reference jumps over
+        the stretches in which it would only count (``NmiHardware.quiet_cycles``: no transaction,
+        no state change) and steps the rest."""
+        end, t = cycle + n, cycle
+        while t < end:
+            quiet = min(self.reference.quiet_cycles(), end - t)
+            if quiet:
+                self._expect_state(t)
+                self.reference.skip(quiet)
+                t += quiet
+            else:
+                self.driven(t, IDLE)
+                t += 1
 
     def observed_regs(self, cycle: int, regs) -> None:
         """The register file after edge ``cycle``, sampled because that edge changed it."""
@@ -102,12 +132,28 @@ class HardwareChecker:
         self.last_regs = tuple(regs)
 
     def observed_state(self, cycle: int, state) -> None:
-        self.scoreboard.observe("state", StateSample((cycle, state)))
+        """The state during ``cycle``. A bench may skip cycles whose previous edge left ``trace.wake``
+        low: their state is the last one observed, and their edges had no transaction."""
+        self._silent_edges_until(cycle - 1)
+        if self._seen is None or state != self._seen[1]:
+            self.scoreboard.observe("state", StateSample((cycle, state)))
+        self._seen = (cycle, state)
         self.invariants.state(cycle, state)
         for txn in self._held:
             self.invariants.txn(txn)
         self.invariants.edge(cycle - 1, self._held)
         self._held = []
+
+    def _silent_edges_until(self, cycle: int) -> None:
+        """Cycles after the last observed one up to ``cycle`` were not sampled: the state held and
+        the edges in between were silent. The per-edge rules give the same answer on each such edge,
+        so the first is checked, and the last cycle's state is recorded for the next edge's rules."""
+        if self._seen is None or self._seen[0] >= cycle:
+            return
+        last, held = self._seen
+        self.invariants.edge(last, [])
+        self.invariants.state(cycle, held)
+        self._seen = (cycle, held)
 
     def observed_txn(self, txn) -> None:
         self.scoreboard.observe("txn", txn)
@@ -133,7 +179,10 @@ class HardwareChecker:
             return self.scoreboard.mismatches[0]
         if self.invariants.violations:
             return f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
-        self.scoreboard.expect("state", StateSample((last_cycle, self.reference.state())))
+        self._expect_state(last_cycle)
+        self._silent_edges_until(last_cycle)
+        if self.invariants.violations:
+            return f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
         try:
             self.scoreboard.finish()
         except Mismatch as err:

@@ -1,6 +1,7 @@
 """``make bench``: simulated cycles/s of four ways of running the same workload, and their ratios.
 
-(a) the model alone, (b) cocotb + pyuvm interactive (Python reacts every cycle), (c) cocotb program
+(a) the model alone, (b) cocotb + pyuvm interactive (Python reacts at the design's events and where the
+session acts; the per-cycle STRICT=1 bench beside it, with the same rows required), (c) cocotb program
 mode (the host engine plays compiled programs; Python loads them and reads traces), (d) the raw
 Verilator C++ harness running the same programs. All on the same RTL and the same scenarios, in one
 command; each figure is simulated cycles divided by the time of that way's simulation (cocotb's
@@ -57,15 +58,19 @@ def main() -> int:
     compiled = [compile_scenario(s) for s in scenarios]
     cpp_harness.build()
 
-    figures = {}
-    for mode in ("interactive", "program"):
-        report = run_test("bench", 1, quiet=True, mode=mode)
+    figures, reports = {}, {}
+    for mode in ("interactive", "strict", "program"):
+        report = run_test("bench", 1, quiet=True, mode="interactive" if mode == "strict" else mode,
+                          strict=mode == "strict")
         if report["error"] or not all(r["ok"] for r in report["runs"]):
             print(f"bench: the {mode} run failed: {report['error']}", file=sys.stderr)
             return 1
-        figures[mode] = (report["cycles"], report["seconds"], report["wall_seconds"])
+        figures[mode], reports[mode] = (report["cycles"], report["seconds"], report["wall_seconds"]), report
         if mode == "program":
             split = report["split"]
+    if [r["outcome"] for r in reports["interactive"]["runs"]] != [r["outcome"] for r in reports["strict"]["runs"]]:
+        print("bench: the event-driven and the per-cycle interactive runs differ", file=sys.stderr)
+        return 1
     library = run_test("library", 1, quiet=True)
     if library["error"] or not all(r["ok"] for r in library["runs"]):
         print(f"bench: the library run failed: {library['error']}", file=sys.stderr)
@@ -88,6 +93,9 @@ def main() -> int:
     for name, value in rate.items():
         print(f"  ({name[0]}) {name[2:]:<22} {value:>14,.0f} cycles/s   ({cycles[name]:,} cycles)")
     b = rate["b cocotb interactive"]
+    strict = figures["strict"][0] / figures["strict"][1]
+    print(f"      per-cycle interactive (STRICT=1) {strict:>12,.0f} cycles/s: the event-driven bench is "
+          f"{b / strict:.1f}x faster, same outcomes")
     print(f"  ratios: c/b = {rate['c cocotb program mode'] / b:.1f}x   d/b = {rate['d verilator C++ harness'] / b:.1f}x"
           f"   d/c = {rate['d verilator C++ harness'] / rate['c cocotb program mode']:.1f}x"
           f"   a/b = {rate['a model'] / b:.1f}x")

@@ -173,6 +173,8 @@ def _main(argv=None) -> int:
     sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
     sim.add_argument("--json", help="write the run report here (for regressions)")
     sim.add_argument("--no-svg", action="store_true")
+    sim.add_argument("--strict", action="store_true",
+                     help="interactive mode: drive and sample every cycle instead of sleeping between events")
     scen = sub.add_parser("scenario", help="run scenario files (or folders of them) on the RTL and the model")
     scen.add_argument("files", nargs="+")
     scen.add_argument("--out")
@@ -223,9 +225,12 @@ def _main(argv=None) -> int:
         print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
     if args.mode == "softcore":
         print("MODE=softcore: KVM's exit path and Linux's NMI handler as firmware on a VexRiscv CPU", flush=True)
-    report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode)
+    if args.strict and args.mode != "interactive":
+        raise UsageError("STRICT=1 applies to interactive mode only")
+    report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode,
+                      strict=args.strict)
     reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
-        f" MODE={args.mode}" if args.mode != "interactive" else "")
+        f" MODE={args.mode}" if args.mode != "interactive" else "") + (" STRICT=1" if args.strict else "")
     ok = print_report(report, args.test, seed, reproduce)
     report["ok"] = ok
     if args.json:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from pathlib import Path
 
-from amaranth import ClockSignal, Elaboratable, Instance, Module, Mux, Signal, Value
+from amaranth import Cat, ClockSignal, Elaboratable, Instance, Module, Mux, Signal, Value
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Assume, Cover, ResetSignal
@@ -29,7 +29,7 @@ from amaranth.lib.wiring import In
 
 from rtl.bugs import check_bugs
 from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
-from rtl.interfaces import REGISTER_MAP, Mode, Phase, resolve
+from rtl.interfaces import REGISTER_MAP, EventSignature, Mode, Phase, resolve
 from rtl.seam_sequencer import NMI_EXIT_REASON
 from rtl.top import PORTS, NmiTop
 
@@ -73,6 +73,10 @@ PROPERTIES = {
     "arrival_reports_input": "an NMI arrival's event reports exactly the NMI and vector driven on its edge",
     "exit_taken_exactly": "a VM exit is taken exactly on a TD edge with a latched or arriving NMI (reason 0) or an exit "
                           "request (its reason) (A4/B3)",
+    "state_changes_only_at_wake": "the state (phase, blocking, latch, SEAMCALL-time blocking, bitmap) and the host-state "
+                                  "registers change only on an edge that raises trace.wake, and every event strobe "
+                                  "raises it: a monitor that samples only then misses nothing",
+    "cycle_counts_edges": "trace.cycle counts the edges since reset",
     "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
 }
 COVERS = {
@@ -160,6 +164,9 @@ class FormalHarness(Elaboratable):
         m.d.sync += [prev_iret_taken.eq(dut.stim.iret & (dut.status.phase.as_value() == Phase.HOST.value) & ~dut.status.deliverable
                                         & ~dut.stim.seamcall),
                      prev_iret_nmi.eq(dut.stim.iret_nmi)]
+        prev_saved, prev_regs, prev_cycle = Signal(), Signal.like(dut.status.host_regs), Signal(32)
+        m.d.sync += [prev_saved.eq(dut.status.saved_blocked), prev_regs.eq(dut.status.host_regs),
+                     prev_cycle.eq(dut.trace.cycle)]
         m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.status.blocked), prev_latch.eq(dut.status.latch),
                      prev_bitmap.eq(dut.status.bitmap), prev_phase.eq(dut.status.phase.as_value()), prev_seamret.eq(dut.ev.seamret)]
         ghost_saved, ghost_nmi_exit, ghost_debugctl = Signal(), Signal(), Signal(64)
@@ -180,7 +187,7 @@ class FormalHarness(Elaboratable):
                                prev_bitmap=prev_bitmap, prev_phase=prev_phase, prev_seamret=prev_seamret,
                                prev_iret_taken=prev_iret_taken, prev_iret_nmi=prev_iret_nmi, prev_nmi=prev_nmi,
                                prev_vector=prev_vector, prev_exit_req=prev_exit_req, prev_exit_reason=prev_exit_reason,
-                               ghost_saved=ghost_saved,
+                               prev_saved=prev_saved, prev_regs=prev_regs, prev_cycle=prev_cycle, ghost_saved=ghost_saved,
                                ghost_nmi_exit=ghost_nmi_exit, ghost_debugctl=ghost_debugctl, phase=phase,
                                in_host=phase == Phase.HOST.value)
 
@@ -260,6 +267,14 @@ class FormalHarness(Elaboratable):
             prop("exit_taken_exactly", lambda: [
                 Assert(dut.ev.exit == (in_td & (prev_latch | h.prev_nmi | h.prev_exit_req))),
                 Assert(~dut.ev.exit | (dut.ev.exit_reason == Mux(nmi_exit, NMI_EXIT_REASON, h.prev_exit_reason)))])
+        with m.If(past_valid):
+            changed = ((phase != prev_phase) | (dut.status.blocked != prev_blocked) | (dut.status.latch != prev_latch)
+                       | (dut.status.saved_blocked != h.prev_saved) | (dut.status.bitmap != prev_bitmap)
+                       | (dut.status.host_regs != h.prev_regs))
+            strobes = Cat(*(getattr(dut.ev, name) for name in EventSignature.STROBES)).any()
+            prop("state_changes_only_at_wake", lambda: [Assert(~changed | dut.trace.wake),
+                                                        Assert(~strobes | dut.trace.wake)])
+            prop("cycle_counts_edges", lambda: Assert(dut.trace.cycle == (h.prev_cycle + 1)[:32]))
         prop("exit_qual_reports_bitmap",
              lambda: Assert(~(nmi_exit_edge & dut.cfg.nmi_source) | (dut.ev.exit_qual != 0)))
         with m.If(dut.ev.seamret):

@@ -107,3 +107,15 @@ def changes_registers(edge: list[Txn]) -> bool:
 def read_regs(get) -> tuple[int, ...]:
     bits = get(REGS_PIN)
     return tuple((bits >> (64 * i)) & ((1 << 64) - 1) for i in range(len(REGISTERS)))
+
+
+# The trace group: an event-driven monitor sleeps until WAKE_PIN rises and stamps what it samples
+# with CYCLE_PIN (edges since reset; the benches' reset sequence adds one idle edge before cycle 0).
+WAKE_PIN = "trace__wake"
+CYCLE_PIN = "trace__cycle"
+
+
+def read_cycle(get) -> int:
+    """The bench's cycle number during this cycle: edges since reset, less the idle edge the reset
+    sequence runs before cycle 0 (``tb/uvm/bfm.NmiBfm.reset``)."""
+    return get(CYCLE_PIN) - 1

@@ -154,14 +154,16 @@ def verified_build(sources: list, top: str, build_dir: Path, build_args: list, w
 
 
 def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=(),
-             quiet: bool = False, mode: str = "interactive", seeds=None, firmware: Path | None = None) -> dict:
+             quiet: bool = False, mode: str = "interactive", seeds=None, firmware: Path | None = None,
+             strict: bool = False) -> dict:
     """Run one catalog test on the RTL; return its report (see tb/uvm/tests.py, report_phase).
 
     ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
     compiled program; Python loads it and reads the trace back) or "softcore" (the firmware on the
     SoC's CPU is the host software; ``firmware``: another image than the product's). ``seeds``: a
     batch of seeds run one after the other in this one simulator process (interactive mode; each
-    run's row names its seed).
+    run's row names its seed). ``strict``: interactive mode drives and samples every cycle instead
+    of sleeping between the design's events (same checks, same verdicts; slower).
     """
     from rtl.generate import PROGRAM_TOP_NAME, SOC_TOP_NAME, TOP_NAME
 
@@ -176,7 +178,7 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     # PYTHONPATH as given (a mutation overlay may come first), then the project.
     pythonpath = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
     env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
-           "TB_HDL_CLOCK": "1" if mode == "program" else "0",
+           "TB_HDL_CLOCK": "1" if mode == "program" else "0", "TB_STRICT": "1" if strict else "0",
            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
     if seeds:
         env["TB_SEEDS"] = ",".join(str(s) for s in seeds)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from cocotb.triggers import FallingEdge, First, RisingEdge
 from pyuvm import ConfigDB, uvm_agent, uvm_analysis_port, uvm_driver, uvm_monitor, uvm_sequencer
 
-from tb.uvm.items import Driven, HostCycleItem, RegsSeen, RunStartItem, StateSeen, TxnSeen
+from py_model.hardware import IDLE
+from tb.protocol.pins import WAKE_PIN
+from tb.uvm.items import Driven, HostCycleItem, Idled, IdleItem, RegsSeen, RunStartItem, StateSeen, TxnSeen
 
 
 class HostDriver(uvm_driver):
@@ -24,6 +27,11 @@ class HostDriver(uvm_driver):
                 self.ap.write(Driven(item.cycle, item.inputs))
                 await self.bfm.next_cycle()
                 item.state, item.edge, _ = self.bfm.sample(item.cycle + 1)
+            elif isinstance(item, IdleItem):
+                self.bfm.drive(IDLE)
+                item.woke = await self.bfm.next_wake(item.cycles)
+                self.ap.write(Idled(item.cycle, item.woke - item.cycle))
+                item.state, item.edge, _ = self.bfm.sample(item.woke)
             elif isinstance(item, RunStartItem):
                 self.ap.write(item)
                 await self.bfm.reset(item.scenario)
@@ -35,28 +43,37 @@ class HostDriver(uvm_driver):
 
 
 class PinMonitor(uvm_monitor):
-    """Publishes every transaction, register-file change and a state sample per cycle, numbered
-    from reset release."""
+    """Publishes every transaction, register-file change and state sample, stamped with the
+    design's cycle counter. It samples cycle 0 of each run, then only the cycles whose previous
+    edge raised ``trace.wake`` (the state changes only then: ``make formal``), or every cycle
+    under ``STRICT`` (the per-cycle reference the tests compare against)."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
         self.bfm = ConfigDB().get(self, "", "BFM")
+        self.strict = ConfigDB().get(self, "", "STRICT")
 
     async def run_phase(self):
-        cycle, in_reset = 0, True
+        bfm, wake = self.bfm, self.bfm.handles[WAKE_PIN]
         while True:
-            await self.bfm.next_cycle()
-            if self.bfm.in_reset():
-                in_reset = True
-                continue
-            cycle = 0 if in_reset else cycle + 1
-            in_reset = False
-            state, edge, regs = self.bfm.sample(cycle)
-            for txn in edge:
-                self.ap.write(TxnSeen(txn))
-            if regs is not None:
-                self.ap.write(RegsSeen(cycle - 1, regs))
-            self.ap.write(StateSeen(cycle, state))
+            await bfm.released()
+            self.publish(0)
+            while True:
+                if not (self.strict or bfm.woke()):
+                    await First(RisingEdge(wake), RisingEdge(bfm.dut.rst))
+                await FallingEdge(bfm.dut.clk)
+                if bfm.in_reset():
+                    break
+                if self.strict or bfm.woke():
+                    self.publish(bfm.cycle())
+
+    def publish(self, cycle: int) -> None:
+        state, edge, regs = self.bfm.sample(cycle)
+        for txn in edge:
+            self.ap.write(TxnSeen(txn))
+        if regs is not None:
+            self.ap.write(RegsSeen(cycle - 1, regs))
+        self.ap.write(StateSeen(cycle, state))
 
 
 class NmiAgent(uvm_agent):

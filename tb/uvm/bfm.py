@@ -6,11 +6,13 @@ Driver and monitor go through it; what a pin means (encoding and decoding) lives
 
 from __future__ import annotations
 
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from tb.protocol.pins import (EVENT_PINS, IDLE_PINS, REGS_PIN, STATE_PINS, changes_registers, config_pins, input_pins,
-                              read_events, read_regs, read_state)
+from tb.protocol.pins import (CYCLE_PIN, EVENT_PINS, IDLE_PINS, REGS_PIN, STATE_PINS, WAKE_PIN, changes_registers,
+                              config_pins, input_pins, read_cycle, read_events, read_regs, read_state)
+
+CLOCK_NS = 10
 
 
 class NmiBfm:
@@ -19,7 +21,7 @@ class NmiBfm:
 
     def __init__(self, dut):
         self.dut = dut
-        self.handles = {name: getattr(dut, name) for name in EVENT_PINS + STATE_PINS + (REGS_PIN,)}
+        self.handles = {name: getattr(dut, name) for name in EVENT_PINS + STATE_PINS + (REGS_PIN, WAKE_PIN, CYCLE_PIN)}
         self.inputs = {name: getattr(dut, name) for name in IDLE_PINS}
         self.written: dict[str, int] = {}
         self._read_at, self._values = None, {}
@@ -68,6 +70,34 @@ class NmiBfm:
 
     def in_reset(self) -> bool:
         return bool(int(self.dut.rst.value))
+
+    def cycle(self) -> int:
+        """The cycle number during this cycle, from the design's own edge counter."""
+        return read_cycle(self.get)
+
+    def woke(self) -> bool:
+        """The last edge had an event or moved the phase (``trace.wake``)."""
+        return bool(self.get(WAKE_PIN))
+
+    async def next_wake(self, cycles: int | None = None) -> int:
+        """Sleep until the falling edge after an edge that raises ``trace.wake``, or until ``cycles``
+        falling edges have passed; the inputs stay as driven. Returns the cycle woken in.
+
+        ``wake`` is a registered output that rises just after a rising clock edge; a rising-edge
+        trigger on it only fires if it was low, so the first cycle is always stepped."""
+        await FallingEdge(self.dut.clk)
+        if (cycles is None or cycles > 1) and not self.woke():
+            left = [Timer(CLOCK_NS * (cycles - 1) - 2, unit="ns")] if cycles else []
+            await First(RisingEdge(self.handles[WAKE_PIN]), RisingEdge(self.dut.rst), *left)
+            await FallingEdge(self.dut.clk)
+        return self.cycle()
+
+    async def released(self) -> None:
+        """Until the falling edge of cycle 0: reset released and the reset sequence's idle edge run."""
+        if not self.in_reset():
+            await RisingEdge(self.dut.rst)
+        await FallingEdge(self.dut.rst)
+        await FallingEdge(self.dut.clk)
 
     def sample(self, cycle: int):
         """This cycle's state, the previous edge's transactions, and the register file if that

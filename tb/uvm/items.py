@@ -36,6 +36,23 @@ class HostCycleItem(uvm_sequence_item):
         return f"@{self.cycle} {self.inputs}"
 
 
+class IdleItem(uvm_sequence_item):
+    """The host and the environment do nothing for up to ``cycles`` cycles from ``cycle`` on (the
+    session said so: ``Session.quiet_cycles``), unless the design acts first. Response: ``woke``,
+    the cycle the design or the limit ended the stretch in, its state and the previous edge's
+    transactions."""
+
+    def __init__(self, name, cycle: int, cycles: int):
+        super().__init__(name)
+        self.cycle, self.cycles = cycle, cycles
+        self.woke: int | None = None
+        self.state: HwState | None = None
+        self.edge: list[Txn] = []
+
+    def __str__(self):
+        return f"@{self.cycle} idle up to {self.cycles}"
+
+
 class RunEndItem(uvm_sequence_item):
     """The run is over (``error``: it could not go on): the design goes back into reset."""
 
@@ -50,6 +67,13 @@ class Driven:
     """The driver drove ``inputs`` in ``cycle`` (the scoreboard's reference predicts from these)."""
     cycle: int
     inputs: Inputs
+
+
+@dataclass
+class Idled:
+    """The driver drove idle inputs in ``cycles`` cycles from ``cycle`` on."""
+    cycle: int
+    cycles: int
 
 
 @dataclass

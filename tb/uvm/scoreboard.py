@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyuvm import uvm_analysis_port, uvm_component, uvm_get_port, uvm_tlm_analysis_fifo
 
 from tb.check.checker import RunChecker
-from tb.uvm.items import Driven, RegsSeen, RunStartItem, StateSeen, TxnSeen
+from tb.uvm.items import Driven, Idled, RegsSeen, RunStartItem, StateSeen, TxnSeen
 
 
 class NmiScoreboard(uvm_component):
@@ -32,6 +32,8 @@ class NmiScoreboard(uvm_component):
             item = await self.driver_get.get()
             if isinstance(item, Driven):
                 checker.driven(item.cycle, item.inputs)
+            elif isinstance(item, Idled):
+                checker.idle(item.cycle, item.cycles)
             elif isinstance(item, RunStartItem):
                 while self.monitor_get.can_get():  # samples from before this run's reset
                     self.monitor_get.try_get()

@@ -14,7 +14,7 @@ from pyuvm import ConfigDB, uvm_sequence
 
 from py_model.session import HostLoop
 from tb.stimulus.catalog import planned
-from tb.uvm.items import HostCycleItem, RunEndItem, RunStartItem
+from tb.uvm.items import HostCycleItem, IdleItem, RunEndItem, RunStartItem
 
 
 class CatalogSeq(uvm_sequence):
@@ -45,6 +45,7 @@ class CatalogSeq(uvm_sequence):
         await self.start_item(start)
         await self.finish_item(start)
         loop, state, edge = HostLoop(scenario), start.state, []
+        strict = ConfigDB().get(None, "", "STRICT")
         while True:
             cycle = loop.cycle
             inputs = loop.step(state, edge)
@@ -54,6 +55,16 @@ class CatalogSeq(uvm_sequence):
             await self.start_item(item)
             await self.finish_item(item)
             state, edge = item.state, item.edge
+            # The session only counts for a while: let the simulator run until the design acts
+            # (its trace.wake) or the session would (within the run bound, so a hang still ends).
+            quiet = 0 if strict or edge or not inputs.idle() else \
+                min(loop.session.quiet_cycles(state), loop.bound + 1 - loop.cycle)
+            if quiet > 0:
+                idle = IdleItem(f"{scenario.name}@{loop.cycle}", loop.cycle, quiet)
+                await self.start_item(idle)
+                await self.finish_item(idle)
+                loop.skip(idle.woke - loop.cycle, state)
+                state, edge = idle.state, idle.edge
         end = RunEndItem(f"{scenario.name}:end", loop.session, loop.cycle, loop.error)
         await self.start_item(end)
         await self.finish_item(end)

@@ -18,7 +18,7 @@ from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_factory, uvm_test
 
 from py_model.atomic import write_atomically
-from tb.uvm.bfm import NmiBfm
+from tb.uvm.bfm import CLOCK_NS, NmiBfm
 from tb.uvm.env import NmiEnv
 from tb.uvm.seq_lib import CatalogSeq, ScenarioFileSeq
 
@@ -37,6 +37,8 @@ class NmiBaseTest(uvm_test):
         ConfigDB().set(None, "*", "TEST", type(self).__name__)
         ConfigDB().set(None, "*", "SEEDS", self.seeds)
         ConfigDB().set(None, "*", "BFM", NmiBfm(cocotb.top))
+        # TB_STRICT=1: drive and sample every cycle (the event-driven bench's per-cycle reference).
+        ConfigDB().set(None, "*", "STRICT", os.environ.get("TB_STRICT", "") == "1")
         self.env = NmiEnv("env", self)
 
     def end_of_elaboration_phase(self):
@@ -46,7 +48,7 @@ class NmiBaseTest(uvm_test):
         self.raise_objection()
         self.runs, _ = self.seq.plan()
         self.start = time.perf_counter()
-        cocotb.start_soon(Clock(cocotb.top.clk, 10, unit="ns").start())
+        cocotb.start_soon(Clock(cocotb.top.clk, CLOCK_NS, unit="ns", impl="gpi").start())  # no Python per edge
         await self.seq.start(self.env.agent.seqr)
         await ClockCycles(cocotb.top.clk, 2)  # let the scoreboard take the last run's end
         self.seconds = time.perf_counter() - self.start

@@ -175,8 +175,9 @@ def test_other_commands_refuse_bad_arguments_in_one_line(module, args, fragment)
 
 
 def test_ctrl_c_during_a_sim_stops_it_with_130():
-    proc = subprocess.Popen([PY, "-m", "tb.flows.runner", "sim", "bench", "--seed", "1", "--no-svg"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The per-cycle bench (--strict) on the long bench workload: ~10 s, so the signal lands mid-run.
+    proc = subprocess.Popen([PY, "-m", "tb.flows.runner", "sim", "bench", "--seed", "1", "--no-svg", "--strict"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(4)  # the simulator is running the long bench workload by now
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)

@@ -22,6 +22,7 @@ CATCHES = {
     "delivery_one_cycle_late": "deliverable_is_delivered",
     "fred_via_swapped": "delivery_reports_event",
     "vector_reported_wrong": "arrival_reports_input",
+    "wake_ignores_phase": "state_changes_only_at_wake",
 }
 
 
