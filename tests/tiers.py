@@ -28,6 +28,7 @@ FULL_TESTS = {
     "test_library_and_random_campaign_give_the_interactive_trace",
     "test_an_rtl_defect_fails_the_softcore_run_on_the_hardware_check",
     "test_a_firmware_defect_fails_on_the_software_check",
+    "test_bench_workload_same_rows_and_fewer_wakeups",
 }
 
 
@@ -42,6 +43,7 @@ SAMPLED = {
     "test_random_seeds_pass_and_repeat",
     "test_rtl_timing_and_blocking_defects_fail_the_users_command",
     "test_a_folder_of_scenarios_runs_as_one_table_and_a_wrong_expect_fails_in_every_mode",
+    "test_event_driven_gives_the_per_cycle_rows",
 }
 
 
