@@ -43,6 +43,12 @@ async def _reset_and_load(dut, words: list[int], case) -> None:
     dut.load_we.value, dut.hold.value = 0, 0
 
 
+def retired(dut) -> int:
+    """The CPU's retired-instruction counter (VexRiscv's minstret, made readable by
+    tb/sim/public_ports.vlt; it counts from power-on, the CPU's reset does not clear it)."""
+    return int(dut.cpu.cpu.CsrPlugin_minstret.value)
+
+
 async def run_case(dut, words: list[int], case) -> dict:
     scenario = case.scenario
     await _reset_and_load(dut, words, case)
@@ -50,6 +56,7 @@ async def run_case(dut, words: list[int], case) -> dict:
     env, log, events, bound = EnvPlayer(case), [], [], run_cycle_bound()
     get = lambda name: int(getattr(dut, "mon__" + name).value)  # the SoC's monitor port (MonitorSignature)
     cycle, done = 0, False
+    retired_at_start = retired(dut)
     while cycle <= bound:
         # During cycle t (after the falling edge): the registered events of edge t-1, the state of t.
         state, edge = checker.observed_pins(cycle, get)
@@ -84,7 +91,8 @@ async def run_case(dut, words: list[int], case) -> dict:
         miss = check_firmware(scenario.expect, outcome)
         problem = f"{scenario.name}: {miss}" if miss else None
     return {"scenario": scenario.name, "config": scenario.config.to_json(), "ok": problem is None, "failure": problem,
-            "cycles": cycle, "transactions": checker.scoreboard.compared["txn"], "firmware": outcome,
+            "cycles": cycle, "instructions": retired(dut) - retired_at_start,
+            "transactions": checker.scoreboard.compared["txn"], "firmware": outcome,
             "done_value": get("done_value"), "events": events, "timed": env.timed}
 
 
@@ -105,7 +113,7 @@ async def softcore(dut):
         rows.append(await run_case(dut, words, case))
     report = {"test": test, "seed": seed, "mode": "softcore", "runs": rows, "expected_runs": len(rows),
               "not_applicable": skipped, "seconds": time.perf_counter() - start,
-              "cycles": sum(r["cycles"] for r in rows)}
+              "cycles": sum(r["cycles"] for r in rows), "instructions": sum(r["instructions"] for r in rows)}
     path = os.environ.get("TB_RESULTS")
     if path:
         write_atomically(path, json.dumps(report))

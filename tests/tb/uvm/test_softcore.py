@@ -45,14 +45,31 @@ def test_an_rtl_defect_fails_the_softcore_run_on_the_hardware_check():
     assert failed and all("seamret" in r["failure"] or "B5" in r["failure"] for r in failed), [r["failure"] for r in failed]
 
 
-def test_a_firmware_defect_fails_on_the_software_check():
-    """The firmware never arms swallow_nmi: the fixed module's back-to-back NMI becomes an unknown
-    NMI, which the model's software does not have."""
-    broken = build_firmware(quiet=True, patch=("if (handled > 1) swallow_nmi = 1;", ""))
+# Deliberately broken firmware (issue 14's three), each with a SPEC §6 row its software check must fail
+# and a row that stays clean (the defect does not matter there).
+FIRMWARE_DEFECTS = {
+    # swallow_nmi never armed: the fixed module's back-to-back NMI becomes an unknown NMI.
+    "swallow_never_armed": (("if (handled > 1) swallow_nmi = 1;", ""),
+                            "nmi_seamret[fixed/noinstr/idt]", "nmi_seamret[legacy/noinstr/idt]"),
+    # The back-to-back test compares the interrupted PC with the wrong one (an instruction off).
+    "b2b_compares_wrong_pc": (("int b2b = rip == last_nmi_rip;", "int b2b = rip == last_nmi_rip + 4;"),
+                              "nmi_seamret[fixed/noinstr/idt]", "nmi_seamret[legacy/noinstr/idt]"),
+    # KVM's manual pass moved after the instrumentable code: under noinstr the fault's IRET now
+    # unblocks NMIs before the pass runs.
+    "pass_after_fault_window": (("            kvm_manual_nmi(exit >> 16);\n            instrumentable_point();",
+                                 "            instrumentable_point();\n            kvm_manual_nmi(exit >> 16);"),
+                                "nmi_seamret[fixed/noinstr/idt +fault]", "nmi_seamret[fixed/noinstr/idt]"),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(FIRMWARE_DEFECTS))
+def test_a_firmware_defect_fails_on_the_software_check(defect):
+    patch, broken_row, clean_row = FIRMWARE_DEFECTS[defect]
+    broken = build_firmware(quiet=True, patch=patch)
     report = run_test("nmi_seamret", 1, quiet=True, mode="softcore", firmware=broken)
-    fixed = rows(report)["nmi_seamret[fixed/noinstr/idt]"]
-    assert not fixed["ok"] and "differs from the model's software" in fixed["failure"], fixed["failure"]
-    assert rows(report)["nmi_seamret[legacy/noinstr/idt]"]["ok"]  # legacy never arms it before its unknown NMI
+    row = rows(report)[broken_row]
+    assert not row["ok"] and "differs from the model's software" in row["failure"], row["failure"]
+    assert rows(report)[clean_row]["ok"], rows(report)[clean_row]["failure"]
 
 
 def test_a_firmware_patch_that_does_not_apply_is_refused():
