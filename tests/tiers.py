@@ -29,6 +29,7 @@ FULL_TESTS = {
     "test_an_rtl_defect_fails_the_softcore_run_on_the_hardware_check",
     "test_a_firmware_defect_fails_on_the_software_check",
     "test_bench_workload_same_rows_and_fewer_wakeups",
+    "test_library_runs_on_the_firmware_except_host_state",
 }
 
 

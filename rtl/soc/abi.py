@@ -22,7 +22,7 @@ LOG_KINDS = {"LOG_MARKS": 1, "LOG_PASS": 2, "LOG_LATCHED": 3, "LOG_COUNTS": 4}
 LOG_FIELDS = {
     "LOG_MARKS": ("r_seam", "r_kvm"),  # the code addresses that stand for R_seam and R_kvm
     "LOG_PASS": ("entry", "rip", "landing", "bitmap", "claimed", "result", "cycle"),
-    "LOG_LATCHED": ("entry", "rip"),
+    "LOG_LATCHED": ("entry", "rip", "cycle"),
     "LOG_COUNTS": ("normal", "unknown", "swallow", "external"),
 }
 ENTRIES = {"ENTRY_IDT": 0, "ENTRY_FRED": 1, "ENTRY_KVM": 2}
@@ -33,8 +33,8 @@ EXIT_REASON_NMI = 0
 
 def sw_config(kvm: str, entry: str, nmi_source: bool, entries: int, late_loops: int = 0, fault: bool = False) -> int:
     """The CONFIG word for a run."""
-    if not 0 < entries < 256 or not 0 <= late_loops < 1 << 16:
-        raise ValueError(f"entries {entries} (1..255), late_loops {late_loops} (0..65535)")
+    if not 0 <= entries < 256 or not 0 <= late_loops < 1 << 16:
+        raise ValueError(f"entries {entries} (0..255), late_loops {late_loops} (0..65535)")
     return ((CFG_BITS["CFG_KVM_LATE"] if kvm == "late" else 0) | (CFG_BITS["CFG_FRED"] if entry == "fred" else 0)
             | (CFG_BITS["CFG_NMI_SOURCE"] if nmi_source else 0) | (CFG_BITS["CFG_FAULT"] if fault else 0)
             | entries << CFG_SHIFTS["CFG_ENTRIES_SHIFT"]

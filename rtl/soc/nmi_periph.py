@@ -33,26 +33,33 @@ REGISTERS = {
     "CYCLE": (0x1C, "r", "cycles since reset"),
     "LOG": (0x20, "w", "a firmware log word, seen by the testbench's bus monitor"),
     "DONE": (0x24, "w", "the firmware finished; the value is its status"),
+    "HANDLER": (0x28, "w", "the firmware's NMI handler depth (a pass, or exc_nmi marking one LATCHED, runs while "
+                           "nonzero); the environment's `until: handler` waits for it"),
+    "ENV": (0x2C, "r", "bit 0: the environment has played its timeline and the system has settled (the firmware "
+                       "may end its run)"),
 }
 INDEX = {name: offset // 4 for name, (offset, _, _) in REGISTERS.items()}
 
 
 class EnvSignature(wiring.Signature):
-    """What the environment does to the CPU: NMI arrivals and the TD's own (non-NMI) exits."""
+    """What the environment does to the CPU: NMI arrivals, the TD's own (non-NMI) exits, and ``done``:
+    its timeline is played and the system has settled (readable by the firmware at ENV)."""
 
     def __init__(self):
-        super().__init__({"nmi": Out(1), "nmi_vector": Out(4), "exit_req": Out(1), "exit_reason": Out(7)})
+        super().__init__({"nmi": Out(1), "nmi_vector": Out(4), "exit_req": Out(1), "exit_reason": Out(7),
+                          "done": Out(1)})
 
 
 class MonitorSignature(wiring.Signature):
     """What the testbench observes: ``NmiTop``'s stimulus as the CPU and environment drive it, its
     state and events (compared with the reference cycle by cycle), the CPU's NMI interrupt line, a
-    LOG store this cycle, and the firmware's final status."""
+    LOG store this cycle, the firmware's final status, and whether its NMI handler runs (HANDLER)."""
 
     def __init__(self):
         super().__init__({
             "stim": Out(StimulusSignature()), "status": Out(StatusSignature()), "ev": Out(EventSignature()),
             "irq": Out(1), "log_valid": Out(1), "log_data": Out(32), "done": Out(1), "done_value": Out(32),
+            "in_handler": Out(1),
         })
 
 
@@ -127,7 +134,7 @@ class NmiPeripheral(wiring.Component):
         m.d.sync += cycle.eq(cycle + 1)
         owed = dut.status.deliverable | self.mon.irq
         readable = {"ENTERED": entered, "EXIT": self.exit_info, "SOURCES": self.sources, "DELIVERED": self.delivered,
-                    "CONFIG": self.sw_cfg, "CYCLE": cycle}
+                    "CONFIG": self.sw_cfg, "CYCLE": cycle, "ENV": self.env.done}
         m.d.sync += bus.ack.eq(0)
         with m.If(request):
             with m.Switch(index):
@@ -150,6 +157,8 @@ class NmiPeripheral(wiring.Component):
                         m.d.comb += self.clear_sources.eq(bus.dat_w[0:16])
                     with m.If(bus.we & (index == INDEX["LOG"])):
                         m.d.comb += [self.mon.log_valid.eq(1), self.mon.log_data.eq(bus.dat_w)]
+                    with m.If(bus.we & (index == INDEX["HANDLER"])):
+                        m.d.sync += self.mon.in_handler.eq(bus.dat_w != 0)
                     with m.If(bus.we & (index == INDEX["DONE"])):
                         m.d.sync += [self.mon.done.eq(1), self.mon.done_value.eq(bus.dat_w)]
                     with m.If(~bus.we & (index == INDEX["DELIVERED"])):

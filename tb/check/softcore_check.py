@@ -30,6 +30,11 @@ def firmware_outcome(words: list[int]) -> dict:
             return hosts[rip]
         return names[rip]
 
+    # A pass is logged when it ends, the model lists passes as they start: a nested pass ends first,
+    # and an IDT NMI marks a running pass LATCHED before that pass ends. Order by the start cycle.
+    order = sorted(range(len(records)), key=lambda i: records[i][1].get("cycle", 0) if records[i][0] in
+                   ("LOG_PASS", "LOG_LATCHED") else -1)
+    records = [records[i] for i in order]
     passes, counts = [], None
     for kind, fields in records:
         if kind == "LOG_PASS":
@@ -39,7 +44,7 @@ def firmware_outcome(words: list[int]) -> dict:
                            "rip_address": f"0x{fields['rip']:x}", "landing": f"0x{fields['landing']:x}"})
         elif kind == "LOG_LATCHED":
             passes.append({"via": ENTRY_NAMES[fields["entry"]], "rip": rip_name(fields["rip"]), "claimed": [],
-                           "result": "latched", "rip_address": f"0x{fields['rip']:x}"})
+                           "result": "latched", "cycle": fields["cycle"], "rip_address": f"0x{fields['rip']:x}"})
         elif kind == "LOG_COUNTS":
             counts = dict(fields)
     return {"passes": passes, "counts": counts}

@@ -24,8 +24,10 @@ class NotApplicable(Exception):
     """The scenario needs something the softcore's firmware or environment does not model yet."""
 
 
-# The phases an ``until:`` step waits for (the environment sees the hardware's phase only).
+# The phases an ``until:`` step waits for (the environment sees the hardware's phase, and the
+# firmware's HANDLER register for ``until: handler``).
 UNTIL_PHASES = {"guest": {GUEST}, "seam_root": {SEAMCALL, VMENTRY, EXIT}, "host": {HOST}}
+UNTIL_STATES = (*UNTIL_PHASES, "handler")
 
 
 @dataclass
@@ -44,8 +46,8 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
     for kind, arg in scenario.steps:
         if kind == "enter":
             entries += 1  # KVM's loop in the firmware enters by itself
-        elif kind == "until" and arg in UNTIL_PHASES:
-            steps.append(("until", UNTIL_PHASES[arg]))
+        elif kind == "until" and arg in UNTIL_STATES:
+            steps.append(("until", arg))
         elif kind == "nmi":
             steps.append(("nmi", arg))
         elif kind == "wait":
@@ -55,37 +57,53 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
         elif kind == "exit" and arg in EXIT_REASONS:
             steps.append(("exit", EXIT_REASONS[arg]))  # the TD's own exit (taken in the TD, B3)
         else:
-            raise NotApplicable(f"step {kind}: {arg!r}: not in the softcore yet (waits on the handler phase, "
-                                "and faults anywhere but after an entry's NMIs, are firmware work to come)")
-    if entries == 0:
-        raise NotApplicable("no TD entry: the firmware's KVM loop makes at least one")
+            raise NotApplicable(f"step {kind}: {arg!r}: not in the softcore yet (a fault anywhere but after an "
+                                "entry's NMIs is firmware work to come)")
     sw_cfg = abi.sw_config(cfg.kvm, cfg.entry, cfg.nmi_source, entries, cfg.late if cfg.kvm == "late" else 0, fault)
     return SoftcoreCase(scenario, sw_cfg, entries, steps)
+
+
+def holds(until: str, phase: int, in_handler: bool) -> bool:
+    """An ``until:`` condition as the environment sees it: the phase, or the firmware's HANDLER."""
+    return in_handler if until == "handler" else phase in UNTIL_PHASES[until]
 
 
 class EnvPlayer:
     """Plays a case's environment steps against the hardware's phase, one cycle at a time."""
 
-    IDLE = {"env__nmi": 0, "env__nmi_vector": 0, "env__exit_req": 0, "env__exit_reason": 0}
+    IDLE = {"env__nmi": 0, "env__nmi_vector": 0, "env__exit_req": 0, "env__exit_reason": 0, "env__done": 0}
 
     def __init__(self, case: SoftcoreCase):
         self.steps, self.index, self.wait_left = list(case.steps), 0, None
-        # The phases the last ``until`` waited for; None once a ``wait`` has run since. An NMI that
+        # What the last ``until`` waited for; None once a ``wait`` has run since. An NMI that
         # arrives while the host runs without an ``until`` having placed it there (after a wait, or
         # spilling over from a phase that ended) is placed by time: where it lands depends on the
         # software's own timing, which is the firmware's here and the model's there.
-        self.anchor: set | None = {HOST}  # the timeline starts in VMX root, before the first entry
+        self.anchor: str | None = "host"  # the timeline starts in VMX root, before the first entry
         self.timed = False
+        # Cycles since an ``until: handler`` held. The model's pass polls its sources ``poll`` cycles
+        # after it starts, the firmware's when its code gets there: an arrival ``poll`` or more cycles
+        # into a handler may be on the other side of the poll in one of them, so placed by time.
+        self.poll, self.into_handler = case.scenario.config.poll, None
 
-    def cycle(self, phase: int) -> dict[str, int]:
-        """The environment's pins for this cycle (``env__*``), given the phase during it."""
+    def finished(self, phase: int, latch: bool, irq: bool, in_handler: bool) -> bool:
+        """The timeline is played and the system has settled (what the firmware's ENV reads): in VMX
+        root, nothing latched or being delivered, no handler running."""
+        return self.index >= len(self.steps) and phase == HOST and not (latch or irq or in_handler)
+
+    def cycle(self, phase: int, in_handler: bool = False) -> dict[str, int]:
+        """The environment's pins for this cycle (``env__*``), given the phase during it and whether
+        the firmware's NMI handler runs."""
         pins = dict(self.IDLE)
+        if self.into_handler is not None:
+            self.into_handler += 1
         while self.index < len(self.steps):
             kind, arg = self.steps[self.index]
             if kind == "until":
-                if phase not in arg:
+                if not holds(arg, phase, in_handler):
                     return pins
                 self.anchor = arg
+                self.into_handler = 0 if arg == "handler" else None
                 self.index += 1
             elif kind == "wait":
                 if self.wait_left is None:
@@ -99,7 +117,8 @@ class EnvPlayer:
                 self.index += 1
                 return {**pins, "env__exit_req": 1, "env__exit_reason": arg}
             else:  # nmi: one arrival per cycle
-                self.timed |= phase == HOST and (self.anchor is None or HOST not in self.anchor)
+                self.timed |= phase == HOST and self.anchor not in ("host", "handler")
+                self.timed |= self.anchor == "handler" and self.into_handler >= self.poll
                 self.index += 1
                 return {**pins, "env__nmi": 1, "env__nmi_vector": arg}
         return pins

@@ -64,7 +64,10 @@ async def run_case(dut, words: list[int], case) -> dict:
         if get("done"):
             done = True
             break
-        for name, value in env.cycle(state.phase).items():
+        in_handler = bool(get("in_handler"))
+        pins = env.cycle(state.phase, in_handler)
+        pins["env__done"] = int(env.finished(state.phase, state.latch, bool(get("irq")), in_handler))
+        for name, value in pins.items():
             getattr(dut, name).value = value
         await ReadOnly()  # the inputs of cycle t as the CPU and the environment drive them, settled
         checker.driven(cycle, read_inputs(get))

@@ -19,6 +19,9 @@
  *           NMIs, under FRED it does not).
  *   E4      the NMI sources' status bits (set per vector, polled and cleared by handlers) and the
  *           external reason (vector 2, tried only when no handler claimed anything).
+ * After its TD entries the host idles (r_idle: one boundary, however many instructions the poll
+ * takes) until the environment reports its timeline played and the system settled (ENV), then logs
+ * Linux's counters. HANDLER tells the environment whether an NMI handler runs (`until: handler`).
  * The hardware is the NMI peripheral (soc.h, generated from rtl/soc/nmi_periph.py's REGISTERS):
  * SEAMCALL(TDH.VP.ENTER) is a store to ENTER that completes at SEAMRET; IRET is a store to IRET.
  */
@@ -34,6 +37,12 @@ static unsigned last_nmi_rip;
 static int swallow_nmi;
 static unsigned normal, unknown, swallowed, external_count;
 
+static unsigned handler_depth;
+
+/* The environment's `until: handler` watches this depth (a pass, or exc_nmi marking one LATCHED). */
+static inline void handler_enter(void) { REG(HANDLER) = ++handler_depth; }
+static inline void handler_leave(void) { REG(HANDLER) = --handler_depth; }
+
 static inline void log_word(unsigned w) { REG(LOG) = w; }
 
 static void log_record(unsigned kind, const unsigned* words, unsigned n) {
@@ -47,6 +56,7 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
     int b2b = rip == last_nmi_rip;
     if (!b2b) swallow_nmi = 0;
     last_nmi_rip = rip;
+    handler_enter(); /* the pass has begun: its back-to-back test is done (as the model's pass starts) */
     int call_all = !has_bitmap || bitmap == 0 || (bitmap & 1);
     unsigned pending = REG(SOURCES), claimed = 0, handled = 0, result;
     for (unsigned v = 1; v < 16; v++) {
@@ -73,12 +83,13 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
         unknown++; /* "Uhhuh. NMI received for unknown reason" */
         result = RESULT_UNKNOWN;
     }
+    handler_leave();
     unsigned record[7] = {entry, rip, landing, has_bitmap ? bitmap : NO_BITMAP, claimed, result, start};
     log_record(LOG_PASS, record, 7);
     return result;
 }
 
-extern char r_seam[], r_seam_end[], r_kvm[], r_kvm_end[];
+extern char r_seam[], r_seam_end[], r_kvm[], r_kvm_end[], r_idle[], r_idle_end[];
 
 #define PAD "nop\nnop\nnop\nnop\nnop\nnop\nnop\nnop\n"
 
@@ -88,6 +99,8 @@ static unsigned boundary(unsigned rip) {
         return (unsigned)(unsigned long)r_seam;
     if (rip >= (unsigned)(unsigned long)r_kvm && rip <= (unsigned)(unsigned long)r_kvm_end)
         return (unsigned)(unsigned long)r_kvm;
+    if (rip >= (unsigned)(unsigned long)r_idle && rip < (unsigned)(unsigned long)r_idle_end)
+        return (unsigned)(unsigned long)r_idle; /* the idle loop is one place to the host */
     return rip;
 }
 
@@ -119,9 +132,11 @@ __attribute__((interrupt("machine"), aligned(4))) void exc_nmi(void) {
     int has_bitmap = (REG(CONFIG) & CFG_NMI_SOURCE) && fred;
     if (!fred) {
         if (nmi_state != NOT_RUNNING) { /* E1: a pass is running: mark it and return */
+            handler_enter();
             nmi_state = LATCHED;
-            unsigned record[2] = {ENTRY_IDT, rip};
-            log_record(LOG_LATCHED, record, 2);
+            unsigned record[3] = {ENTRY_IDT, rip, REG(CYCLE)};
+            log_record(LOG_LATCHED, record, 3);
+            handler_leave();
             REG(IRET) = 1;
             return;
         }
@@ -197,6 +212,15 @@ int main(void) {
             instrumentable_point(); /* out of the noinstr region (if any) */
         }
     }
+    __asm__ volatile( /* idle until the environment is done (ENV bit 0) */
+        ".global r_idle\n"
+        "r_idle:\n"
+        "lw t0, 0(%0)\n"
+        "andi t0, t0, 1\n"
+        "beqz t0, r_idle\n"
+        ".global r_idle_end\n"
+        "r_idle_end:\n" ::"r"(&REG(ENV))
+        : "t0", "memory");
     unsigned counts[4] = {normal, unknown, swallowed, external_count};
     log_record(LOG_COUNTS, counts, 4);
     REG(DONE) = 1;
