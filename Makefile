@@ -13,6 +13,8 @@
 #   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
 #   make bitstream BOARD=icebreaker|ulx3s          FPGA bitstream, utilisation, Fmax; make program BOARD=... flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
+#   make soak [TARGET=vboard|board] [SECONDS=60] [CONFIG=all|legacy,...] [PORT=]  the firmware under an NMI storm,
+#                                                  counters read back as it runs, the spec's signs asserted
 #   make list | rtl | lint | clean
 
 PYTHON ?= python3
@@ -25,7 +27,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv test test-full sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: soak venv test test-full sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -75,6 +77,10 @@ bitstream: $(STAMP)
 
 program: $(STAMP)
 	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) --program
+
+SECONDS ?= 60
+soak: $(STAMP)
+	$(PY) -m tb.flows.soak --seconds $(call q,$(SECONDS)) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(CONFIG),--config $(call q,$(CONFIG))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 formal: $(STAMP)
 	$(PY) -m tb.flows.formal $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))

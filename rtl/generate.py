@@ -21,6 +21,7 @@ TOP_NAME = "nmi_top"  # interactive: the design's pins driven by the bench
 PROGRAM_TOP_NAME = "program_top"  # program mode: the design driven by the host engine
 BOARD_CORE_NAME = "board_core"  # the board's gateware without pins: the virtual board
 SOC_TOP_NAME = "nmi_soc"  # the softcore: VexRiscv running the firmware against the design
+SOAK_CORE_NAME = "soak_core"  # the softcore under an NMI storm, with counters and a snapshot UART (make soak)
 
 
 def _board_core(bugs):
@@ -35,26 +36,36 @@ def _soc(bugs):
     return NmiSoc(bugs)
 
 
-TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop, BOARD_CORE_NAME: _board_core, SOC_TOP_NAME: _soc}
+def _soak_core(bugs, firmware=()):
+    from .soc.soak import SoakCore
+
+    if not firmware:
+        raise ValueError("the soak core needs the firmware image (its RAM's contents): firmware=...")
+    return SoakCore(firmware, bugs=bugs)
+
+
+TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop, BOARD_CORE_NAME: _board_core, SOC_TOP_NAME: _soc,
+        SOAK_CORE_NAME: _soak_core}
 
 
 def extra_sources(top: str) -> list[Path]:
     """Verilog a top instantiates but does not generate (the softcore's CPU)."""
-    if top == SOC_TOP_NAME:
+    if top in (SOC_TOP_NAME, SOAK_CORE_NAME):
         from .soc.vexriscv import verilog_source
 
         return [verilog_source()]
     return []
 
 
-def verilog_text(bugs=(), top: str = TOP_NAME) -> str:
+def verilog_text(bugs=(), top: str = TOP_NAME, **params) -> str:
     check_bugs(bugs)  # before constructing, so a refused name leaves no orphan elaboratable
-    return verilog.convert(TOPS[top](bugs), name=top, emit_src=False)
+    return verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=False)
 
 
-def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME) -> tuple[Path, str]:
-    """Write the Verilog; return (path, short hash of its text)."""
-    text = verilog_text(bugs, top)
+def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME, **params) -> tuple[Path, str]:
+    """Write the Verilog; return (path, short hash of its text). ``params``: the top's own (the soak
+    core's firmware)."""
+    text = verilog_text(bugs, top, **params)
     # The hash covers the sources the top instantiates too, so a different CPU is another build.
     digest = hashlib.sha256(text.encode() + b"".join(p.read_bytes() for p in extra_sources(top))).hexdigest()[:12]
     out_dir = out_dir or ROOT / "build" / "rtl"

@@ -10,6 +10,8 @@ CFG_BITS = {
     "CFG_FRED": 1 << 1,  # the host's NMI entry is FRED (else IDT)
     "CFG_NMI_SOURCE": 1 << 2,  # FRED NMI-source reporting is on
     "CFG_FAULT": 1 << 3,  # one instrumentation fault in KVM's first instrumentable code after SEAMRET
+    "CFG_SOAK": 1 << 4,  # soak: enter the TD forever, log the counters every 16 entries (with CFG_FAULT: a
+                         # fault after every NMI exit)
 }
 CFG_SHIFTS = {
     "CFG_ENTRIES_SHIFT": 8,  # bits 15..8: how many TD entries the KVM loop makes
@@ -23,7 +25,7 @@ LOG_FIELDS = {
     "LOG_MARKS": ("r_seam", "r_kvm"),  # the code addresses that stand for R_seam and R_kvm
     "LOG_PASS": ("entry", "rip", "landing", "bitmap", "claimed", "result", "cycle"),
     "LOG_LATCHED": ("entry", "rip", "cycle"),
-    "LOG_COUNTS": ("normal", "unknown", "swallow", "external"),
+    "LOG_COUNTS": ("normal", "unknown", "swallow", "external", "passes"),
 }
 ENTRIES = {"ENTRY_IDT": 0, "ENTRY_FRED": 1, "ENTRY_KVM": 2}
 RESULTS = {"RESULT_HANDLED": 0, "RESULT_EXTERNAL": 1, "RESULT_SWALLOWED": 2, "RESULT_UNKNOWN": 3}
@@ -31,12 +33,14 @@ NO_BITMAP = 0xFFFFFFFF  # a pass without NMI-source reporting
 EXIT_REASON_NMI = 0
 
 
-def sw_config(kvm: str, entry: str, nmi_source: bool, entries: int, late_loops: int = 0, fault: bool = False) -> int:
-    """The CONFIG word for a run."""
+def sw_config(kvm: str, entry: str, nmi_source: bool, entries: int, late_loops: int = 0, fault: bool = False,
+              soak: bool = False) -> int:
+    """The CONFIG word for a run (``soak``: the endless loop of ``make soak``; ``entries`` is then ignored)."""
     if not 0 <= entries < 256 or not 0 <= late_loops < 1 << 16:
         raise ValueError(f"entries {entries} (0..255), late_loops {late_loops} (0..65535)")
     return ((CFG_BITS["CFG_KVM_LATE"] if kvm == "late" else 0) | (CFG_BITS["CFG_FRED"] if entry == "fred" else 0)
             | (CFG_BITS["CFG_NMI_SOURCE"] if nmi_source else 0) | (CFG_BITS["CFG_FAULT"] if fault else 0)
+            | (CFG_BITS["CFG_SOAK"] if soak else 0)
             | entries << CFG_SHIFTS["CFG_ENTRIES_SHIFT"]
             | late_loops << CFG_SHIFTS["CFG_LATE_SHIFT"])
 

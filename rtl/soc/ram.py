@@ -10,7 +10,8 @@ from .wishbone import WishboneSignature
 
 
 class Ram(wiring.Component):
-    """``depth`` 32-bit words at byte address 0.
+    """``depth`` 32-bit words at byte address 0; ``init``: the words it holds at power-on (a board's
+    firmware, built into the bitstream), else zeros.
 
     Attributes
     ----------
@@ -20,8 +21,10 @@ class Ram(wiring.Component):
         The firmware loader's word write port (used while the CPU is held in reset).
     """
 
-    def __init__(self, depth: int):
-        self.depth = depth
+    def __init__(self, depth: int, init=()):
+        if len(init) > depth:
+            raise ValueError(f"{len(init)} words of RAM contents for a RAM of {depth} words")
+        self.depth, self.init = depth, list(init)
         super().__init__({
             "ibus": In(WishboneSignature()), "dbus": In(WishboneSignature()),
             "load_we": In(1), "load_addr": In(range(depth)), "load_data": In(32),
@@ -29,7 +32,7 @@ class Ram(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.mem = mem = Memory(shape=32, depth=self.depth, init=[])
+        m.submodules.mem = mem = Memory(shape=32, depth=self.depth, init=self.init)
         words = range(self.depth).stop.bit_length() - 1
         for bus in (self.ibus, self.dbus):  # one request at a time, acknowledged the cycle after
             m.d.sync += bus.ack.eq(bus.cyc & bus.stb & ~bus.ack)

@@ -24,6 +24,8 @@ class NmiSoc(wiring.Component):
     ----------
     bugs : iterable of str
         Deliberate RTL defects in the NMI peripheral's ``NmiTop``.
+    firmware : sequence of int
+        The RAM's power-on contents (the soak board's firmware); empty: loaded through the load port.
 
     Attributes
     ----------
@@ -45,14 +47,15 @@ class NmiSoc(wiring.Component):
     load_data: In(32)
     mon: Out(MonitorSignature())
 
-    def __init__(self, bugs=()):
+    def __init__(self, bugs=(), firmware=()):
         super().__init__()
         self.bugs = check_bugs(bugs)  # an unknown defect is refused before anything is built
+        self.firmware = tuple(firmware)  # the RAM's power-on contents (a board has no loader)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.cpu = cpu = VexRiscv(reset_vector=0)
-        m.submodules.ram = ram = Ram(RAM_WORDS)
+        m.submodules.ram = ram = Ram(RAM_WORDS, self.firmware)
         m.submodules.nmi = nmi = NmiPeripheral(self.bugs)
         connect(m, cpu.ibus, ram.ibus)
         m.d.comb += [cpu.hold.eq(self.hold), cpu.irq.eq(nmi.mon.irq), ram.load_we.eq(self.load_we),

@@ -35,7 +35,7 @@
 static volatile int nmi_state;
 static unsigned last_nmi_rip;
 static int swallow_nmi;
-static unsigned normal, unknown, swallowed, external_count;
+static unsigned normal, unknown, swallowed, external_count, passes;
 
 static unsigned handler_depth;
 
@@ -53,6 +53,7 @@ static void log_record(unsigned kind, const unsigned* words, unsigned n) {
 /* E3 and E4: one pass of default_do_nmi. Returns its result code. */
 static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, unsigned bitmap, int has_bitmap) {
     unsigned start = REG(CYCLE);
+    passes++;
     int b2b = rip == last_nmi_rip;
     if (!b2b) swallow_nmi = 0;
     last_nmi_rip = rip;
@@ -188,6 +189,11 @@ __attribute__((noinline)) static void kvm_manual_nmi(unsigned qual) {
         : "memory");
 }
 
+static void log_counts(void) {
+    unsigned counts[5] = {normal, unknown, swallowed, external_count, passes};
+    log_record(LOG_COUNTS, counts, 5);
+}
+
 int main(void) {
     unsigned cfg = REG(CONFIG);
     unsigned entries = cfg >> CFG_ENTRIES_SHIFT & 0xFF, late_loops = cfg >> CFG_LATE_SHIFT & 0xFFFF;
@@ -198,7 +204,8 @@ int main(void) {
     __asm__ volatile("csrs mie, %0" ::"r"(1u << 11)); /* MEIE */
     __asm__ volatile("csrsi mstatus, 8");             /* MIE: NMIs are not maskable by the host */
     fault_pending = (cfg & CFG_FAULT) != 0;
-    for (unsigned i = 0; i < entries; i++) {
+    int soak = (cfg & CFG_SOAK) != 0; /* make soak: enter forever, the counters logged as we go */
+    for (unsigned i = 0; soak || i < entries; i++) {
         while (!td_enter()) {
         }
         unsigned exit = REG(EXIT);
@@ -210,7 +217,9 @@ int main(void) {
             }
             kvm_manual_nmi(exit >> 16);
             instrumentable_point(); /* out of the noinstr region (if any) */
+            if (soak) fault_pending = (cfg & CFG_FAULT) != 0; /* one fault per NMI exit */
         }
+        if (soak && (i & 15) == 15) log_counts();
     }
     __asm__ volatile( /* idle until the environment is done (ENV bit 0) */
         ".global r_idle\n"
@@ -221,8 +230,7 @@ int main(void) {
         ".global r_idle_end\n"
         "r_idle_end:\n" ::"r"(&REG(ENV))
         : "t0", "memory");
-    unsigned counts[4] = {normal, unknown, swallowed, external_count};
-    log_record(LOG_COUNTS, counts, 4);
+    log_counts();
     REG(DONE) = 1;
     for (;;) {
     }

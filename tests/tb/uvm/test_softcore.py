@@ -105,9 +105,10 @@ def test_the_environment_places_nmis_and_exits_by_phase():
 
 def test_the_firmware_log_is_decoded_and_a_damaged_one_refused():
     tag = lambda kind: abi.LOG_TAG | abi.LOG_KINDS[kind] << 8 | len(abi.LOG_FIELDS[kind])
-    words = [tag("LOG_MARKS"), 0x100, 0x200, tag("LOG_COUNTS"), 2, 1, 0, 0]
+    words = [tag("LOG_MARKS"), 0x100, 0x200, tag("LOG_COUNTS"), 2, 1, 0, 0, 3]
     assert abi.decode_log(words) == [("LOG_MARKS", {"r_seam": 0x100, "r_kvm": 0x200}),
-                                     ("LOG_COUNTS", {"normal": 2, "unknown": 1, "swallow": 0, "external": 0})]
+                                     ("LOG_COUNTS", {"normal": 2, "unknown": 1, "swallow": 0, "external": 0,
+                                                     "passes": 3})]
     with pytest.raises(ValueError, match="not a record tag"):
         abi.decode_log([0x12345678])
     with pytest.raises(ValueError, match="cut short"):
