@@ -11,7 +11,8 @@
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786]  every test x seeds, locally or on Dask
 #   make plan | mutants                            testplan with status; mutation kill table
 #   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
-#   make bitstream BOARD=icebreaker|ulx3s          FPGA bitstream, utilisation, Fmax; make program BOARD=... flashes it
+#   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
+#                                                  utilisation, Fmax; make program BOARD=... [SOAK=] flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
 #   make soak [TARGET=vboard|board] [SECONDS=60] [CONFIG=all|legacy,...] [PORT=]  the firmware under an NMI storm,
 #                                                  counters read back as it runs, the spec's signs asserted
@@ -73,10 +74,10 @@ mcy: $(STAMP)
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)
-	$(PY) -m tb.flows.bitstream $(call q,$(BOARD))
+	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) $(if $(SOAK),--soak $(call q,$(SOAK)))
 
 program: $(STAMP)
-	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) --program
+	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) --program $(if $(SOAK),--soak $(call q,$(SOAK)))
 
 SECONDS ?= 60
 soak: $(STAMP)

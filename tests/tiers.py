@@ -21,6 +21,7 @@ FULL_TESTS = {
     "test_a_damaged_cached_build_is_rebuilt",
     "test_model_and_rtl_share_one_cycle_bound",
     "test_icebreaker_bitstream_meets_timing",
+    "test_the_softcore_soak_core_fits_the_icebreaker_and_meets_timing",
     "test_bug_variants_change_the_netlist_and_unknown_bugs_are_refused",
     "test_small_regression_end_to_end",
     "test_ctrl_c_during_a_regression_keeps_every_finished_job",

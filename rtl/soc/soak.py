@@ -9,7 +9,7 @@ the bytes after the sync byte). The same core runs on the virtual board (Verilat
 on the FPGA boards (``SoakBoard``).
 """
 
-from amaranth import Cat, Const, Elaboratable, Module, Signal
+from amaranth import Cat, ClockDomain, ClockSignal, Const, Elaboratable, Module, ResetSignal, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
@@ -209,13 +209,29 @@ class SoakCore(wiring.Component):
 
 class SoakBoard(Elaboratable):
     """The soak core on an FPGA board: configuration fixed at build time, snapshots on the board's
-    USB UART at 1 Mbaud."""
+    USB UART at 1 Mbaud.
+
+    The CPU needs a reset, which not every platform's default domain has (the ULX3S's is reset-less),
+    so the board makes its own: ``sync`` on the board clock, held in reset for 256 cycles after
+    configuration by a counter in a reset-less domain (also past the iCE40's block-RAM start-up).
+    """
+
+    POR_CYCLES_LOG2 = 8
 
     def __init__(self, firmware, config: str, baud: int = 1_000_000):
         self.firmware, self.config, self.baud = firmware, config, baud
 
     def elaborate(self, platform):
         m = Module()
+        m.domains.por = ClockDomain(reset_less=True, local=True)
+        m.domains.sync = ClockDomain()
+        clk = platform.request(platform.default_clk, dir="-")
+        m.submodules.clk_buffer = clk_buffer = io.Buffer("i", clk)
+        m.d.comb += [ClockSignal("por").eq(clk_buffer.i), ClockSignal("sync").eq(clk_buffer.i)]
+        count = Signal(self.POR_CYCLES_LOG2 + 1)
+        with m.If(~count[-1]):
+            m.d.por += count.eq(count + 1)
+        m.d.comb += ResetSignal("sync").eq(~count[-1])
         divisor = int(platform.default_clk_frequency // self.baud)
         m.submodules.core = core = SoakCore(self.firmware, divisor)
         for name, value in soak_pins(self.config).items():

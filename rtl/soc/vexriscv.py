@@ -68,4 +68,6 @@ class VexRiscv(wiring.Component):
                 f"o_{name}_CTI": Signal(3, name=f"{name}_cti"), f"o_{name}_BTE": Signal(2, name=f"{name}_bte"),
             })
         m.submodules.cpu = Instance("VexRiscv", **ports)
+        if platform is not None and hasattr(platform, "add_file"):  # an FPGA build: the CPU's Verilog goes along
+            platform.add_file(verilog_source().name, verilog_source().read_text())
         return m

@@ -51,7 +51,9 @@ def report(log: str, board: str) -> dict:
     return out
 
 
-def build(board: str, program: bool = False) -> dict:
+def build(board: str, program: bool = False, soak: str | None = None) -> dict:
+    """``soak``: the soak core (the softcore under an NMI storm) for that configuration, instead of the
+    board bridge."""
     import importlib
 
     from rtl.board_top import BoardTop
@@ -59,18 +61,25 @@ def build(board: str, program: bool = False) -> dict:
     tool_env()
     module, cls, pnr = BOARDS[board]
     platform = getattr(importlib.import_module(module), cls)()
-    build_dir = ROOT / "build" / "bitstream" / board
+    if soak is None:
+        top, name = BoardTop(), "nmi_board"
+    else:
+        from rtl.soc.soak import SoakBoard
+        from tb.sim.firmware import build_firmware, firmware_words
+
+        top, name = SoakBoard(firmware_words(build_firmware(quiet=True)), soak), "nmi_soak"
+    build_dir = ROOT / "build" / "bitstream" / (board if soak is None else f"{board}-soak-{soak}")
     # Built in a private folder and published by rename: a report never reads an earlier or a
     # concurrent build's files, and an interrupted build leaves no half bitstream behind.
     staged = build_cache.staging(build_dir)
     start = time.perf_counter()
     try:
-        platform.build(BoardTop(), name="nmi_board", build_dir=str(staged), do_program=program)
+        platform.build(top, name=name, build_dir=str(staged), do_program=program)
         seconds = time.perf_counter() - start
         log = "\n".join(p.read_text(errors="replace") for p in staged.glob("*.tim")) + \
             "\n".join(p.read_text(errors="replace") for p in staged.glob("*.rpt"))
         result = report(log, board)
-        bitstream = next(iter(sorted(staged.glob("nmi_board.bi[nt]"))), None)
+        bitstream = next(iter(sorted(staged.glob(f"{name}.bi[nt]"))), None)
         if bitstream is not None:
             build_cache.publish(staged, build_dir, bitstream.name, replace=True)
             bitstream = build_dir / bitstream.name
@@ -85,9 +94,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("board", choices=sorted(BOARDS))
     parser.add_argument("--program", action="store_true", help="flash the board afterwards (iceprog / openFPGALoader)")
+    parser.add_argument("--soak", help="the soak core (softcore + NMI storm) for this configuration instead of the bridge")
     args = parser.parse_args(argv)
+    from rtl.soc.soak import SOAK_CONFIGS
+
+    if args.soak is not None and args.soak not in SOAK_CONFIGS:
+        print(f"error: SOAK={args.soak}: one of {', '.join(SOAK_CONFIGS)}", file=sys.stderr)
+        return 2
     try:
-        result = build(args.board, args.program)
+        result = build(args.board, args.program, args.soak)
     except Exception as err:  # a missing programmer, a failed tool: say which
         print(f"ERROR {type(err).__name__}: {err}", file=sys.stderr)
         return 1

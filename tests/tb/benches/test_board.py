@@ -142,6 +142,16 @@ def test_icebreaker_bitstream_meets_timing():
     assert result["LUTs"][0] < result["LUTs"][1]
 
 
+def test_the_softcore_soak_core_fits_the_icebreaker_and_meets_timing():
+    """The iCE40UP5K holds the CPU, its 4 KiB RAM (firmware built in), the design, the storm and the
+    counters: the softcore's board."""
+    from tb.flows.bitstream import build
+
+    result = build("icebreaker", soak="fixed-noinstr")
+    assert result["bitstream"] and result["fmax"][2] == "PASS", result
+    assert result["LUTs"][0] < result["LUTs"][1] and result["BRAM"][0] <= result["BRAM"][1]
+
+
 def test_a_board_reset_during_download_is_not_trusted(monkeypatch):
     """STATUS read before and after the download must agree; a reset in between clears it."""
     from tb.stimulus.catalog import TESTS
