@@ -74,3 +74,61 @@ def check_firmware(expect: dict, outcome: dict) -> str | None:
         if len(want) != len(got):
             return f"expected {len(want)} passes, the firmware ran {len(got)}"
     return None
+
+
+class SoftcoreRun:
+    """One scenario's run on the softcore, checked at both levels; plain Python, fed cycle by cycle
+    by any bench (the pyuvm scoreboard today) with a pin getter over the SoC's monitor port.
+
+    Per cycle ``cycle(t, get)``: the registered events of edge t-1 and the state of t are observed;
+    unless the firmware has finished (``done``), the inputs the CPU and the environment drove in t
+    are fed to the reference and a LOG store is kept. ``result`` judges the run.
+    """
+
+    def __init__(self, case):
+        from tb.check.checker import HardwareChecker
+
+        self.case = case
+        self.checker = HardwareChecker(case.scenario.config, case.scenario.name, registers=False)  # no host-state unit
+        self.log, self.events = [], []
+        self.last, self.done = 0, False
+
+    def cycle(self, cycle: int, get) -> None:
+        from tb.protocol.pins import read_inputs
+
+        _, edge = self.checker.observed_pins(cycle, get)
+        self.events += [str(txn) for txn in edge]
+        self.last = cycle
+        if get("done"):
+            self.done = True
+            return
+        self.checker.driven(cycle, read_inputs(get))
+        if get("log_valid"):
+            self.log.append(get("log_data"))
+            self.events.append(f"@{cycle} log 0x{self.log[-1]:08x}")
+
+    def result(self, timed: bool, bound: int, instructions: int, done_value: int) -> dict:
+        """The run's row: the hardware's first problem, else the firmware's outcome against the model's
+        software and the scenario's ``expect`` (unless an NMI was placed by time: ``timed``)."""
+        scenario = self.case.scenario
+        if self.done:
+            problem = self.checker.problem(self.last)
+        else:  # stopped at the bound: a divergence before it explains it, else it is the failure
+            problem = self.checker.scoreboard.mismatches[0] if self.checker.failed else \
+                f"{scenario.name}: the firmware did not finish within {bound:,} cycles"
+        outcome = {"passes": [], "counts": None}
+        if problem is None:
+            try:
+                outcome = firmware_outcome(self.log)
+            except ValueError as err:
+                problem = f"{scenario.name}: {err}"
+        if problem is None and not timed:
+            miss = check_firmware(model_expectation(scenario), outcome)
+            problem = f"{scenario.name}: the firmware differs from the model's software: {miss}" if miss else None
+        if problem is None and not timed:
+            miss = check_firmware(scenario.expect, outcome)
+            problem = f"{scenario.name}: {miss}" if miss else None
+        return {"scenario": scenario.name, "config": scenario.config.to_json(), "ok": problem is None,
+                "failure": problem, "cycles": self.last, "instructions": instructions,
+                "transactions": self.checker.scoreboard.compared["txn"], "firmware": outcome,
+                "done_value": done_value, "events": self.events, "timed": timed}

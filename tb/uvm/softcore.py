@@ -1,10 +1,13 @@
-"""Softcore mode under cocotb on Verilator: the firmware on VexRiscv against the design.
+"""Softcore mode under cocotb + pyuvm on Verilator: the firmware on VexRiscv against the design.
 
-The thin simulator adapter: it loads the firmware, configures, then each cycle drives the
-environment (NMI arrivals from ``tb.stimulus.softcore.EnvPlayer``), reads the stimulus the CPU and
-environment put on the design's pins, its events, state and the firmware's LOG stores, and hands
-them to the checkers (``tb/check``): the reference hardware fed the same inputs cycle for cycle,
-the invariants, then the firmware's passes and counters against the scenario's ``expect``.
+item (one scenario as a softcore case) -> sequence (the test's scenarios; the ones the softcore
+cannot run are listed with the reason) -> driver (loads the firmware, configures, and plays the
+environment side each cycle: NMI arrivals and TD exits from ``tb.stimulus.softcore.EnvPlayer``) ->
+monitor (each cycle, the design's pins as the CPU and the environment drive them, its events and
+state, and the CPU's LOG stores on the bus) -> scoreboard (``tb.check.softcore_check.SoftcoreRun``:
+the reference hardware fed the same inputs cycle for cycle, the invariants, then the firmware's
+passes and counters against the model's software and the scenario's ``expect``) -> test.
+Only the adapters here touch the simulator; the checking is plain Python.
 """
 
 from __future__ import annotations
@@ -15,111 +18,223 @@ import time
 from pathlib import Path
 
 import cocotb
+import pyuvm
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
+from pyuvm import (ConfigDB, uvm_agent, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_get_port,
+                   uvm_monitor, uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_test, uvm_tlm_analysis_fifo)
 
 from py_model.atomic import write_atomically
 from py_model.config import run_cycle_bound
-from tb.check.checker import HardwareChecker
-from tb.check.softcore_check import check_firmware, firmware_outcome, model_expectation
-from tb.protocol.pins import config_pins, read_inputs
+from tb.check.softcore_check import SoftcoreRun
+from tb.protocol.pins import EVENT_PINS, STATE_PINS, STIMULUS_PINS, config_pins, read_state
 from tb.sim.firmware import firmware_words
 from tb.stimulus.catalog import planned
 from tb.stimulus.softcore import EnvPlayer, NotApplicable, softcore_case
 
-
-async def _reset_and_load(dut, words: list[int], case) -> None:
-    dut.hold.value, dut.rst.value = 1, 1
-    for name, value in config_pins(case.scenario).items():
-        getattr(dut, name).value = value
-    dut.sw_cfg.value = case.sw_cfg
-    for name, value in EnvPlayer.IDLE.items():
-        getattr(dut, name).value = value
-    await FallingEdge(dut.clk)
-    dut.rst.value = 0
-    for addr, word in enumerate(words):
-        dut.load_we.value, dut.load_addr.value, dut.load_data.value = 1, addr, word
-        await FallingEdge(dut.clk)
-    dut.load_we.value, dut.hold.value = 0, 0
+CLOCK_NS = 10
 
 
-def retired(dut) -> int:
-    """The CPU's retired-instruction counter (VexRiscv's minstret, made readable by
-    tb/sim/public_ports.vlt; it counts from power-on, the CPU's reset does not clear it)."""
-    return int(dut.cpu.cpu.CsrPlugin_minstret.value)
+class SocBfm:
+    """Pin access for the SoC (``nmi_soc``): the loader, the configuration, the environment's inputs,
+    the monitor port (``mon__*``). The driver marks the cycle a run is in (``cycle``; None between
+    runs) so the monitor numbers its samples the same way."""
 
+    # What the checks read each cycle (tb/check/softcore_check.SoftcoreRun).
+    SAMPLED = (*EVENT_PINS, *STATE_PINS, *STIMULUS_PINS, "done", "log_valid", "log_data")
 
-async def run_case(dut, words: list[int], case) -> dict:
-    scenario = case.scenario
-    await _reset_and_load(dut, words, case)
-    checker = HardwareChecker(scenario.config, scenario.name, registers=False)  # no host-state unit
-    env, log, events, bound = EnvPlayer(case), [], [], run_cycle_bound()
-    get = lambda name: int(getattr(dut, "mon__" + name).value)  # the SoC's monitor port (MonitorSignature)
-    cycle, done = 0, False
-    retired_at_start = retired(dut)
-    while cycle <= bound:
-        # During cycle t (after the falling edge): the registered events of edge t-1, the state of t.
-        state, edge = checker.observed_pins(cycle, get)
-        events += [str(txn) for txn in edge]
-        if get("done"):
-            done = True
-            break
-        in_handler = bool(get("in_handler"))
-        pins = env.cycle(state.phase, in_handler)
-        pins["env__done"] = int(env.finished(state.phase, state.latch, bool(get("irq")), in_handler))
+    def __init__(self, dut):
+        self.dut = dut
+        self.cycle: int | None = None
+        self.handles = {name: getattr(dut, "mon__" + name) for name in self.SAMPLED + ("in_handler", "irq", "done_value")}
+
+    def get(self, name: str) -> int:
+        return int(self.handles[name].value)
+
+    def sample(self) -> dict:
+        """The monitor port's values now, for the checks."""
+        return {name: int(self.handles[name].value) for name in self.SAMPLED}
+
+    def drive(self, pins: dict) -> None:
         for name, value in pins.items():
-            getattr(dut, name).value = value
-        await ReadOnly()  # the inputs of cycle t as the CPU and the environment drive them, settled
-        checker.driven(cycle, read_inputs(get))
-        if get("log_valid"):
-            log.append(get("log_data"))
-            events.append(f"@{cycle} log 0x{log[-1]:08x}")
+            getattr(self.dut, name).value = value
+
+    def retired(self) -> int:
+        """The CPU's retired-instruction counter (VexRiscv's minstret, made readable by
+        tb/sim/public_ports.vlt; it counts from power-on, the CPU's reset does not clear it)."""
+        return int(self.dut.cpu.cpu.CsrPlugin_minstret.value)
+
+    async def reset_and_load(self, words: list[int], case) -> None:
+        dut = self.dut
+        dut.hold.value, dut.rst.value = 1, 1
+        self.drive({**config_pins(case.scenario), "sw_cfg": case.sw_cfg, **EnvPlayer.IDLE})
         await FallingEdge(dut.clk)
-        cycle += 1
-    problem = checker.problem(cycle)
-    outcome = {"passes": [], "counts": None}
-    if problem is None and not done:
-        problem = f"{scenario.name}: the firmware did not finish within {bound:,} cycles"
-    if problem is None:
-        try:
-            outcome = firmware_outcome(log)
-        except ValueError as err:
-            problem = f"{scenario.name}: {err}"
-    # The software half, unless an NMI was placed by time into the host's run (env.timed): then where
-    # it lands is the firmware's timing, not the model's, and the row says so.
-    if problem is None and not env.timed:
-        miss = check_firmware(model_expectation(scenario), outcome)
-        problem = f"{scenario.name}: the firmware differs from the model's software: {miss}" if miss else None
-    if problem is None and not env.timed:
-        miss = check_firmware(scenario.expect, outcome)
-        problem = f"{scenario.name}: {miss}" if miss else None
-    return {"scenario": scenario.name, "config": scenario.config.to_json(), "ok": problem is None, "failure": problem,
-            "cycles": cycle, "instructions": retired(dut) - retired_at_start,
-            "transactions": checker.scoreboard.compared["txn"], "firmware": outcome,
-            "done_value": get("done_value"), "events": events, "timed": env.timed}
+        dut.rst.value = 0
+        for addr, word in enumerate(words):
+            dut.load_we.value, dut.load_addr.value, dut.load_data.value = 1, addr, word
+            await FallingEdge(dut.clk)
+        dut.load_we.value, dut.hold.value = 0, 0
 
 
-@cocotb.test()
-async def softcore(dut):
-    test, seed = os.environ["TB_TEST"], int(os.environ.get("TB_SEED", "1"))
-    files = os.environ.get("TB_SCENARIO", "")
-    scenarios, _ = planned(test, seed, files.split(os.pathsep) if files else ())
-    words = firmware_words(Path(os.environ["TB_FIRMWARE"]))
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    rows, skipped, start = [], [], time.perf_counter()
-    for scenario in scenarios:
-        try:
-            case = softcore_case(scenario)
-        except NotApplicable as why:
-            skipped.append({"scenario": scenario.name, "reason": str(why)})
-            continue
-        rows.append(await run_case(dut, words, case))
-    report = {"test": test, "seed": seed, "mode": "softcore", "runs": rows, "expected_runs": len(rows),
-              "not_applicable": skipped, "seconds": time.perf_counter() - start,
-              "cycles": sum(r["cycles"] for r in rows), "instructions": sum(r["instructions"] for r in rows)}
-    path = os.environ.get("TB_RESULTS")
-    if path:
-        write_atomically(path, json.dumps(report))
-    failures = [r["failure"] for r in rows if not r["ok"]]
-    assert rows, f"no scenario of {test} applies in softcore mode: {skipped[:1]}"
-    assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
+class CaseItem(uvm_sequence_item):
+    """One scenario on the softcore. Response: how the run ended (``done``, ``cycles``, ``timed``,
+    ``instructions``, ``done_value``)."""
+
+    def __init__(self, name, case):
+        super().__init__(name)
+        self.case = case
+        self.done, self.cycles, self.timed, self.instructions, self.done_value = False, 0, False, 0, 0
+
+
+class CasesSeq(uvm_sequence):
+    """The test's scenarios (TB_TEST, seed TB_SEED, or TB_SCENARIO files) that apply to the softcore;
+    the rest go to ``skipped`` with the reason."""
+
+    async def body(self):
+        test, seed = os.environ["TB_TEST"], int(os.environ.get("TB_SEED", "1"))
+        files = os.environ.get("TB_SCENARIO", "")
+        scenarios, _ = planned(test, seed, files.split(os.pathsep) if files else ())
+        self.skipped, self.planned = [], 0
+        for scenario in scenarios:
+            try:
+                case = softcore_case(scenario)
+            except NotApplicable as why:
+                self.skipped.append({"scenario": scenario.name, "reason": str(why)})
+                continue
+            self.planned += 1
+            item = CaseItem(scenario.name, case)
+            await self.start_item(item)
+            await self.finish_item(item)
+
+
+class EnvDriver(uvm_driver):
+    """Loads and configures, then plays the environment cycle by cycle until the firmware is done
+    (bounded by the shared run bound). Publishes each run's item at its start and at its end."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+        self.bfm = ConfigDB().get(self, "", "BFM")
+        self.words = ConfigDB().get(self, "", "FIRMWARE")
+
+    async def run_phase(self):
+        bfm = self.bfm
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            await bfm.reset_and_load(self.words, item.case)
+            env, bound, start = EnvPlayer(item.case), run_cycle_bound(), bfm.retired()
+            self.ap.write(("start", item, None))
+            cycle = 0
+            while cycle <= bound:
+                bfm.cycle = cycle
+                if bfm.get("done"):
+                    item.done = True
+                    break
+                state, in_handler = read_state(bfm.get), bool(bfm.get("in_handler"))
+                pins = env.cycle(state.phase, in_handler)
+                pins["env__done"] = int(env.finished(state.phase, state.latch, bool(bfm.get("irq")), in_handler))
+                bfm.drive(pins)
+                await FallingEdge(bfm.dut.clk)
+                cycle += 1
+            item.cycles, item.timed = min(cycle, bound), env.timed
+            item.instructions, item.done_value = bfm.retired() - start, bfm.get("done_value")
+            await FallingEdge(bfm.dut.clk)  # the monitor has published the run's last cycle by now
+            bfm.cycle = None
+            self.ap.write(("end", item, None))
+            self.seq_item_port.item_done()
+
+
+class SocMonitor(uvm_monitor):
+    """Each cycle of a run, once the CPU's and the environment's inputs have settled: the pins of the
+    SoC's monitor port (the design's stimulus, state, events; the CPU's LOG stores and status)."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+        self.bfm = ConfigDB().get(self, "", "BFM")
+
+    async def run_phase(self):
+        while True:
+            await FallingEdge(self.bfm.dut.clk)
+            await ReadOnly()
+            if self.bfm.cycle is not None:
+                self.ap.write(("cycle", self.bfm.cycle, self.bfm.sample()))
+
+
+class SoftcoreAgent(uvm_agent):
+    def build_phase(self):
+        self.seqr = uvm_sequencer("seqr", self)
+        self.driver = EnvDriver.create("driver", self)
+        self.monitor = SocMonitor.create("monitor", self)
+
+    def connect_phase(self):
+        self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+
+
+class SoftcoreScoreboard(uvm_component):
+    """Feeds each run's cycles to a ``SoftcoreRun`` as they come; keeps the rows. The driver's run
+    boundaries and the monitor's samples arrive on one FIFO, in the order they happened."""
+
+    def build_phase(self):
+        self.fifo = uvm_tlm_analysis_fifo("fifo", self)
+        self.get_port = uvm_get_port("get_port", self)
+        self.rows = []
+
+    def connect_phase(self):
+        self.get_port.connect(self.fifo.get_export)
+
+    async def run_phase(self):
+        run = None
+        while True:
+            kind, what, pins = await self.get_port.get()
+            if kind == "start":
+                run = SoftcoreRun(what.case)
+            elif kind == "cycle":
+                if run is not None and not run.done:
+                    run.cycle(what, pins.__getitem__)
+            else:
+                self.rows.append(run.result(what.timed, run_cycle_bound(), what.instructions, what.done_value))
+                run = None
+
+
+class SoftcoreEnv(uvm_env):
+    def build_phase(self):
+        self.agent = SoftcoreAgent.create("agent", self)
+        self.scoreboard = SoftcoreScoreboard.create("scoreboard", self)
+
+    def connect_phase(self):
+        self.agent.driver.ap.connect(self.scoreboard.fifo.analysis_export)
+        self.agent.monitor.ap.connect(self.scoreboard.fifo.analysis_export)
+
+
+@pyuvm.test(timeout_time=10, timeout_unit="sec")
+class softcore(uvm_test):
+    """Every applicable scenario of TB_TEST passes both levels of checks; the rest are listed."""
+
+    def build_phase(self):
+        ConfigDB().set(None, "*", "BFM", SocBfm(cocotb.top))
+        ConfigDB().set(None, "*", "FIRMWARE", firmware_words(Path(os.environ["TB_FIRMWARE"])))
+        self.env = SoftcoreEnv("env", self)
+
+    async def run_phase(self):
+        self.raise_objection()
+        cocotb.start_soon(Clock(cocotb.top.clk, CLOCK_NS, unit="ns").start())
+        self.seq = CasesSeq("cases")
+        start = time.perf_counter()
+        await self.seq.start(self.env.agent.seqr)
+        await FallingEdge(cocotb.top.clk)  # the scoreboard takes the last run's end
+        await FallingEdge(cocotb.top.clk)
+        self.seconds = time.perf_counter() - start
+        self.drop_objection()
+
+    def report_phase(self):
+        rows, skipped = self.env.scoreboard.rows, self.seq.skipped
+        report = {"test": os.environ["TB_TEST"], "seed": int(os.environ.get("TB_SEED", "1")), "mode": "softcore",
+                  "runs": rows, "expected_runs": self.seq.planned, "not_applicable": skipped,
+                  "seconds": self.seconds, "cycles": sum(r["cycles"] for r in rows),
+                  "instructions": sum(r["instructions"] for r in rows)}
+        path = os.environ.get("TB_RESULTS")
+        if path:  # published whole, before the verdict
+            write_atomically(path, json.dumps(report))
+        assert rows, f"no scenario applies in softcore mode: {skipped[:1]}"
+        assert len(rows) == self.seq.planned, f"{len(rows)} of {self.seq.planned} runs were checked"
+        failures = [r["failure"] for r in rows if not r["ok"]]
+        assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
