@@ -49,9 +49,16 @@ def build_vboard(bugs=()):
         f"#define SOAK_DIVISOR {DIVISOR}",
         "#define SOAK_APPLY(top, v) do { "
         + " ".join(f"(top)->{verilator_member(name)} = (v)[{i}];" for i, name in enumerate(names)) + " } while (0)",
+        # The CPU's minstret (kept by soak_public.vlt), through Verilator's classes for the hierarchy
+        # soak_core -> soc -> cpu (rtl/soc/soc.py) -> cpu (the VexRiscv instance); '.' is '__02e'.
+        '#include "Vsoak_core___024root.h"', '#include "Vsoak_core_soak_core.h"',
+        '#include "Vsoak_core_soak_core__02esoc.h"', '#include "Vsoak_core_soak_core__02esoc__02ecpu.h"',
+        '#include "Vsoak_core_VexRiscv.h"',
+        "#define SOAK_RETIRED(top) ((top)->rootp->soak_core->soc->cpu->cpu->CsrPlugin_minstret)",
         ""])
-    return build_harness(SOAK_CORE_NAME, ROOT / "tb" / "sim" / "harness" / "soak_main.cpp", "soak", bugs,
-                         header=header, params={"firmware": words}), names
+    harness = ROOT / "tb" / "sim" / "harness"
+    return build_harness(SOAK_CORE_NAME, harness / "soak_main.cpp", "soak", bugs, header=header,
+                         params={"firmware": words}, config=[harness / "soak_public.vlt"]), names
 
 
 def expectation(config: str, first: dict, mid: dict, last: dict) -> str | None:
@@ -70,7 +77,7 @@ def expectation(config: str, first: dict, mid: dict, last: dict) -> str | None:
     return None
 
 
-def soak_one(port_path: str, config: str, seconds: float, cycles_now=None) -> dict:
+def soak_one(port_path: str, config: str, seconds: float, progress: bool = True) -> dict:
     """Read snapshots from ``port_path`` for ``seconds``; return the verdict and rates."""
     import serial
 
@@ -85,7 +92,7 @@ def soak_one(port_path: str, config: str, seconds: float, cycles_now=None) -> di
             if not snaps and now - start > max(FIRST_FRAME_S, seconds):
                 raise SoakError(f"{config}: no snapshot from the board within {FIRST_FRAME_S} s")
             snaps += [dict(s, wall=time.monotonic() - start) for s in decoder.feed(link.read(4096))]
-            if snaps and now >= next_progress:
+            if progress and snaps and now >= next_progress:
                 s = snaps[-1]
                 print(f"  {config:<18} {now - start:5.0f} s  NMIs {s['nmis']:,}  passes {s['passes']:,}  unknown "
                       f"{s['unknown']:,}  swallowed {s['swallow']:,}  inversions {s['inversions']:,}  dropped "
@@ -104,21 +111,31 @@ def soak_one(port_path: str, config: str, seconds: float, cycles_now=None) -> di
             "cycles_per_s": cycles / span if len(snaps) > 1 else 0.0, "seconds": last["wall"]}
 
 
-def run_vboard(config: str, seconds: float, binary, names) -> dict:
+def run_vboard(config: str, seconds: float, binary, names, progress: bool = True) -> dict:
+    """``config`` on the virtual board for ``seconds``; the result also holds the harness's own count
+    of simulated cycles and the CPU's retired instructions (``harness``: cycles, retired, wall s)."""
     values = soak_pins(config)
+    start = time.perf_counter()
     proc = subprocess.Popen([str(binary), *(str(values[n]) for n in names)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline().strip()
         if not line.startswith("PTY "):
             raise SoakError(f"the virtual board did not start: {line!r}")
-        return soak_one(line[4:], config, seconds)
+        result = soak_one(line[4:], config, seconds, progress)
+        proc.stdin.close()  # the harness stops and reports its totals
+        totals = proc.stdout.readline().split()
+        proc.wait(timeout=10)
+        wall = time.perf_counter() - start
+        if len(totals) == 4 and totals[0] == "CYCLES" and totals[2] == "RETIRED":
+            result["harness"] = (int(totals[1]), int(totals[3]), wall)
+        return result
     finally:
         if proc.poll() is None:
-            proc.stdin.close()
             try:
+                proc.stdin.close()
                 proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, OSError):
                 proc.kill()
                 proc.wait()
 

@@ -10,7 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "Vsoak_core.h"
-#include "harness_defs.h"
+#include "harness_defs.h"  // after Vsoak_core.h: it reaches into the model's classes
 #include "verilated.h"
 
 int main(int argc, char** argv) {
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
         top->clk = 0; top->eval(); top->clk = 1; top->eval();
         cycles++;
     }
-    std::printf("CYCLES %llu\n", cycles);
+    std::printf("CYCLES %llu RETIRED %llu\n", cycles, (unsigned long long)SOAK_RETIRED(top));
     top->final();
     delete top;
     return 0;
