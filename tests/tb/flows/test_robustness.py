@@ -69,7 +69,8 @@ def test_two_sims_without_a_seed_get_different_seeds():
 def test_ctrl_c_during_a_regression_keeps_every_finished_job(tmp_path):
     results = ROOT / "build" / "regress" / "results.jsonl"
     before = results.stat().st_mtime_ns if results.exists() else 0
-    proc = subprocess.Popen([PY, "-m", "tb.flows.regress", "run", "--seeds", "200", "--jobs", "2", "--tests", "^random$"],
+    # 5,000 seeds (minutes of work: the event-driven bench runs ~25 seeds/s), so the signal lands mid-run.
+    proc = subprocess.Popen([PY, "-m", "tb.flows.regress", "run", "--seeds", "5000", "--jobs", "2", "--tests", "^random$"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # wait until this regression has recorded a few jobs
