@@ -107,15 +107,23 @@ class SoftcoreRun:
             self.log.append(get("log_data"))
             self.events.append(f"@{cycle} log 0x{self.log[-1]:08x}")
 
+    @property
+    def broken(self) -> bool:
+        """The hardware has already diverged from the reference or broken a rule: the run can stop."""
+        return self.checker.failed or bool(self.checker.invariants.violations)
+
     def result(self, timed: bool, bound: int, instructions: int, done_value: int) -> dict:
         """The run's row: the hardware's first problem, else the firmware's outcome against the model's
         software and the scenario's ``expect`` (unless an NMI was placed by time: ``timed``)."""
         scenario = self.case.scenario
         if self.done:
             problem = self.checker.problem(self.last)
-        else:  # stopped at the bound: a divergence before it explains it, else it is the failure
-            problem = self.checker.scoreboard.mismatches[0] if self.checker.failed else \
-                f"{scenario.name}: the firmware did not finish within {bound:,} cycles"
+        elif self.checker.failed:  # stopped early: the first divergence explains it
+            problem = self.checker.scoreboard.mismatches[0]
+        elif self.checker.invariants.violations:
+            problem = f"{scenario.name}: invariant broken: {self.checker.invariants.violations[0]}"
+        else:
+            problem = f"{scenario.name}: the firmware did not finish within {bound:,} cycles"
         outcome = {"passes": [], "counts": None}
         if problem is None:
             try:

@@ -46,6 +46,7 @@ class SocBfm:
     def __init__(self, dut):
         self.dut = dut
         self.cycle: int | None = None
+        self.stop = False  # the scoreboard saw the hardware diverge: the run ends early
         self.handles = {name: getattr(dut, "mon__" + name) for name in self.SAMPLED + ("in_handler", "irq", "done_value")}
 
     def get(self, name: str) -> int:
@@ -123,8 +124,8 @@ class EnvDriver(uvm_driver):
             await bfm.reset_and_load(self.words, item.case)
             env, bound, start = EnvPlayer(item.case), run_cycle_bound(), bfm.retired()
             self.ap.write(("start", item, None))
-            cycle = 0
-            while cycle <= bound:
+            cycle, bfm.stop = 0, False
+            while cycle <= bound and not bfm.stop:
                 bfm.cycle = cycle
                 if bfm.get("done"):
                     item.done = True
@@ -176,6 +177,7 @@ class SoftcoreScoreboard(uvm_component):
     def build_phase(self):
         self.fifo = uvm_tlm_analysis_fifo("fifo", self)
         self.get_port = uvm_get_port("get_port", self)
+        self.bfm = ConfigDB().get(self, "", "BFM")
         self.rows = []
 
     def connect_phase(self):
@@ -190,6 +192,7 @@ class SoftcoreScoreboard(uvm_component):
             elif kind == "cycle":
                 if run is not None and not run.done:
                     run.cycle(what, pins.__getitem__)
+                    self.bfm.stop |= run.broken  # the first divergence decides the run
             else:
                 self.rows.append(run.result(what.timed, run_cycle_bound(), what.instructions, what.done_value))
                 run = None
