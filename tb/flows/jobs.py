@@ -131,8 +131,18 @@ def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> l
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     if stop is not None:
+        # Registered and checked under the lock that kill_running takes after setting the event: a
+        # process started while the regression was being stopped is killed here, never left to run
+        # its whole batch (Ctrl-C must end the regression within a bounded time).
         with stop.lock:
             stop.running.add(proc)
+            stopping = stop.event.is_set()
+        if stopping:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            with stop.lock:
+                stop.running.discard(proc)
+            return None
     share = lambda: (time.perf_counter() - start) / len(jobs)  # each job's part of the process's time
     try:
         output, _ = proc.communicate(timeout=timeout)

@@ -272,6 +272,9 @@ def main(argv=None) -> int:
     if args.command == "plan":
         return print_plan()
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C stops the regression even when it was started with SIGINT ignored (a background job of a
+    # non-interactive shell inherits that, and Python then installs no KeyboardInterrupt handler).
+    signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         return regress(args.seeds, args.jobs, args.tests, args.cluster)
     except KeyboardInterrupt:  # before or after the jobs (during them, run_jobs handles it)

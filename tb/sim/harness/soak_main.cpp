@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "Vsoak_core.h"
 #include "harness_defs.h"  // after Vsoak_core.h: it reaches into the model's classes
+#include "pty.h"
 #include "verilated.h"
 
 int main(int argc, char** argv) {
@@ -20,17 +21,8 @@ int main(int argc, char** argv) {
     }
     unsigned long values[SOAK_INPUT_COUNT];
     for (int i = 0; i < SOAK_INPUT_COUNT; i++) values[i] = std::strtoul(argv[1 + i], nullptr, 0);
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    if (master < 0 || grantpt(master) || unlockpt(master)) { perror("pty"); return 1; }
-    const char* path = ptsname(master);
-    int keep_slave = open(path, O_RDWR | O_NOCTTY);  // so the master never sees EIO between clients
-    struct termios t;
-    tcgetattr(keep_slave, &t);
-    cfmakeraw(&t);
-    tcsetattr(keep_slave, TCSANOW, &t);
-    fcntl(master, F_SETFL, O_NONBLOCK);
-    std::printf("PTY %s\n", path);
-    std::fflush(stdout);
+    int master = open_board_pty();
+    if (master < 0) return 1;
 
     auto* top = new Vsoak_core;
     SOAK_APPLY(top, values);
@@ -45,7 +37,7 @@ int main(int argc, char** argv) {
             struct pollfd in = {0, POLLIN, 0};
             if (poll(&in, 1, 0) > 0 && (in.revents & (POLLIN | POLLHUP))) {
                 char c;
-                if (read(0, &c, 1) <= 0) break;  // the host went away: stop
+                if (read(0, &c, 1) <= 0) goto done;  // the host went away: stop
             }
         }
         // The UART out of the board, sampled mid-bit as a USB-serial chip would.
@@ -55,13 +47,21 @@ int main(int argc, char** argv) {
             if (tx_state < 8) { tx_byte |= (unsigned)top->tx << tx_state; tx_state++; tx_timer = SOAK_DIVISOR; }
             else {
                 unsigned char b = (unsigned char)tx_byte;
-                while (write(master, &b, 1) < 0 && errno == EAGAIN) usleep(100);  // never drop a byte
+                // Never drop a byte; but a host that went away (stdin closed) ends the run.
+                while (write(master, &b, 1) < 0 && errno == EAGAIN) {
+                    struct pollfd in = {0, POLLIN, 0};
+                    if (poll(&in, 1, 1) > 0 && (in.revents & (POLLIN | POLLHUP))) {
+                        char c;
+                        if (read(0, &c, 1) <= 0) goto done;
+                    }
+                }
                 tx_state = -1;
             }
         }
         top->clk = 0; top->eval(); top->clk = 1; top->eval();
         cycles++;
     }
+done:
     std::printf("CYCLES %llu RETIRED %llu\n", cycles, (unsigned long long)SOAK_RETIRED(top));
     top->final();
     delete top;

@@ -11,23 +11,15 @@
 #include <termios.h>
 #include <unistd.h>
 #include "Vboard_core.h"
+#include "pty.h"
 #include "verilated.h"
 
 static const int DIVISOR = 12;  // cycles per bit (BoardCore(12))
 
 int main(int argc, char** argv) {
     Verilated::commandArgs(argc, argv);
-    int master = posix_openpt(O_RDWR | O_NOCTTY);
-    if (master < 0 || grantpt(master) || unlockpt(master)) { perror("pty"); return 1; }
-    const char* path = ptsname(master);
-    int keep_slave = open(path, O_RDWR | O_NOCTTY);  // so the master never sees EIO between clients
-    struct termios t;
-    tcgetattr(keep_slave, &t);
-    cfmakeraw(&t);
-    tcsetattr(keep_slave, TCSANOW, &t);
-    fcntl(master, F_SETFL, O_NONBLOCK);
-    std::printf("PTY %s\n", path);
-    std::fflush(stdout);
+    int master = open_board_pty();
+    if (master < 0) return 1;
 
     auto* top = new Vboard_core;
     top->rx = 1;

@@ -167,6 +167,10 @@ def test_make_passes_awkward_file_names_through(tmp_path):
     ("tb.flows.formal", ["--bug", "nonsense"], "unknown RTL bug or property nonsense"),
     ("tb.flows.mutants", ["--jobs", "0"], "JOBS=0"),
     ("tb.flows.mutants", ["--only", "nonsense"], "unknown mutant nonsense"),
+    ("tb.flows.soak", ["--config", "nonsense"], "CONFIG one of all"),
+    ("tb.flows.soak", ["--seconds", "-3"], "SECONDS > 0"),
+    ("tb.flows.soak", ["--bug", "nonsense"], "BUG a name in rtl/bugs.py"),
+    ("tb.flows.bitstream", ["icebreaker", "--soak", "nonsense"], "SOAK=nonsense: one of legacy"),
     ("py_model", ["run", "tb/scenarios/b3_single_nmi_exit.yaml", "--out", "/no/such/folder/o.json"], "does not exist"),
 ])
 def test_other_commands_refuse_bad_arguments_in_one_line(module, args, fragment):
