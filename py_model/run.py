@@ -38,9 +38,9 @@ class ModelRun:
                 return
             edge = hw.step(cycle, inputs)
             yield cycle, inputs, edge
-            if self.skip_idle and not edge and inputs.idle():
+            if self.skip_idle and not edge and inputs.idle():  # cheap test first: this is the hot loop
                 state = hw.state()
-                n = min(hw.quiet_cycles(), self.session.quiet_cycles(state))
+                n = min(hw.quiet_cycles(), loop.quiet_stretch(inputs, edge, state))
                 if n > 0:
                     loop.skip(n, state)
                     hw.skip(n)

@@ -191,6 +191,14 @@ class HostLoop:
         self.cycle += 1
         return inputs
 
+    def quiet_stretch(self, inputs: Inputs, edge: list[Txn], state: HwState) -> int:
+        """After a cycle whose inputs were idle and whose edge had no transaction, how many cycles from
+        now the session would only count (``Session.quiet_cycles``), within the run bound; else 0.
+        A caller may jump over them (``skip``) as long as the hardware stays quiet too."""
+        if edge or not inputs.idle():
+            return 0
+        return max(0, min(self.session.quiet_cycles(state), self.bound + 1 - self.cycle))
+
     def skip(self, n: int, state: HwState) -> None:
         """Jump over ``n`` cycles in which the session would only count (``Session.quiet_cycles``)."""
         self.session.skip(n, state)

@@ -13,7 +13,7 @@ from amaranth import Cat, ClockDomain, ClockSignal, Const, Elaboratable, Module,
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
-from ..interfaces import ConfigSignature
+from ..interfaces import ConfigSignature, resolve
 from ..uart import UartTx
 from . import abi
 from .nmi_periph import MonitorSignature
@@ -235,10 +235,7 @@ class SoakBoard(Elaboratable):
         divisor = int(platform.default_clk_frequency // self.baud)
         m.submodules.core = core = SoakCore(self.firmware, divisor)
         for name, value in soak_pins(self.config).items():
-            target = core
-            for part in name.split("__"):
-                target = getattr(target, part)
-            m.d.comb += target.eq(value)
+            m.d.comb += resolve(core, name).eq(value)
         uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
         m.submodules.tx_buffer = tx_buffer = io.Buffer("o", uart.tx)
         m.d.comb += tx_buffer.o.eq(core.tx)

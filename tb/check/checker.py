@@ -92,7 +92,6 @@ class HardwareChecker:
         self._expected_state = None  # the reference's state at the last change point
         self._seen = None  # (cycle, state) of the last observation
 
-
     @property
     def failed(self) -> bool:
         return bool(self.scoreboard.mismatches)
@@ -172,17 +171,23 @@ class HardwareChecker:
         self.observed_state(cycle, state)
         return state, edge
 
-    def problem(self, last_cycle: int) -> str | None:
-        """At the end (``last_cycle``'s state still to compare): the first divergence or broken
-        invariant, or None."""
+    def early_problem(self) -> str | None:
+        """The first divergence or broken invariant seen so far (a run may stop there), or None."""
         if self.failed:
             return self.scoreboard.mismatches[0]
         if self.invariants.violations:
             return f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
+        return None
+
+    def problem(self, last_cycle: int) -> str | None:
+        """At the end (``last_cycle``'s state still to compare): the first divergence or broken
+        invariant, or None."""
+        if self.early_problem():
+            return self.early_problem()
         self._expect_state(last_cycle)
-        self._silent_edges_until(last_cycle)
-        if self.invariants.violations:
-            return f"{self.scoreboard.label}: invariant broken: {self.invariants.violations[0]}"
+        self._silent_edges_until(last_cycle)  # the rules on a trailing silent stretch
+        if self.early_problem():
+            return self.early_problem()
         try:
             self.scoreboard.finish()
         except Mismatch as err:

@@ -11,6 +11,8 @@ scenario's ``expect``.
 from __future__ import annotations
 
 from rtl.soc import abi
+from tb.check.checker import HardwareChecker
+from tb.protocol.pins import read_inputs
 
 ENTRY_NAMES = {code: name.split("_", 1)[1].lower() for name, code in abi.ENTRIES.items()}
 RESULT_NAMES = {code: name.split("_", 1)[1].lower() for name, code in abi.RESULTS.items()}
@@ -86,16 +88,12 @@ class SoftcoreRun:
     """
 
     def __init__(self, case):
-        from tb.check.checker import HardwareChecker
-
         self.case = case
         self.checker = HardwareChecker(case.scenario.config, case.scenario.name, registers=False)  # no host-state unit
         self.log, self.events = [], []
         self.last, self.done = 0, False
 
     def cycle(self, cycle: int, get) -> None:
-        from tb.protocol.pins import read_inputs
-
         _, edge = self.checker.observed_pins(cycle, get)
         self.events += [str(txn) for txn in edge]
         self.last = cycle
@@ -110,7 +108,7 @@ class SoftcoreRun:
     @property
     def broken(self) -> bool:
         """The hardware has already diverged from the reference or broken a rule: the run can stop."""
-        return self.checker.failed or bool(self.checker.invariants.violations)
+        return self.checker.early_problem() is not None
 
     def result(self, timed: bool, bound: int, instructions: int, done_value: int) -> dict:
         """The run's row: the hardware's first problem, else the firmware's outcome against the model's
@@ -118,12 +116,8 @@ class SoftcoreRun:
         scenario = self.case.scenario
         if self.done:
             problem = self.checker.problem(self.last)
-        elif self.checker.failed:  # stopped early: the first divergence explains it
-            problem = self.checker.scoreboard.mismatches[0]
-        elif self.checker.invariants.violations:
-            problem = f"{scenario.name}: invariant broken: {self.checker.invariants.violations[0]}"
-        else:
-            problem = f"{scenario.name}: the firmware did not finish within {bound:,} cycles"
+        else:  # stopped early (the first divergence explains it) or at the bound
+            problem = self.checker.early_problem() or f"{scenario.name}: the firmware did not finish within {bound:,} cycles"
         outcome = {"passes": [], "counts": None}
         if problem is None:
             try:

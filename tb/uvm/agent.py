@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from cocotb.triggers import FallingEdge, First, RisingEdge
 from pyuvm import ConfigDB, uvm_agent, uvm_analysis_port, uvm_driver, uvm_monitor, uvm_sequencer
 
 from py_model.hardware import IDLE
-from tb.protocol.pins import WAKE_PIN
 from tb.uvm.items import Driven, HostCycleItem, Idled, IdleItem, RegsSeen, RunStartItem, StateSeen, TxnSeen
 
 
@@ -54,14 +52,15 @@ class PinMonitor(uvm_monitor):
         self.strict = ConfigDB().get(self, "", "STRICT")
 
     async def run_phase(self):
-        bfm, wake = self.bfm, self.bfm.handles[WAKE_PIN]
+        bfm = self.bfm
         while True:
             await bfm.released()
             self.publish(0)
             while True:
-                if not (self.strict or bfm.woke()):
-                    await First(RisingEdge(wake), RisingEdge(bfm.dut.rst))
-                await FallingEdge(bfm.dut.clk)
+                if self.strict:
+                    await bfm.next_cycle()
+                else:
+                    await bfm.next_wake()  # returns early, in reset, when the run ends
                 if bfm.in_reset():
                     break
                 if self.strict or bfm.woke():

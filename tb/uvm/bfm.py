@@ -84,9 +84,10 @@ class NmiBfm:
         falling edges have passed; the inputs stay as driven. Returns the cycle woken in.
 
         ``wake`` is a registered output that rises just after a rising clock edge; a rising-edge
-        trigger on it only fires if it was low, so the first cycle is always stepped."""
+        trigger on it only fires if it was low, so the first cycle is always stepped. In reset (a
+        run ended) it returns at that first falling edge."""
         await FallingEdge(self.dut.clk)
-        if (cycles is None or cycles > 1) and not self.woke():
+        if (cycles is None or cycles > 1) and not self.woke() and not self.in_reset():
             left = [Timer(CLOCK_NS * (cycles - 1) - 2, unit="ns")] if cycles else []
             await First(RisingEdge(self.handles[WAKE_PIN]), RisingEdge(self.dut.rst), *left)
             await FallingEdge(self.dut.clk)

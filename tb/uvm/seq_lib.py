@@ -57,8 +57,7 @@ class CatalogSeq(uvm_sequence):
             state, edge = item.state, item.edge
             # The session only counts for a while: let the simulator run until the design acts
             # (its trace.wake) or the session would (within the run bound, so a hang still ends).
-            quiet = 0 if strict or edge or not inputs.idle() else \
-                min(loop.session.quiet_cycles(state), loop.bound + 1 - loop.cycle)
+            quiet = 0 if strict else loop.quiet_stretch(inputs, edge, state)
             if quiet > 0:
                 idle = IdleItem(f"{scenario.name}@{loop.cycle}", loop.cycle, quiet)
                 await self.start_item(idle)

@@ -27,7 +27,7 @@ def test_event_driven_gives_the_per_cycle_rows(test, seed):
     assert rows(event) == rows(strict)
 
 
-def test_bench_workload_same_rows_and_fewer_wakeups():
+def test_bench_workload_gives_the_per_cycle_rows():
     event = run_test("bench", 1, quiet=True)
     strict = run_test("bench", 1, quiet=True, strict=True)
     assert event["error"] is None and rows(event) == rows(strict)
