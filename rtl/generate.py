@@ -33,7 +33,7 @@ def _board_core(bugs):
 def _soc(bugs):
     from .soc.soc import NmiSoc
 
-    return NmiSoc(bugs)
+    return NmiSoc(bugs, host_state=True)  # KVM's restores run on the CPU (the 8 hs_* scenarios)
 
 
 def _soak_core(bugs, firmware=()):

@@ -30,7 +30,7 @@ FULL_TESTS = {
     "test_an_rtl_defect_fails_the_softcore_run_on_the_hardware_check",
     "test_a_firmware_defect_fails_on_the_software_check",
     "test_bench_workload_gives_the_per_cycle_rows",
-    "test_library_runs_on_the_firmware_except_host_state",
+    "test_every_library_scenario_runs_on_the_firmware",
     "test_soak_gives_the_spec_signs_on_the_virtual_board",
     "test_a_module_that_loses_the_fix_fails_the_fixed_soak",
 }

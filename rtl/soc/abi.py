@@ -4,6 +4,8 @@ from this module and ``nmi_periph.REGISTERS`` (``tb/sim/firmware.py``); the test
 log with the same tables.
 """
 
+from ..interfaces import REGISTER_MAP
+
 # CONFIG (the SoC's ``sw_cfg``): the firmware's parameters.
 CFG_BITS = {
     "CFG_KVM_LATE": 1 << 0,  # KVM's policy after an NMI exit: 1 late (C1'), 0 noinstr (C1)
@@ -12,20 +14,37 @@ CFG_BITS = {
     "CFG_FAULT": 1 << 3,  # one instrumentation fault in KVM's first instrumentable code after SEAMRET
     "CFG_SOAK": 1 << 4,  # soak: enter the TD forever, log the counters every 16 entries (with CFG_FAULT: a
                          # fault after every NMI exit)
+    "CFG_HOST_STATE": 1 << 5,  # the host-state register file is modelled: KVM's restores run, from the table at
+                               # HS_TABLE_ADDR
 }
 CFG_SHIFTS = {
     "CFG_ENTRIES_SHIFT": 8,  # bits 15..8: how many TD entries the KVM loop makes
     "CFG_LATE_SHIFT": 16,  # bits 31..16: iterations of the late policy's instrumentable window
 }
 
+# The host-state table (SPEC §7): what the host knows, loaded by the testbench into RAM at
+# HS_TABLE_ADDR (between the firmware's data and its stack) when CFG_HOST_STATE is set. Word 0: flags (HS_FLAGS); words
+# HS_HOST..: the host's value of every register (REGISTER_MAP order), low word first; words
+# HS_GUEST_XSAVE..: the TD's PKRU, XCR0 and XSS (KVM knows them from the TD's parameters).
+HS_TABLE_ADDR = 0xD00  # code and data end below it (the linker script checks); the stack is above it
+HS_TABLE = {"HS_HOST": 1, "HS_GUEST_XSAVE": 1 + 2 * len(REGISTER_MAP)}
+HS_TABLE_WORDS = HS_TABLE["HS_GUEST_XSAVE"] + 2 * 3
+HS_XSAVE = ("PKRU", "XCR0", "XSS")
+# Flags: KVM's restore steps (py_model.host_state.RESTORE_STEPS, in order), the TD's attributes, and
+# whether the host has hardware breakpoints set.
+HS_FLAGS = {f"HS_{step.upper()}": 1 << i for i, step in enumerate(
+    ("debugctl", "dr", "xsave", "uret_update", "kernel_gs_base", "xfd", "refuse", "uret_tsx"))}
+HS_FLAGS.update(HS_TD_TSX=1 << 8, HS_TD_WAITPKG=1 << 9, HS_HOST_BREAKPOINTS=1 << 10)
+
 # Log records: a tag word (LOG_TAG | kind << 8 | n), then n words.
 LOG_TAG = 0xC0DE0000
-LOG_KINDS = {"LOG_MARKS": 1, "LOG_PASS": 2, "LOG_LATCHED": 3, "LOG_COUNTS": 4}
+LOG_KINDS = {"LOG_MARKS": 1, "LOG_PASS": 2, "LOG_LATCHED": 3, "LOG_COUNTS": 4, "LOG_HOST_STATE": 5}
 LOG_FIELDS = {
     "LOG_MARKS": ("r_seam", "r_kvm"),  # the code addresses that stand for R_seam and R_kvm
     "LOG_PASS": ("entry", "rip", "landing", "bitmap", "claimed", "result", "cycle"),
     "LOG_LATCHED": ("entry", "rip", "cycle"),
     "LOG_COUNTS": ("normal", "unknown", "swallow", "external", "passes"),
+    "LOG_HOST_STATE": ("refused", "writes"),  # KVM refused the TD; the register writes the host made
 }
 ENTRIES = {"ENTRY_IDT": 0, "ENTRY_FRED": 1, "ENTRY_KVM": 2}
 RESULTS = {"RESULT_HANDLED": 0, "RESULT_EXTERNAL": 1, "RESULT_SWALLOWED": 2, "RESULT_UNKNOWN": 3}
@@ -34,13 +53,13 @@ EXIT_REASON_NMI = 0
 
 
 def sw_config(kvm: str, entry: str, nmi_source: bool, entries: int, late_loops: int = 0, fault: bool = False,
-              soak: bool = False) -> int:
+              soak: bool = False, host_state: bool = False) -> int:
     """The CONFIG word for a run (``soak``: the endless loop of ``make soak``; ``entries`` is then ignored)."""
     if not 0 <= entries < 256 or not 0 <= late_loops < 1 << 16:
         raise ValueError(f"entries {entries} (0..255), late_loops {late_loops} (0..65535)")
     return ((CFG_BITS["CFG_KVM_LATE"] if kvm == "late" else 0) | (CFG_BITS["CFG_FRED"] if entry == "fred" else 0)
             | (CFG_BITS["CFG_NMI_SOURCE"] if nmi_source else 0) | (CFG_BITS["CFG_FAULT"] if fault else 0)
-            | (CFG_BITS["CFG_SOAK"] if soak else 0)
+            | (CFG_BITS["CFG_SOAK"] if soak else 0) | (CFG_BITS["CFG_HOST_STATE"] if host_state else 0)
             | entries << CFG_SHIFTS["CFG_ENTRIES_SHIFT"]
             | late_loops << CFG_SHIFTS["CFG_LATE_SHIFT"])
 

@@ -4,8 +4,10 @@ The CPU is the host: it executes SEAMCALL(TDH.VP.ENTER) as a store to ENTER, whi
 SEAMRET (the CPU is held meanwhile, so the first instruction after the store is ``R_seam``), and
 IRET as a store to IRET before its ``mret``. A delivery raises the CPU's interrupt; the handler
 acknowledges it by reading DELIVERED, and ``mepc`` is the real interrupted PC. NMI sources are a
-status-bit block (E4: an arrival from vector v sets bit v; handlers poll and clear). NMI arrivals
-and the TD's non-NMI exits come from the environment (the testbench).
+status-bit block (E4: an arrival from vector v sets bit v; handlers poll and clear). NMI arrivals,
+the TD's non-NMI exits and the TD's own register writes come from the environment (the testbench).
+With the host-state register file (SPEC §7), KVM's restores are the CPU's: a 64-bit value in
+REG_LO/REG_HI, then its register's address to REG_WRITE (a WRMSR/XSETBV/MOV DR, one write).
 
 A delivery happens at an instruction boundary before the instruction there: when an NMI is owed
 (a delivery ends this cycle, or one is already raised and not yet taken by the CPU), an ENTER is
@@ -16,7 +18,7 @@ from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
-from ..interfaces import ConfigSignature, EventSignature, StatusSignature, StimulusSignature, forward
+from ..interfaces import ConfigSignature, Mode, EventSignature, RegWriteSignature, StatusSignature, StimulusSignature, forward
 from ..top import NmiTop
 from .wishbone import WishboneSignature
 
@@ -37,17 +39,22 @@ REGISTERS = {
                            "nonzero); the environment's `until: handler` waits for it"),
     "ENV": (0x2C, "r", "bit 0: the environment has played its timeline and the system has settled (the firmware "
                        "may end its run)"),
+    "REG_LO": (0x30, "w", "host-state register file: bits 31..0 of the value the next REG_WRITE writes"),
+    "REG_HI": (0x34, "w", "host-state register file: bits 63..32 of the value the next REG_WRITE writes"),
+    "REG_WRITE": (0x38, "w", "host-state register file: write REG_HI:REG_LO to the register at this address "
+                             "(py_model.host_state.REGISTERS order)"),
 }
 INDEX = {name: offset // 4 for name, (offset, _, _) in REGISTERS.items()}
 
 
 class EnvSignature(wiring.Signature):
-    """What the environment does to the CPU: NMI arrivals, the TD's own (non-NMI) exits, and ``done``:
-    its timeline is played and the system has settled (readable by the firmware at ENV)."""
+    """What the environment does to the CPU: NMI arrivals, the TD's own (non-NMI) exits and register
+    writes (``reg``: the TD runs in the environment; a write is taken only while it runs), and
+    ``done``: its timeline is played and the system has settled (readable by the firmware at ENV)."""
 
     def __init__(self):
         super().__init__({"nmi": Out(1), "nmi_vector": Out(4), "exit_req": Out(1), "exit_reason": Out(7),
-                          "done": Out(1)})
+                          "reg": Out(RegWriteSignature()), "done": Out(1)})
 
 
 class MonitorSignature(wiring.Signature):
@@ -70,6 +77,9 @@ class NmiPeripheral(wiring.Component):
     ----------
     bugs : iterable of str
         Deliberate RTL defects, as for ``NmiTop``.
+    host_state : bool
+        Include ``NmiTop``'s host-state register file (the simulated SoC has it; the soak boards
+        leave it out: 1,344 flip-flops an iCE40UP5K has no room for).
 
     Attributes
     ----------
@@ -92,19 +102,28 @@ class NmiPeripheral(wiring.Component):
     sw_cfg: In(32)
     mon: Out(MonitorSignature())
 
-    def __init__(self, bugs=()):
-        self.bugs = tuple(bugs)
+    def __init__(self, bugs=(), host_state=False):
+        self.bugs, self.host_state = tuple(bugs), host_state
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.dut = dut = NmiTop(self.bugs, host_state=False)
+        m.submodules.dut = dut = NmiTop(self.bugs, host_state=self.host_state)
         connect(m, flipped(self.cfg), dut.cfg)
         for name, signature in (("status", StatusSignature()), ("ev", EventSignature()), ("stim", StimulusSignature())):
             forward(m, getattr(dut, name), getattr(self.mon, name), signature)
         env = self.env
         m.d.comb += [dut.stim.nmi.eq(env.nmi), dut.stim.nmi_vector.eq(env.nmi_vector),
                      dut.stim.exit_req.eq(env.exit_req), dut.stim.exit_reason.eq(env.exit_reason)]
+        self.host_write = RegWriteSignature().create()  # the CPU's REG_WRITE (KVM's restores)
+        if self.host_state:
+            # One write port: the TD's writes while it runs (the CPU is held in ENTER then), else the CPU's.
+            in_td = env.reg.we & (dut.status.mode == Mode.SEAM_NONROOT)
+            with m.If(in_td):
+                m.d.comb += [dut.stim.reg.we.eq(1), dut.stim.reg.addr.eq(env.reg.addr), dut.stim.reg.data.eq(env.reg.data)]
+            with m.Else():
+                m.d.comb += [dut.stim.reg.we.eq(self.host_write.we), dut.stim.reg.addr.eq(self.host_write.addr),
+                             dut.stim.reg.data.eq(self.host_write.data)]
         self._state_registers(m, dut)
         self._bus(m, dut)
         return m
@@ -131,6 +150,7 @@ class NmiPeripheral(wiring.Component):
         index = bus.adr[0:4]
         request = bus.cyc & bus.stb & ~bus.ack
         entering, entered, cycle = Signal(), Signal(), Signal(32)
+        value_lo, value_hi = Signal(32), Signal(32)
         m.d.sync += cycle.eq(cycle + 1)
         owed = dut.status.deliverable | self.mon.irq
         readable = {"ENTERED": entered, "EXIT": self.exit_info, "SOURCES": self.sources, "DELIVERED": self.delivered,
@@ -157,6 +177,13 @@ class NmiPeripheral(wiring.Component):
                         m.d.comb += self.clear_sources.eq(bus.dat_w[0:16])
                     with m.If(bus.we & (index == INDEX["LOG"])):
                         m.d.comb += [self.mon.log_valid.eq(1), self.mon.log_data.eq(bus.dat_w)]
+                    with m.If(bus.we & (index == INDEX["REG_LO"])):
+                        m.d.sync += value_lo.eq(bus.dat_w)
+                    with m.If(bus.we & (index == INDEX["REG_HI"])):
+                        m.d.sync += value_hi.eq(bus.dat_w)
+                    with m.If(bus.we & (index == INDEX["REG_WRITE"])):
+                        m.d.comb += [self.host_write.we.eq(1), self.host_write.addr.eq(bus.dat_w[0:5]),
+                                     self.host_write.data.eq(Cat(value_lo, value_hi))]
                     with m.If(bus.we & (index == INDEX["HANDLER"])):
                         m.d.sync += self.mon.in_handler.eq(bus.dat_w != 0)
                     with m.If(bus.we & (index == INDEX["DONE"])):

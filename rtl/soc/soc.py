@@ -26,6 +26,8 @@ class NmiSoc(wiring.Component):
         Deliberate RTL defects in the NMI peripheral's ``NmiTop``.
     firmware : sequence of int
         The RAM's power-on contents (the soak board's firmware); empty: loaded through the load port.
+    host_state : bool
+        The NMI peripheral has the host-state register file (``NmiPeripheral``).
 
     Attributes
     ----------
@@ -47,8 +49,9 @@ class NmiSoc(wiring.Component):
     load_data: In(32)
     mon: Out(MonitorSignature())
 
-    def __init__(self, bugs=(), firmware=()):
+    def __init__(self, bugs=(), firmware=(), host_state=False):
         super().__init__()
+        self.host_state = host_state
         self.bugs = check_bugs(bugs)  # an unknown defect is refused before anything is built
         self.firmware = tuple(firmware)  # the RAM's power-on contents (a board has no loader)
 
@@ -56,7 +59,7 @@ class NmiSoc(wiring.Component):
         m = Module()
         m.submodules.cpu = cpu = VexRiscv(reset_vector=0)
         m.submodules.ram = ram = Ram(RAM_WORDS, self.firmware)
-        m.submodules.nmi = nmi = NmiPeripheral(self.bugs)
+        m.submodules.nmi = nmi = NmiPeripheral(self.bugs, self.host_state)
         connect(m, cpu.ibus, ram.ibus)
         m.d.comb += [cpu.hold.eq(self.hold), cpu.irq.eq(nmi.mon.irq), ram.load_we.eq(self.load_we),
                      ram.load_addr.eq(self.load_addr), ram.load_data.eq(self.load_data)]

@@ -3,13 +3,15 @@
 The hardware half (the RTL against the reference fed the inputs the CPU and environment drove, and
 the invariants) is ``HardwareChecker``; this is the software half: every handler pass the firmware
 logged (entry path, interrupted RIP mapped to ``R_seam``/``R_kvm``/``host:N``, claimed sources,
-result) and Linux's counters, against the model's software on the same scenario (the NMIs are
-placed by phase, so the outcome must not depend on whose timing the software has) and against the
-scenario's ``expect``.
+result) and Linux's counters, and in host-state scenarios the register file the hardware holds
+when the firmware is done (after KVM's restores) and the firmware's refusal, against the model's
+software on the same scenario (the NMIs are placed by phase, so the outcome must not depend on whose
+timing the software has) and against the scenario's ``expect``.
 """
 
 from __future__ import annotations
 
+from py_model.host_state import REGISTERS, HostStateSw
 from rtl.soc import abi
 from tb.check.checker import HardwareChecker
 from tb.protocol.pins import read_inputs
@@ -37,7 +39,7 @@ def firmware_outcome(words: list[int]) -> dict:
     order = sorted(range(len(records)), key=lambda i: records[i][1].get("cycle", 0) if records[i][0] in
                    ("LOG_PASS", "LOG_LATCHED") else -1)
     records = [records[i] for i in order]
-    passes, counts = [], None
+    passes, counts, host_state = [], None, None
     for kind, fields in records:
         if kind == "LOG_PASS":
             claimed = [v for v in range(16) if fields["claimed"] >> v & 1]
@@ -49,7 +51,19 @@ def firmware_outcome(words: list[int]) -> dict:
                            "result": "latched", "cycle": fields["cycle"], "rip_address": f"0x{fields['rip']:x}"})
         elif kind == "LOG_COUNTS":
             counts = dict(fields)
-    return {"passes": passes, "counts": counts}
+        elif kind == "LOG_HOST_STATE":
+            host_state = {"refused": bool(fields["refused"]), "writes": fields["writes"]}
+    return {"passes": passes, "counts": counts, "host_state_log": host_state}
+
+
+def host_state_outcome(scenario, log: dict | None, regs) -> dict:
+    """At the end of a host-state run: the firmware's refusal (from its log) and the registers that
+    differ from the host's values in the register file the hardware holds (``regs``), shaped as the
+    model's ``Outcome.host_state``."""
+    if log is None:
+        raise ValueError("the firmware logged no host-state record (it never reached return to user space)")
+    result = HostStateSw(scenario.host_state).result(dict(zip(REGISTERS, regs)))  # the host's values, differences
+    return {**result, "refused": log["refused"], "writes": log["writes"]}
 
 
 def model_expectation(scenario) -> dict:
@@ -57,7 +71,10 @@ def model_expectation(scenario) -> dict:
     from py_model import run_model
 
     outcome = run_model(scenario).to_json()
-    return {"passes": outcome["passes"], "counts": outcome["counts"]}
+    expect = {"passes": outcome["passes"], "counts": outcome["counts"]}
+    if "host_state" in outcome:
+        expect["host_state"] = outcome["host_state"]
+    return expect
 
 
 def check_firmware(expect: dict, outcome: dict) -> str | None:
@@ -75,6 +92,10 @@ def check_firmware(expect: dict, outcome: dict) -> str | None:
                 return f"pass {i + 1}: expected {w}, the firmware ran {g}"
         if len(want) != len(got):
             return f"expected {len(want)} passes, the firmware ran {len(got)}"
+    for key, value in (expect.get("host_state") or {}).items():
+        got = (outcome.get("host_state") or {}).get(key)
+        if got != value:
+            return f"host state {key}: expected {value!r}, after the firmware's restores {got!r}"
     return None
 
 
@@ -89,7 +110,7 @@ class SoftcoreRun:
 
     def __init__(self, case):
         self.case = case
-        self.checker = HardwareChecker(case.scenario.config, case.scenario.name, registers=False)  # no host-state unit
+        self.checker = HardwareChecker(case.scenario.config, case.scenario.name, case.scenario.host_state)
         self.log, self.events = [], []
         self.last, self.done = 0, False
 
@@ -122,6 +143,9 @@ class SoftcoreRun:
         if problem is None:
             try:
                 outcome = firmware_outcome(self.log)
+                if scenario.host_state is not None:
+                    outcome["host_state"] = host_state_outcome(scenario, outcome["host_state_log"],
+                                                               self.checker.last_regs)
             except ValueError as err:
                 problem = f"{scenario.name}: {err}"
         if problem is None and not timed:

@@ -30,6 +30,10 @@ def print_softcore_report(report: dict, reproduce: str) -> bool:
     for r in runs:
         fw = r.get("firmware") or {}
         passes = " | ".join(f"{p['via']}@{p['rip']} {p['claimed']} -> {p['result']}" for p in fw.get("passes", []))
+        hs = fw.get("host_state")
+        if hs:  # SPEC §7: what the host sees in user space after the firmware's restores
+            state = "KVM refused the TD" if hs["refused"] else f"differs: {', '.join(hs['differs']) or 'none'}"
+            passes = " | ".join(filter(None, [passes, f"host state {state} ({hs['writes']} writes)"]))
         counts = fw.get("counts") or {}
         table.append([r["scenario"], passes or "-", *(str(counts.get(k, "-")) for k in ("normal", "unknown", "swallow")),
                       str(r.get("cycles", "-")), ("PASS" if r["ok"] else "FAIL") + (" (timed)" if r.get("timed") else "")])

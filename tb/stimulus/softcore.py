@@ -6,8 +6,11 @@ environment does (NMI arrivals, placed by phase with ``until:`` steps) and the f
 parameters. Software timing knobs become firmware behaviour: ``handler``/``poll``/``nest`` are the
 firmware's own code, ``late`` is a loop of ``late`` iterations, and a ``fault`` placed after an
 entry's NMIs is the firmware's one instrumentation fault, taken in KVM's first instrumentable code
-after SEAMRET (where the model's host takes it too). What the firmware does not do yet
-is refused with the reason (``NotApplicable``), never run differently from the model.
+after SEAMRET (where the model's host takes it too). Host state (SPEC §7): the firmware does KVM's
+restores from a table of what the host knows (``host_state_table``, loaded into RAM), and the
+environment plays the TD's own register writes while it runs, as the model's TD does. What the
+firmware does not do yet is refused with the reason (``NotApplicable``), never run differently from
+the model.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 
 from py_model import Scenario
 from py_model.hardware import EXIT, GUEST, HOST, SEAMCALL, VMENTRY
+from py_model.host_state import ADDRESS, REGISTERS, RESTORE_STEPS, HostStateConfig, HostStateSw
 from py_model.transactions import EXIT_REASONS
 from rtl.soc import abi
 
@@ -36,12 +40,27 @@ class SoftcoreCase:
     sw_cfg: int  # the firmware's CONFIG word
     entries: int
     steps: list  # the environment's steps: ("until", phases), ("nmi", vector), ("exit", reason), ("wait", n)
+    hs_table: list = ()  # the host-state table the firmware reads at abi.HS_TABLE_ADDR (host-state scenarios)
+    guest_writes: list = ()  # the TD's own register writes, (address, value), played in each guest phase
+
+
+def host_state_table(hs: HostStateConfig) -> list[int]:
+    """What the host knows (``abi``'s table layout): KVM's restore steps and the TD's attributes as
+    flags, the host's value of every register, the TD's XSAVE values from its parameters."""
+    steps = hs.steps()
+    flags = sum(abi.HS_FLAGS[f"HS_{step.upper()}"] for step in RESTORE_STEPS if steps[step])
+    flags |= ((abi.HS_FLAGS["HS_TD_TSX"] if hs.td_tsx else 0) | (abi.HS_FLAGS["HS_TD_WAITPKG"] if hs.td_waitpkg else 0)
+              | (abi.HS_FLAGS["HS_HOST_BREAKPOINTS"] if hs.host_breakpoints else 0))
+    host, guest = hs.host_values(), hs.guest_values()
+    words = [flags]
+    for value in [host[name] for name in REGISTERS] + [guest.get(name, host[name]) for name in abi.HS_XSAVE]:
+        words += [value & 0xFFFF_FFFF, value >> 32]
+    assert len(words) == abi.HS_TABLE_WORDS
+    return words
 
 
 def softcore_case(scenario: Scenario) -> SoftcoreCase:
-    cfg = scenario.config
-    if scenario.host_state is not None:
-        raise NotApplicable("host-state scenarios: the softcore's SoC has no host-state register file yet")
+    cfg, hs = scenario.config, scenario.host_state
     entries, steps, fault = 0, [], False
     for kind, arg in scenario.steps:
         if kind == "enter":
@@ -59,8 +78,14 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
         else:
             raise NotApplicable(f"step {kind}: {arg!r}: not in the softcore yet (a fault anywhere but after an "
                                 "entry's NMIs is firmware work to come)")
-    sw_cfg = abi.sw_config(cfg.kvm, cfg.entry, cfg.nmi_source, entries, cfg.late if cfg.kvm == "late" else 0, fault)
-    return SoftcoreCase(scenario, sw_cfg, entries, steps)
+    sw_cfg = abi.sw_config(cfg.kvm, cfg.entry, cfg.nmi_source, entries, cfg.late if cfg.kvm == "late" else 0, fault,
+                           host_state=hs is not None)
+    if hs is None:
+        return SoftcoreCase(scenario, sw_cfg, entries, steps)
+    if HostStateSw(hs).refused:
+        steps = []  # KVM refuses the TD (the firmware decides so itself): it never runs, nothing to play
+    guest = [(ADDRESS[name], value) for name, value in HostStateSw(hs).guest_writes()]
+    return SoftcoreCase(scenario, sw_cfg, entries, steps, host_state_table(hs), guest)
 
 
 def holds(until: str, phase: int, in_handler: bool) -> bool:
@@ -71,10 +96,14 @@ def holds(until: str, phase: int, in_handler: bool) -> bool:
 class EnvPlayer:
     """Plays a case's environment steps against the hardware's phase, one cycle at a time."""
 
-    IDLE = {"env__nmi": 0, "env__nmi_vector": 0, "env__exit_req": 0, "env__exit_reason": 0, "env__done": 0}
+    IDLE = {"env__nmi": 0, "env__nmi_vector": 0, "env__exit_req": 0, "env__exit_reason": 0, "env__done": 0,
+            "env__reg__we": 0, "env__reg__addr": 0, "env__reg__data": 0}
 
     def __init__(self, case: SoftcoreCase):
         self.steps, self.index, self.wait_left = list(case.steps), 0, None
+        # The TD's own register writes: all of them again in each guest phase, one per cycle from its
+        # first (as the model's TD writes them).
+        self.guest_writes, self.td_queue, self.last_phase = list(case.guest_writes), [], None
         # What the last ``until`` waited for; None once a ``wait`` has run since. An NMI that
         # arrives while the host runs without an ``until`` having placed it there (after a wait, or
         # spilling over from a phase that ended) is placed by time: where it lands depends on the
@@ -94,6 +123,16 @@ class EnvPlayer:
     def cycle(self, phase: int, in_handler: bool = False) -> dict[str, int]:
         """The environment's pins for this cycle (``env__*``), given the phase during it and whether
         the firmware's NMI handler runs."""
+        pins = self._steps(phase, in_handler)
+        if phase == GUEST and self.last_phase != GUEST:
+            self.td_queue = list(self.guest_writes)
+        self.last_phase = phase
+        if phase == GUEST and self.td_queue:
+            addr, value = self.td_queue.pop(0)
+            pins.update({"env__reg__we": 1, "env__reg__addr": addr, "env__reg__data": value})
+        return pins
+
+    def _steps(self, phase: int, in_handler: bool) -> dict[str, int]:
         pins = dict(self.IDLE)
         if self.into_handler is not None:
             self.into_handler += 1

@@ -27,7 +27,8 @@ from pyuvm import (ConfigDB, uvm_agent, uvm_analysis_port, uvm_component, uvm_dr
 from py_model.atomic import write_atomically
 from py_model.config import run_cycle_bound
 from tb.check.softcore_check import SoftcoreRun
-from tb.protocol.pins import EVENT_PINS, STATE_PINS, STIMULUS_PINS, config_pins, read_state
+from rtl.soc.abi import HS_TABLE_ADDR
+from tb.protocol.pins import EVENT_PINS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
 from tb.sim.firmware import firmware_words
 from tb.stimulus.catalog import planned
 from tb.stimulus.softcore import EnvPlayer, NotApplicable, softcore_case
@@ -47,14 +48,19 @@ class SocBfm:
         self.dut = dut
         self.cycle: int | None = None
         self.stop = False  # the scoreboard saw the hardware diverge: the run ends early
-        self.handles = {name: getattr(dut, "mon__" + name) for name in self.SAMPLED + ("in_handler", "irq", "done_value")}
+        self.handles = {name: getattr(dut, "mon__" + name)
+                        for name in self.SAMPLED + ("in_handler", "irq", "done_value", REGS_PIN)}
 
     def get(self, name: str) -> int:
         return int(self.handles[name].value)
 
     def sample(self) -> dict:
-        """The monitor port's values now, for the checks."""
-        return {name: int(self.handles[name].value) for name in self.SAMPLED}
+        """The monitor port's values now, for the checks; the register file (1,344 bits) only after an
+        edge that can have changed it, where the checks read it."""
+        pins = {name: int(self.handles[name].value) for name in self.SAMPLED}
+        if pins["ev__write"] or pins["ev__seamret"]:
+            pins[REGS_PIN] = int(self.handles[REGS_PIN].value)
+        return pins
 
     def drive(self, pins: dict) -> None:
         for name, value in pins.items():
@@ -71,7 +77,8 @@ class SocBfm:
         self.drive({**config_pins(case.scenario), "sw_cfg": case.sw_cfg, **EnvPlayer.IDLE})
         await FallingEdge(dut.clk)
         dut.rst.value = 0
-        for addr, word in enumerate(words):
+        table = dict(enumerate(case.hs_table, HS_TABLE_ADDR // 4))  # what the host knows (host-state runs)
+        for addr, word in [*enumerate(words), *table.items()]:
             dut.load_we.value, dut.load_addr.value, dut.load_data.value = 1, addr, word
             await FallingEdge(dut.clk)
         dut.load_we.value, dut.hold.value = 0, 0

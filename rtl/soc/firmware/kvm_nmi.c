@@ -19,6 +19,9 @@
  *           NMIs, under FRED it does not).
  *   E4      the NMI sources' status bits (set per vector, polled and cleared by handlers) and the
  *           external reason (vector 2, tried only when no handler claimed anything).
+ *   §7      host state (CFG_HOST_STATE): the host's values loaded once, KVM's restores after each exit,
+ *           at vcpu_put and on return to user space (the user-return MSR cache), the refusal of a TD
+ *           asking for TSX or WAITPKG; from the table the testbench loads at HS_TABLE_ADDR.
  * After its TD entries the host idles (r_idle: one boundary, however many instructions the poll
  * takes) until the environment reports its timeline played and the system settled (ENV), then logs
  * Linux's counters. HANDLER tells the environment whether an NMI handler runs (`until: handler`).
@@ -88,6 +91,82 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
     unsigned record[7] = {entry, rip, landing, has_bitmap ? bitmap : NO_BITMAP, claimed, result, start};
     log_record(LOG_PASS, record, 7);
     return result;
+}
+
+/* ---- SPEC §7: host state across TDH.VP.ENTER ----------------------------------------------------
+ * A restore is one write to the register file (WRMSR, XSETBV, MOV to a DR): REG_LO/REG_HI, then the
+ * register's address to REG_WRITE. What KVM knows of the module's behaviour, from the spec: */
+#define DEBUGCTL_PRESERVED ((1u << 1) | (1u << 12) | (1u << 14)) /* the bits the module keeps */
+#define FMASK_AFTER_TD 0x20200u                                   /* the module's SYSCALL_MASK at SEAMRET */
+
+#define HS_WORD(i) (((volatile unsigned*)HS_TABLE_ADDR)[i])
+static unsigned hs_flags, hs_writes;
+static int uret_registered; /* KVM's user-return notifier is armed */
+static const unsigned uret_regs[5] = {HR_STAR, HR_LSTAR, HR_FMASK, HR_TSC_AUX, HR_TSX_CTRL};
+static unsigned uret_count, uret_lo[5], uret_hi[5]; /* Linux's "current value" of each user-return slot */
+
+static int hs_on(unsigned flag) { return (hs_flags & flag) != 0; }
+static unsigned host_lo(unsigned reg) { return HS_WORD(HS_HOST + 2 * reg); }
+static unsigned host_hi(unsigned reg) { return HS_WORD(HS_HOST + 2 * reg + 1); }
+
+static void hs_write(unsigned reg, unsigned lo, unsigned hi) {
+    REG(REG_LO) = lo;
+    REG(REG_HI) = hi;
+    REG(REG_WRITE) = reg;
+    hs_writes++;
+}
+static void restore(unsigned reg) { hs_write(reg, host_lo(reg), host_hi(reg)); }
+
+/* The host as it was before KVM ran (the register file starts at 0); returns whether KVM refuses the
+ * TD (the merged code: a TD asking for TSX or WAITPKG is not created). */
+static int hs_setup(void) {
+    hs_flags = HS_WORD(0);
+    for (unsigned r = 0; r < HS_REGISTERS; r++) restore(r);
+    uret_count = hs_on(HS_URET_TSX) ? 5 : 4; /* the first posting had TSX_CTRL in the list */
+    for (unsigned i = 0; i < uret_count; i++) {
+        uret_lo[i] = host_lo(uret_regs[i]);
+        uret_hi[i] = host_hi(uret_regs[i]);
+    }
+    return hs_on(HS_REFUSE) && (hs_on(HS_TD_TSX) || hs_on(HS_TD_WAITPKG));
+}
+
+/* KVM right after TDH.VP.ENTER returns (and its NMI handling). */
+static void hs_after_exit(void) {
+    if (hs_on(HS_DEBUGCTL) && ((host_lo(HR_DEBUGCTL) & ~DEBUGCTL_PRESERVED) || host_hi(HR_DEBUGCTL)))
+        restore(HR_DEBUGCTL); /* update_debugctlmsr() */
+    if (hs_on(HS_DR) && hs_on(HS_HOST_BREAKPOINTS)) {
+        static const unsigned drs[6] = {HR_DR0, HR_DR1, HR_DR2, HR_DR3, HR_DR6, HR_DR7};
+        for (unsigned i = 0; i < 6; i++) restore(drs[i]);
+    }
+    if (hs_on(HS_XSAVE)) { /* the TD's XSAVE state, where it differs from the host's */
+        static const unsigned xsave[3] = {HR_PKRU, HR_XCR0, HR_XSS};
+        for (unsigned i = 0; i < 3; i++) {
+            unsigned lo = HS_WORD(HS_GUEST_XSAVE + 2 * i), hi = HS_WORD(HS_GUEST_XSAVE + 2 * i + 1);
+            if (lo != host_lo(xsave[i]) || hi != host_hi(xsave[i])) restore(xsave[i]);
+        }
+    }
+    if (hs_on(HS_URET_UPDATE)) { /* the cache learns what the module left; the notifier restores later */
+        for (unsigned i = 0; i < uret_count; i++) {
+            uret_lo[i] = uret_regs[i] == HR_FMASK ? FMASK_AFTER_TD : 0;
+            uret_hi[i] = 0;
+        }
+        uret_registered = 1;
+    }
+}
+
+/* vcpu_put, then kvm_on_user_return() as the task returns to user space. */
+static void hs_return_to_user(void) {
+    if (hs_on(HS_KERNEL_GS_BASE)) restore(HR_KERNEL_GS_BASE);
+    if (hs_on(HS_XFD)) restore(HR_XFD); /* kvm_put_guest_fpu() */
+    if (!uret_registered) return;
+    for (unsigned i = 0; i < uret_count; i++) {
+        unsigned reg = uret_regs[i];
+        if (uret_lo[i] != host_lo(reg) || uret_hi[i] != host_hi(reg)) {
+            restore(reg);
+            uret_lo[i] = host_lo(reg);
+            uret_hi[i] = host_hi(reg);
+        }
+    }
 }
 
 extern char r_seam[], r_seam_end[], r_kvm[], r_kvm_end[], r_idle[], r_idle_end[];
@@ -205,6 +284,9 @@ int main(void) {
     __asm__ volatile("csrsi mstatus, 8");             /* MIE: NMIs are not maskable by the host */
     fault_pending = (cfg & CFG_FAULT) != 0;
     int soak = (cfg & CFG_SOAK) != 0; /* make soak: enter forever, the counters logged as we go */
+    int host_state = (cfg & CFG_HOST_STATE) != 0, refused = 0;
+    if (host_state) refused = hs_setup();
+    if (refused) entries = 0; /* the TD is never created */
     for (unsigned i = 0; soak || i < entries; i++) {
         while (!td_enter()) {
         }
@@ -219,6 +301,7 @@ int main(void) {
             instrumentable_point(); /* out of the noinstr region (if any) */
             if (soak) fault_pending = (cfg & CFG_FAULT) != 0; /* one fault per NMI exit */
         }
+        if (host_state) hs_after_exit();
         if (soak && (i & 15) == 15) log_counts();
     }
     __asm__ volatile( /* idle until the environment is done (ENV bit 0) */
@@ -230,7 +313,12 @@ int main(void) {
         ".global r_idle_end\n"
         "r_idle_end:\n" ::"r"(&REG(ENV))
         : "t0", "memory");
+    if (host_state && !refused) hs_return_to_user();
     log_counts();
+    if (host_state) {
+        unsigned record[2] = {refused, hs_writes};
+        log_record(LOG_HOST_STATE, record, 2);
+    }
     REG(DONE) = 1;
     for (;;) {
     }
