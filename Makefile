@@ -14,7 +14,7 @@
 #   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
 #                                                  utilisation, Fmax; make program BOARD=... [SOAK=] flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
-#   make soak [TARGET=vboard|board] [SECONDS=60] [CONFIG=all|legacy,...] [PORT=]  the firmware under an NMI storm,
+#   make soak [TARGET=vboard|sim|board] [SECONDS=60] [CONFIG=all|legacy,...] [PORT=]  the firmware under an NMI storm,
 #                                                  counters read back as it runs, the spec's signs asserted
 #   make list | rtl | lint | clean
 

@@ -33,6 +33,7 @@ FULL_TESTS = {
     "test_every_library_scenario_runs_on_the_firmware",
     "test_soak_gives_the_spec_signs_on_the_virtual_board",
     "test_a_module_that_loses_the_fix_fails_the_fixed_soak",
+    "test_soak_gives_the_spec_signs_in_simulation_under_cocotb",
 }
 
 

@@ -1,10 +1,12 @@
-"""``make soak [TARGET=vboard|board] [SECONDS=60] [CONFIG=all|name,...] [PORT=]``: the firmware under an
-NMI storm for a while, its counters read back as it runs, and the signs the spec predicts asserted.
+"""``make soak [TARGET=vboard|sim|board] [SECONDS=60] [CONFIG=all|name,...] [PORT=]``: the firmware under
+an NMI storm for a while, its counters read back as it runs, and the signs the spec predicts asserted.
 
 Each configuration (``rtl/soc/soak.py``: ``SOAK_CONFIGS``) runs for SECONDS on the virtual board (the
 soak core in a raw Verilator harness behind a pty; its configuration inputs set from the command
-line) or on a real board (a bitstream built for that configuration: ``make bitstream BOARD=...
-SOAK=<config>``). A progress line every few seconds; at the end, per configuration: NMIs/s and
+line), in simulation under cocotb (``tb/uvm/soak.py``: the same core on Verilator with the
+clock in HDL, its UART read by a cocotb receiver) or on a real board (a bitstream built for that
+configuration: ``make bitstream BOARD=... SOAK=<config>``). Every target's bytes go through one
+snapshot decoder and one judgement. A progress line every few seconds; at the end, per configuration: NMIs/s and
 passes/s (wall clock), simulated cycles/s, and the verdict:
 
 - ``legacy``: unknown NMIs and inversions, both still growing in the second half of the run;
@@ -98,14 +100,21 @@ def soak_one(port_path: str, config: str, seconds: float, progress: bool = True)
                       f"{s['unknown']:,}  swallowed {s['swallow']:,}  inversions {s['inversions']:,}  dropped "
                       f"{s['drops']:,}", flush=True)
                 next_progress += PROGRESS_S
+    return summarize(config, snaps, decoder.damaged)
+
+
+def summarize(config: str, snaps: list[dict], damaged: int) -> dict:
+    """The verdict and rates of one configuration's snapshots (each stamped with its wall time)."""
+    if not snaps:
+        raise SoakError(f"{config}: no snapshot was read")
     first, last = snaps[0], snaps[-1]
     mid = min(snaps, key=lambda s: abs(s["wall"] - last["wall"] / 2))
     span = max(last["wall"] - first["wall"], 1e-9)
     cycles = (last["cycles"] - first["cycles"]) & 0xFFFF_FFFF
     if len(snaps) > 1 and last["snapshot"] - first["snapshot"] != len(snaps) - 1:
         missing = last["snapshot"] - first["snapshot"] + 1 - len(snaps)
-        print(f"  {config}: {missing} snapshot(s) lost in transit (sequence numbers), {decoder.damaged} damaged")
-    return {"config": config, "last": last, "snapshots": len(snaps), "damaged": decoder.damaged,
+        print(f"  {config}: {missing} snapshot(s) lost in transit (sequence numbers), {damaged} damaged")
+    return {"config": config, "last": last, "snapshots": len(snaps), "damaged": damaged,
             "problem": expectation(config, first, mid, last),
             "nmis_per_s": (last["nmis"] - first["nmis"]) / span, "passes_per_s": (last["passes"] - first["passes"]) / span,
             "cycles_per_s": cycles / span if len(snaps) > 1 else 0.0, "seconds": last["wall"]}
@@ -140,13 +149,26 @@ def run_vboard(config: str, seconds: float, binary, names, progress: bool = True
                 proc.wait()
 
 
+def run_sim(config: str, seconds: float, bugs=(), quiet: bool = False) -> dict:
+    """``config`` in simulation under cocotb (the clock in HDL, the UART read by a cocotb receiver)
+    for ``seconds``."""
+    from tb.sim.verilator import SIM_TIMEOUT_S, run_soak
+
+    if seconds + 60 > SIM_TIMEOUT_S:
+        raise SoakError(f"TARGET=sim runs at most {SIM_TIMEOUT_S - 60} s per configuration (TB_SIM_TIMEOUT)")
+    data = run_soak(soak_pins(config), config, seconds, DIVISOR, bugs, quiet)
+    if data["error"]:
+        raise SoakError(f"{config}: {data['error']}")
+    return summarize(config, data["snapshots"], data["damaged"])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="make soak", description=__doc__.splitlines()[0])
-    parser.add_argument("--target", choices=["vboard", "board"], default="vboard")
+    parser.add_argument("--target", choices=["vboard", "sim", "board"], default="vboard")
     parser.add_argument("--seconds", default="60")
     parser.add_argument("--config", default="all", help=f"all, or some of {', '.join(SOAK_CONFIGS)}")
     parser.add_argument("--port", help="the board's serial port (TARGET=board)")
-    parser.add_argument("--bug", action="append", default=[], help="a deliberate RTL defect (virtual board)")
+    parser.add_argument("--bug", action="append", default=[], help="a deliberate RTL defect (vboard, sim)")
     args = parser.parse_args(argv)
     configs = list(DEFAULT_CONFIGS) if args.config == "all" else args.config.split(",")
     from rtl.bugs import BUGS
@@ -164,11 +186,13 @@ def main(argv=None) -> int:
     try:
         if args.target == "vboard":
             binary, names = build_vboard(args.bug)
-        print(f"soak on the {'virtual board' if args.target == 'vboard' else 'board at ' + args.port}: "
-              f"{', '.join(configs)}, {seconds:g} s each", flush=True)
+        where = {"vboard": "the virtual board", "sim": "Verilator under cocotb", "board": f"the board at {args.port}"}
+        print(f"soak on {where[args.target]}: {', '.join(configs)}, {seconds:g} s each", flush=True)
         for config in configs:
             if args.target == "vboard":
                 results.append(run_vboard(config, seconds, binary, names))
+            elif args.target == "sim":
+                results.append(run_sim(config, seconds, args.bug))
             else:
                 results.append(soak_one(args.port, config, seconds))
     except (SoakError, OSError) as err:

@@ -93,14 +93,15 @@ def clocked_wrapper(verilog: Path, top: str) -> tuple[Path, str]:
     return path, name
 
 
-def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False):
+def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False, **params):
     """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format,
-    toplevel). ``hdl_clock``: build the top inside ``clocked_wrapper`` under --timing."""
+    toplevel). ``hdl_clock``: build the top inside ``clocked_wrapper`` under --timing. ``params``: the
+    top's own (the soak core's firmware; they are in the Verilog, so in its hash)."""
     from rtl.generate import TOP_NAME, extra_sources, generate
 
     top = top or TOP_NAME
     verilator_env()
-    verilog, digest = generate(bugs, top=top)
+    verilog, digest = generate(bugs, top=top, **params)
     flags, fmt = trace_format()
     sources, args = [verilog, *extra_sources(top)], [*flags, "-Wno-fatal"]
     if hdl_clock:
@@ -215,6 +216,45 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     if waves:
         report["waves"] = str(run_dir / f"dump.{fmt}")
     return report
+
+
+def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quiet: bool = False) -> dict:
+    """The soak core (``rtl/soc/soak.py``, the product's firmware in its RAM) under cocotb for
+    ``seconds`` of wall time, configured by ``pins``, its UART read by ``tb/uvm/soak.py``. One
+    Verilator build per RTL and firmware version, a run folder per run. Returns ``snapshots`` (each
+    stamped with its wall time), ``damaged`` (frames and bytes) and ``error`` (None, or why the run
+    failed: the receiver's own message is in the output above)."""
+    from rtl.generate import SOAK_CORE_NAME
+    from tb.sim.firmware import build_firmware, firmware_words
+
+    words = firmware_words(build_firmware(quiet=True))
+    runner, build_dir, _, _, top = ensure_build(bugs, quiet=quiet, top=SOAK_CORE_NAME, hdl_clock=True, firmware=words)
+    run_dir = new_run_dir(build_dir / "runs", f"soak-{label}")
+    results, results_xml = run_dir / "results.json", run_dir / "results.xml"
+    env = {"TB_SOAK_PINS": json.dumps(pins), "TB_SOAK_CONFIG": label, "TB_SOAK_SECONDS": str(seconds),
+           "TB_SOAK_DIVISOR": str(divisor), "TB_RESULTS": str(results),
+           "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p),
+           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
+    error = None
+    try:
+        runner.test(test_module="tb.uvm.soak", hdl_toplevel=top, test_filter=r"\.soak$", extra_env=env,
+                    build_dir=build_dir, test_dir=run_dir, results_xml=str(results_xml))
+    except (Exception, SystemExit) as err:  # a crash or the time limit
+        error = f"the simulation failed ({err})"
+    from cocotb_tools.check_results import get_results
+
+    try:
+        total, failed = get_results(results_xml)
+    except Exception as err:
+        total, failed, error = 0, 1, error or f"no cocotb results ({err})"
+    if not error and (not total or failed):
+        error = f"the cocotb soak test failed (its message is above; run folder {run_dir.relative_to(ROOT)})"
+    try:
+        data = json.loads(results.read_text())
+    except (OSError, ValueError):
+        data = {"snapshots": [], "damaged": 0}
+        error = error or f"the simulation left no readable results in {run_dir.relative_to(ROOT)}"
+    return {**data, "error": error}
 
 
 def new_run_dir(parent: Path, prefix: str) -> Path:

@@ -36,3 +36,14 @@ def test_a_module_that_loses_the_fix_fails_the_fixed_soak():
     proc = soak("--config", "fixed-noinstr", "--bug", "seamret_always_restore")
     assert proc.returncode == 1 and "FAIL expected no unknown NMI and no inversion" in proc.stdout, proc.stdout
     assert "reproduce: make soak TARGET=vboard SECONDS=3 CONFIG=fixed-noinstr BUG=seamret_always_restore" in proc.stdout
+
+
+def test_soak_gives_the_spec_signs_in_simulation_under_cocotb():
+    """TARGET=sim: the same core on Verilator under cocotb, its UART read by a cocotb receiver into the
+    same decoder and judgement; and the defect that loses the fix flips the fixed soak there too."""
+    proc = soak("--target", "sim", "--config", "legacy,fixed-noinstr")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("as the spec says") == 2 and "soak on Verilator under cocotb" in proc.stdout
+    broken = soak("--target", "sim", "--config", "fixed-noinstr", "--bug", "seamret_always_restore")
+    assert broken.returncode == 1 and "FAIL expected no unknown NMI and no inversion" in broken.stdout, broken.stdout
+    assert "reproduce: make soak TARGET=sim SECONDS=3 CONFIG=fixed-noinstr BUG=seamret_always_restore" in broken.stdout

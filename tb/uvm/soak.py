@@ -1,0 +1,78 @@
+"""``make soak TARGET=sim``: the soak core under cocotb on Verilator, read through its UART.
+
+The clock runs in HDL (``clocked_wrapper``), so the simulator runs the storm without waking Python;
+a cocotb UART receiver wakes on the line's start bits, samples each bit in its middle, and feeds the
+bytes to the same snapshot decoder the virtual board's pty and a real board's serial port feed
+(``tb/protocol/soak_frames.py``). A byte whose stop bit is low is a framing error: counted as damage,
+never decoded. The snapshots (with the wall time each arrived) go to ``TB_RESULTS``; the flow
+(``tb/flows/soak.py``, through ``tb.sim.verilator.run_soak``) judges them as it judges the other targets.
+
+Environment: ``TB_SOAK_PINS`` (JSON: the configuration inputs), ``TB_SOAK_CONFIG`` (its name, for the
+progress line), ``TB_SOAK_SECONDS``, ``TB_SOAK_DIVISOR`` (clock cycles per UART bit), ``TB_RESULTS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import cocotb
+from cocotb.triggers import FallingEdge, First, Timer
+
+from py_model.atomic import write_atomically
+from tb.protocol.soak_frames import SnapshotDecoder
+from tb.sim.verilator import CLOCK_HALF_NS
+
+CLOCK_NS = 2 * CLOCK_HALF_NS
+PROGRESS_S = 5
+SILENCE_PERIODS = 3  # snapshot periods without a start bit before the run is declared dead
+
+
+async def receive_byte(tx, bit_ns: int) -> int | None:
+    """After a start bit's falling edge: the byte, sampled mid-bit, or None on a framing error. The
+    samples sit 3 ns before a clock edge, never on one (the line changes on edges)."""
+    await Timer(bit_ns + bit_ns // 2 - 3, unit="ns")
+    value = 0
+    for i in range(8):
+        value |= int(tx.value) << i
+        await Timer(bit_ns, unit="ns")
+    return value if int(tx.value) == 1 else None
+
+
+@cocotb.test()
+async def soak(dut):
+    pins, config = json.loads(os.environ["TB_SOAK_PINS"]), os.environ["TB_SOAK_CONFIG"]
+    seconds, bit_ns = float(os.environ["TB_SOAK_SECONDS"]), int(os.environ["TB_SOAK_DIVISOR"]) * CLOCK_NS
+    period_cycles = 1 << int(os.environ.get("TB_SOAK_PERIOD_LOG2", "20"))
+    dut.rst.value = 1
+    for name, value in pins.items():
+        getattr(dut, name).value = value
+    await Timer(10 * CLOCK_NS, unit="ns")
+    dut.rst.value = 0
+    decoder, snaps, framing = SnapshotDecoder(), [], 0
+    start = time.monotonic()
+    next_progress = start + PROGRESS_S
+    silence = Timer(SILENCE_PERIODS * period_cycles * CLOCK_NS, unit="ns")
+    try:
+        while not (snaps and time.monotonic() - start >= seconds):
+            fired = await First(FallingEdge(dut.tx), silence)
+            if fired is silence:
+                raise AssertionError(f"{config}: no UART start bit in {SILENCE_PERIODS} snapshot periods "
+                                     f"({SILENCE_PERIODS * period_cycles:,} cycles): the core stopped sending")
+            byte = await receive_byte(dut.tx, bit_ns)
+            if byte is None:
+                framing += 1
+                continue
+            now = time.monotonic()
+            snaps += [dict(s, wall=now - start) for s in decoder.feed(bytes([byte]))]
+            if snaps and now >= next_progress:
+                s = snaps[-1]
+                print(f"  {config:<18} {now - start:5.0f} s  NMIs {s['nmis']:,}  passes {s['passes']:,}  unknown "
+                      f"{s['unknown']:,}  swallowed {s['swallow']:,}  inversions {s['inversions']:,}  dropped "
+                      f"{s['drops']:,}", flush=True)
+                next_progress += PROGRESS_S
+    finally:  # published whole, whatever ended the run (what was read stays readable)
+        path = os.environ.get("TB_RESULTS")
+        if path:
+            write_atomically(path, json.dumps({"snapshots": snaps, "damaged": decoder.damaged + framing}))
