@@ -14,7 +14,9 @@ MODULES = ("legacy", "fixed")
 KVM_POLICIES = ("noinstr", "late")
 ENTRIES = ("idt", "fred")
 
-HW_KNOBS = ("seamcall", "vmentry", "exit")
+HW_KNOBS = ("seamcall", "vmentry", "exit", "step", "step_window")
+# The module's zero-step mitigation (SPEC B6): ``steps`` single steps (0: off; the module draws 1..32).
+ZERO_STEP_KNOBS = ("steps", "step", "step_window")
 SW_KNOBS = ("handler", "late", "poll", "fault", "nest")
 
 # Bounds on waiting, documented in the README: an `until` step fails after UNTIL_BOUND
@@ -70,6 +72,15 @@ class Config:
         Length of an instrumentation exception handler, ending with IRET.
     nest : int
         Length of an IDT NMI entry that only sets LATCHED (E1), ending with IRET.
+    steps : int
+        The module's zero-step mitigation (B6): an NMI exit within ``step_window`` cycles of the TD
+        starting makes the module single-step the TD ``steps`` times (0: off; 0..255) instead of
+        exiting, then send a self-NMI with no source.
+    step : int
+        Cycles of one single step (the TD's instruction and its MTF exit).
+    step_window : int
+        An NMI exit fewer than this many cycles after the TD starts is "too soon" (the module's
+        TSC threshold, in cycles).
     """
 
     module: str = "fixed"
@@ -84,6 +95,9 @@ class Config:
     poll: int = 0
     fault: int = 3
     nest: int = 2
+    steps: int = 0
+    step: int = 3
+    step_window: int = 4
 
     def __post_init__(self):
         problems = self.problems()
@@ -104,6 +118,8 @@ class Config:
             value = getattr(self, key)
             if not _is_int(value) or not 1 <= value <= 255:
                 out.append((key, f"expected an integer 1..255 (cycles), got {value!r}"))
+        if not _is_int(self.steps) or not 0 <= self.steps <= 255:
+            out.append(("steps", f"expected an integer 0..255 (0: no zero-step mitigation), got {self.steps!r}"))
         for key in SW_KNOBS:
             value = getattr(self, key)
             low = 0 if key in ("poll", "late") else 1
@@ -118,7 +134,7 @@ class Config:
 
     def label(self) -> str:
         entry = "fred+ns" if self.nmi_source else self.entry
-        return f"{self.module}/{self.kvm}/{entry}"
+        return f"{self.module}/{self.kvm}/{entry}" + ("+zero-step" if self.steps else "")
 
     def to_json(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

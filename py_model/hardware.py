@@ -8,7 +8,14 @@ Rules (shared/SPEC.md): A1 IRET unblocks (under FRED only a return from an NMI f
 arrivals while blocked latch, a second one is dropped; A3 a latched NMI is delivered at the next
 host boundary once unblocked; A4 an NMI in SEAM non-root always exits; A5 the NMI-source bitmap;
 B1 SEAMCALL saves blocking and blocks; B2 a latched NMI exits the TD at once; B3 exit reason and
-qualification; B4/B5 the module's blocking at SEAMRET.
+qualification; B4/B5 the module's blocking at SEAMRET; B6 the zero-step mitigation (``steps`` > 0):
+an NMI exit fewer than ``step_window`` cycles after the TD started makes the module single-step the
+TD (phase STEP, SEAM root to the host) instead of exiting. Arrivals while stepping are NMI exits the
+module counts and resumes from (absorbed); the count reaching 0 at one of them reports it as an NMI
+exit; at the last single step's MTF exit the module sends itself an NMI with no source (vector 0,
+latched: SEAM root blocks NMIs) and re-enters the TD, which exits at once for it (B2) without
+stepping again; a TD exit of its own ends stepping too, reported as itself, the self-NMI left latched
+for the host (intel/tdx-module ``td_exit_stepping.c``, ``vmexit_stepping_filter``).
 """
 
 from __future__ import annotations
@@ -23,10 +30,13 @@ from .transactions import EXIT_REASONS, Txn
 VMX_ROOT, SEAM_ROOT, SEAM_NONROOT = 0, 1, 2
 MODE_NAMES = {VMX_ROOT: "host", SEAM_ROOT: "seam_root", SEAM_NONROOT: "guest"}
 
-# Sequencer phases. HOST is VMX root; SEAMCALL, VMENTRY and EXIT are SEAM root.
-HOST, SEAMCALL, VMENTRY, GUEST, EXIT = 0, 1, 2, 3, 4
-PHASE_MODE = {HOST: VMX_ROOT, SEAMCALL: SEAM_ROOT, VMENTRY: SEAM_ROOT, GUEST: SEAM_NONROOT, EXIT: SEAM_ROOT}
-PHASE_NAMES = {HOST: "host", SEAMCALL: "seamcall", VMENTRY: "vmentry", GUEST: "guest", EXIT: "exit"}
+# Sequencer phases. HOST is VMX root; SEAMCALL, VMENTRY, EXIT and STEP (the module single-steps the
+# TD, B6: to the host's software it is inside TDH.VP.ENTER) are SEAM root.
+HOST, SEAMCALL, VMENTRY, GUEST, EXIT, STEP = 0, 1, 2, 3, 4, 5
+PHASE_MODE = {HOST: VMX_ROOT, SEAMCALL: SEAM_ROOT, VMENTRY: SEAM_ROOT, GUEST: SEAM_NONROOT, EXIT: SEAM_ROOT,
+              STEP: SEAM_ROOT}
+PHASE_NAMES = {HOST: "host", SEAMCALL: "seamcall", VMENTRY: "vmentry", GUEST: "guest", EXIT: "exit", STEP: "step"}
+GUEST_CYCLES_MAX = 255  # the RTL's saturating count of cycles since the TD started
 
 NMI_EXIT = EXIT_REASONS["nmi"]
 
@@ -107,6 +117,9 @@ class NmiHardware:
         self.saved_blocked = False
         self.bitmap = 0
         self.last_exit_nmi = False
+        self.guest_cycles = 0  # cycles the TD has run since its VM entry (saturating)
+        self.no_step = False  # the module re-entered the TD after stepping: its next exit is not "too soon"
+        self.steps_left = 0
 
     def state(self) -> HwState:
         return HwState(self.phase, self.blocked, self.latch, self.saved_blocked, self.bitmap)
@@ -125,8 +138,9 @@ class NmiHardware:
             self.blocked = True
             latch, bitmap = False, 0
 
-        # A4/B2: in the guest a latched or arriving NMI exits; it never reaches the latch.
-        nmi_exit = phase == GUEST and (latch or inp.nmi)
+        # A4/B2: in the guest a latched or arriving NMI exits; it never reaches the latch. While the
+        # module steps (B6) an arrival exits the TD too (the module counts it).
+        nmi_exit = (phase == GUEST and (latch or inp.nmi)) or (phase == STEP and inp.nmi)
         if inp.nmi:
             out.append(Txn.make(cycle, "nmi", vector=inp.vector))
             if not nmi_exit:
@@ -157,8 +171,16 @@ class NmiHardware:
                 else:
                     out.append(Txn.make(cycle, "vmentry"))
                     self._enter(GUEST, 0)
+                    self.guest_cycles, self.no_step = 0, False
         elif phase == GUEST:
-            if nmi_exit:
+            too_soon = cfg.steps and self.guest_cycles < cfg.step_window and not self.no_step
+            self.guest_cycles = min(self.guest_cycles + 1, GUEST_CYCLES_MAX)
+            if nmi_exit and too_soon:  # B6: the module steps the TD instead of exiting
+                out.append(Txn.make(cycle, "step"))
+                latch, bitmap = False, 0
+                self.steps_left = cfg.steps
+                self._enter(STEP, cfg.step)
+            elif nmi_exit:
                 qual = bitmap if cfg.nmi_source else 0  # B3, A5: the bitmap goes to the qualification
                 out.append(Txn.make(cycle, "exit", reason=NMI_EXIT, qual=qual))
                 latch, bitmap = False, 0
@@ -168,6 +190,30 @@ class NmiHardware:
                 out.append(Txn.make(cycle, "exit", reason=inp.exit_reason, qual=0))
                 self.last_exit_nmi = False
                 self._enter(EXIT, cfg.exit)
+        elif phase == STEP:
+            if nmi_exit and self.steps_left == 1:  # the last count: reported as the NMI exit it is
+                out.append(Txn.make(cycle, "exit", reason=NMI_EXIT, qual=bitmap if cfg.nmi_source else 0))
+                latch, bitmap = False, 0
+                self.last_exit_nmi = True
+                self._enter(EXIT, cfg.exit)
+            elif nmi_exit:  # counted and resumed: the arrival is absorbed
+                out.append(Txn.make(cycle, "absorb"))
+                latch, bitmap = False, 0
+                self.steps_left -= 1
+                self._enter(STEP, cfg.step)
+            elif inp.exit_req:  # the TD's own exit ends stepping; the self-NMI stays for the host
+                latch, bitmap = self._self_nmi(cycle, out, bitmap)
+                out.append(Txn.make(cycle, "exit", reason=inp.exit_reason, qual=0))
+                self.last_exit_nmi = False
+                self._enter(EXIT, cfg.exit)
+            elif self._expired():  # a single step's MTF exit
+                if self.steps_left == 1:
+                    latch, bitmap = self._self_nmi(cycle, out, bitmap)
+                    self.no_step = True
+                    self._enter(GUEST, 0)
+                else:
+                    self.steps_left -= 1
+                    self._enter(STEP, cfg.step)
         elif phase == EXIT:
             if self._expired():
                 keep_blocked = cfg.module == "fixed" and self.last_exit_nmi  # B5
@@ -194,9 +240,18 @@ class NmiHardware:
 
     def skip(self, n: int) -> None:
         """Advance ``n`` idle edges known to be quiet (see ``quiet_cycles``)."""
-        if self.phase in (SEAMCALL, VMENTRY, EXIT):
+        if self.phase in (SEAMCALL, VMENTRY, EXIT, STEP):
             assert n <= self.count
             self.count -= n
+        elif self.phase == GUEST:
+            self.guest_cycles = min(self.guest_cycles + n, GUEST_CYCLES_MAX)
+
+    def _self_nmi(self, cycle: int, out: list, bitmap: int) -> tuple[bool, int]:
+        """B6: the module's NMI to itself, with no source (vector 0); SEAM root blocks NMIs, so it latches
+        (into an empty latch: while the module steps, every arrival is an NMI exit)."""
+        assert not self.latch and not bitmap, "the self-NMI finds the latch empty"
+        out.append(Txn.make(cycle, "self_nmi"))
+        return True, source_bit(0) if self.cfg.nmi_source else 0
 
     def _enter(self, phase: int, length: int) -> None:
         self.phase = phase

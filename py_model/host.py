@@ -94,6 +94,7 @@ class HostCpu:
         self.exit_arrivals: list[int] = []
         self.pending_faults = 0
         self.latch_arrivals: list[int] = []  # arrivals merged into the NMI the latch holds
+        self.stepping_arrivals: list[int] = []  # arrivals whose NMI exits the module absorbed while stepping (B6)
         self.raised: list[int] = []  # arrival ids raised by the stimulus, not yet seen as `nmi`
         self.arrival_vector: dict[int, int] = {}
         self.dropped: list[int] = []
@@ -154,10 +155,17 @@ class HostCpu:
                 self.latch_arrivals.append(self.raised.pop(0))
             elif kind == "drop":
                 self.dropped.append(self.latch_arrivals[-1])
+            elif kind in ("step", "absorb"):  # B6: NMI exits the module keeps to itself while it steps
+                self.stepping_arrivals += self.latch_arrivals
+                self.latch_arrivals = []
+            elif kind == "self_nmi":  # B6: the module's NMI stands for the NMIs it absorbed
+                self.latch_arrivals += self.stepping_arrivals
+                self.stepping_arrivals = []
             elif kind == "exit":
                 self.exit_reason, self.exit_qual = txn.get("reason"), txn.get("qual")
                 if self.exit_reason == NMI_EXIT:
-                    self.exit_arrivals, self.latch_arrivals = self.latch_arrivals, []
+                    self.exit_arrivals = self.stepping_arrivals + self.latch_arrivals
+                    self.stepping_arrivals, self.latch_arrivals = [], []
             elif kind == "seamret":
                 self.boundary_rip = R_SEAM  # C3
                 self._after_seamret()

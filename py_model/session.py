@@ -9,7 +9,7 @@ testbench calls it with the RTL's pins.
 from __future__ import annotations
 
 from .config import SETTLE_BOUND, UNTIL_BOUND, beyond_bound, run_cycle_bound
-from .hardware import HOST, SEAM_NONROOT, SEAM_ROOT, VMX_ROOT, HwState, Inputs
+from .hardware import HOST, SEAM_NONROOT, SEAM_ROOT, STEP, VMX_ROOT, HwState, Inputs
 from .host import HostCpu, ScenarioError
 from .host_state import HostStateSw
 from .outcome import Outcome
@@ -116,7 +116,7 @@ class Session:
                 self.host.raise_nmi(arg)
                 pins.nmi, pins.vector = True, arg
             elif kind == "exit":
-                if hw.mode != SEAM_NONROOT:
+                if hw.mode != SEAM_NONROOT and hw.phase != STEP:  # the TD runs, or the module steps it (B6)
                     raise RunError(self._where(f"exit: {arg}: no TD is running (mode {_mode_name(hw)})"))
                 pins.exit_req, pins.exit_reason = True, EXIT_REASONS[arg]
             elif kind == "enter":

@@ -16,7 +16,11 @@ EXIT_REASON_NAMES = {code: name for name, code in EXIT_REASONS.items()}
 
 # Canonical order within one edge: a delivery consumes the latch before an arrival on the
 # same edge refills it; an NMI exit in the guest consumes the arrival of its own edge.
-KIND_ORDER = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret", "write")
+# Zero-step (B6): "step" (an NMI exit too soon after the TD started: the module steps instead),
+# "absorb" (an arrival while stepping: an NMI exit the module resumes from), "self_nmi" (the module's
+# NMI with no source as stepping ends; it latches, and is reported before the exit of its edge).
+KIND_ORDER = ("deliver", "nmi", "latch", "drop", "absorb", "iret", "seamcall", "vmentry", "step", "self_nmi", "exit",
+              "seamret", "write")
 _ORDER_INDEX = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
 

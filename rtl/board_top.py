@@ -38,6 +38,7 @@ REGISTERS = {
     "TRACE_COUNT": 0x0005,  # read
     "CYCLE": 0x0006,  # read: cycles the program ran
     "INFO": 0x0007,  # read: program words (15..0), trace entries (31..16)
+    "STEPS": 0x0008,  # read/write: zero-step mitigation (B6): steps (7..0; 0 off), step (15..8), window (23..16)
     "PROGRAM": 0x1000,  # write: PROGRAM + i is program word i
     "TRACE": 0x4000,  # read: TRACE + 4*i + k is bits 32k..32k+31 of trace entry i (k = 0..3)
 }
@@ -48,6 +49,8 @@ REGISTERS = {
 CFG_FIELDS = (("cfg__fixed", 1), ("cfg__fred", 1), ("cfg__nmi_source", 1))
 LENS_FIELDS = (("cfg__seamcall", 8), ("cfg__vmentry", 8), ("cfg__exit", 8))
 LENS_RESET = {"cfg__seamcall": 4, "cfg__vmentry": 2, "cfg__exit": 6}
+STEPS_FIELDS = (("cfg__steps", 8), ("cfg__step", 8), ("cfg__step_window", 8))
+STEPS_RESET = {"cfg__steps": 0, "cfg__step": 3, "cfg__step_window": 4}
 
 
 def pack_fields(fields, values: dict) -> int:
@@ -252,23 +255,24 @@ class BoardCore(wiring.Component):
 
         cfg = Signal(sum(w for _, w in CFG_FIELDS))
         lens = Signal(sum(w for _, w in LENS_FIELDS), init=pack_fields(LENS_FIELDS, LENS_RESET))
-        for register, fields in ((cfg, CFG_FIELDS), (lens, LENS_FIELDS)):
+        steps = Signal(sum(w for _, w in STEPS_FIELDS), init=pack_fields(STEPS_FIELDS, STEPS_RESET))
+        for register, fields in ((cfg, CFG_FIELDS), (lens, LENS_FIELDS), (steps, STEPS_FIELDS)):
             shift = 0
             for name, width in fields:
                 m.d.comb += resolve(core, name).eq(register[shift:shift + width])
                 shift += width
-        self._reads(m, bridge, core, cfg, lens)
-        self._writes(m, bridge, core, cfg, lens)
+        self._reads(m, bridge, core, cfg, lens, steps)
+        self._writes(m, bridge, core, cfg, lens, steps)
         return m
 
-    def _reads(self, m, bridge, core, cfg, lens):
+    def _reads(self, m, bridge, core, cfg, lens, steps):
         """Register reads: address -> value (the trace buffer reads synchronously)."""
         rd_addr = bridge.rd_addr
         m.d.comb += core.trace_addr.eq((rd_addr - REGISTERS["TRACE"])[2:16])
         assert TRACE_WIDTH <= 128, "a trace entry is read as four 32-bit words"
         trace_word = Array(core.trace_data[32 * k:min(32 * (k + 1), TRACE_WIDTH)] for k in range(4))[rd_addr[0:2]]
         readable = {"ID": BOARD_ID, "STATUS": Cat(core.done, core.error, core.trace_overflow), "CFG": cfg,
-                    "LENS": lens, "TRACE_COUNT": core.trace_count, "CYCLE": core.cycle,
+                    "LENS": lens, "STEPS": steps, "TRACE_COUNT": core.trace_count, "CYCLE": core.cycle,
                     "INFO": self.program_depth | (self.trace_depth << 16)}
         with m.If(rd_addr >= REGISTERS["TRACE"]):
             m.d.comb += bridge.rd_data.eq(trace_word)
@@ -278,8 +282,8 @@ class BoardCore(wiring.Component):
                     with m.Case(REGISTERS[name]):
                         m.d.comb += bridge.rd_data.eq(value)
 
-    def _writes(self, m, bridge, core, cfg, lens):
-        """Register writes: CTRL starts the program, CFG/LENS configure, PROGRAM + i loads word i."""
+    def _writes(self, m, bridge, core, cfg, lens, steps):
+        """Register writes: CTRL starts the program, CFG/LENS/STEPS configure, PROGRAM + i loads word i."""
         addr, data = bridge.wr_addr, bridge.wr_data
         with m.If(bridge.wr_en):
             with m.If(addr == REGISTERS["CTRL"]):
@@ -288,6 +292,8 @@ class BoardCore(wiring.Component):
                 m.d.sync += cfg.eq(data)
             with m.Elif(addr == REGISTERS["LENS"]):
                 m.d.sync += lens.eq(data)
+            with m.Elif(addr == REGISTERS["STEPS"]):
+                m.d.sync += steps.eq(data)
             with m.Elif((addr >= REGISTERS["PROGRAM"]) & (addr < REGISTERS["PROGRAM"] + self.program_depth)):
                 m.d.comb += [core.prog_we.eq(1), core.prog_addr.eq(addr - REGISTERS["PROGRAM"]),
                              core.prog_data.eq(data)]

@@ -22,6 +22,8 @@ BUGS = {
     "vector_reported_wrong": "the NMI arrival event reports the source vector off by one",
     "debugctl_keep_guest": "SEAMRET keeps the TD's DEBUGCTL bits 1/12/14 instead of the host's",
     "star_not_cleared": "SEAMRET leaves the TD's STAR in place instead of zeroing it",
+    "zero_step_window_ignored": "the module steps the TD after every NMI exit, however long the TD has run (B6)",
+    "self_nmi_not_sent": "stepping ends at its last MTF exit without the self-NMI: the absorbed NMI is lost (B6)",
     "wake_ignores_phase": "trace.wake misses the silent SEAMCALL -> VM entry step (an event-driven monitor sleeps "
                           "through it)",
 }

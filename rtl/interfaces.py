@@ -16,12 +16,14 @@ from amaranth.lib.wiring import In, Out
 
 class Phase(enum.Enum, shape=3):
     """Where the sequencer is: HOST (VMX root), SEAMCALL and VMENTRY (SEAM root on the way in),
-    GUEST (SEAM non-root), EXIT (SEAM-root work after a VM exit)."""
+    GUEST (SEAM non-root), EXIT (SEAM-root work after a VM exit), STEP (the module single-steps
+    the TD, B6; SEAM root to the host)."""
     HOST = 0
     SEAMCALL = 1
     VMENTRY = 2
     GUEST = 3
     EXIT = 4
+    STEP = 5
 
 
 class Mode(enum.Enum, shape=2):
@@ -48,6 +50,9 @@ class ConfigSignature(wiring.Signature):
         Phase lengths in cycles (1..255).
     td_tsx, td_waitpkg : 1 bit
         The TD's attributes, for the module's host-state policy (C).
+    steps, step, step_window : 8 bits
+        The module's zero-step mitigation (B6): single steps (0: off), cycles per step (1..255), and
+        the window after the TD starts in which an NMI exit is too soon (1..255).
     """
 
     def __init__(self):
@@ -55,6 +60,7 @@ class ConfigSignature(wiring.Signature):
             "fixed": Out(1), "fred": Out(1), "nmi_source": Out(1),
             "seamcall": Out(8), "vmentry": Out(8), "exit": Out(8),
             "td_tsx": Out(1), "td_waitpkg": Out(1),
+            "steps": Out(8), "step": Out(8), "step_window": Out(8),
         })
 
 
@@ -120,7 +126,7 @@ class EventSignature(wiring.Signature):
     """
 
     STROBES = ("deliver", "nmi", "latch", "drop", "iret", "iret_nmi", "seamcall", "vmentry", "exit", "seamret",
-               "write")
+               "write", "step", "absorb", "self_nmi")
 
     def __init__(self):
         super().__init__({
@@ -131,6 +137,7 @@ class EventSignature(wiring.Signature):
             "exit": Out(1), "exit_reason": Out(7), "exit_qual": Out(16),
             "seamret": Out(1), "seamret_blocked": Out(1),
             "write": Out(1), "write_addr": Out(5), "write_data": Out(64),
+            "step": Out(1), "absorb": Out(1), "self_nmi": Out(1),
         })
 
 
@@ -159,6 +166,9 @@ class NmiLinkSignature(wiring.Signature):
     at_host, in_guest : Out
         VMX root at an instruction boundary (deliveries happen only there); SEAM non-root (an NMI
         exits the TD instead, A4).
+    in_step, self_nmi : Out
+        The module single-steps the TD (an arrival is an NMI exit it counts, B6); the module sends
+        itself an NMI with no source (it latches: SEAM root blocks NMIs).
     block : Out
         SEAMCALL: block NMIs (B1).
     load_blocked, load_value : Out
@@ -170,7 +180,8 @@ class NmiLinkSignature(wiring.Signature):
 
     def __init__(self):
         super().__init__({
-            "at_host": Out(1), "in_guest": Out(1), "block": Out(1), "load_blocked": Out(1), "load_value": Out(1),
+            "at_host": Out(1), "in_guest": Out(1), "in_step": Out(1), "self_nmi": Out(1),
+            "block": Out(1), "load_blocked": Out(1), "load_value": Out(1),
             "deliver": In(1), "nmi_exit": In(1), "exit_qual": In(16), "blocked": In(1),
         })
 

@@ -29,7 +29,8 @@ class NmiController(wiring.Component):
         FRED NMI-source reporting is on: arrivals accumulate in ``bitmap``.
     seam : In(NmiLinkSignature)
         The SEAM sequencer's link: where the CPU is (at a VMX-root boundary, deliveries happen; in
-        SEAM non-root, an NMI exits the TD instead, A4), blocking changes at SEAMCALL (B1) and
+        SEAM non-root, an NMI exits the TD instead, A4; while the module steps the TD, an arrival is
+        an NMI exit too, and the module may send itself an NMI, B6), blocking changes at SEAMCALL (B1) and
         SEAMRET (B4/B5); back: ``deliver``, ``nmi_exit``, ``exit_qual``, ``blocked``.
     fred : In
         The host takes NMIs through FRED: a return unblocks NMIs only from an NMI frame (A1).
@@ -76,7 +77,7 @@ class NmiController(wiring.Component):
             ready = ready & was_ready
         m.d.comb += seam.deliver.eq(ready)
         latched_exits = Const(0) if "nmi_exit_ignores_latch" in bugs else self.latch
-        m.d.comb += seam.nmi_exit.eq(seam.in_guest & (latched_exits | self.nmi))
+        m.d.comb += seam.nmi_exit.eq((seam.in_guest & (latched_exits | self.nmi)) | (seam.in_step & self.nmi))
 
         # A5: vectors 1..15 set their own bit, no vector sets bit 0.
         arrival_bit = Signal(16)
@@ -96,14 +97,20 @@ class NmiController(wiring.Component):
             self.dropped.eq(arriving & held),
         ]
 
+        # B6: the module's self-NMI latches like an arrival with no source (nothing else arrives or is
+        # consumed on its edge: the sequencer sends it only in a cycle without an arrival; while it
+        # steps the TD the latch and the bitmap are empty, proved: aux_invariants).
+        self_bit = Mux(self.nmi_source, 1, 0)
         if "latch_counts" in bugs:
             after = Mux(consumed, count - 1, count)
-            m.d.sync += count.eq(Mux(arriving & (after != 3), after + 1, after))
+            m.d.sync += count.eq(Mux((arriving | seam.self_nmi) & (after != 3), after + 1, after))
         else:
-            m.d.sync += count.eq(arriving | held)
+            m.d.sync += count.eq(arriving | held | seam.self_nmi)
 
         keep_bitmap = "bitmap_not_cleared" in bugs
-        with m.If(seam.nmi_exit):
+        with m.If(seam.self_nmi):
+            m.d.sync += self.bitmap.eq(self_bit)
+        with m.Elif(seam.nmi_exit):
             m.d.sync += self.bitmap.eq(merged if keep_bitmap else 0)
         with m.Elif(seam.deliver):
             m.d.sync += self.bitmap.eq(merged if keep_bitmap else arrival_bit)

@@ -1,8 +1,9 @@
 """SEAM mode sequencer: SEAMCALL, VM entry, VM exits, SEAMRET and the module's blocking policy.
 
-shared/SPEC.md B1-B5. Phases: HOST (VMX root), SEAMCALL and VMENTRY (SEAM root on the way
-in), GUEST (SEAM non-root), EXIT (SEAM-root work after a VM exit). Phase lengths are
-run-time inputs, so one netlist serves every timing configuration.
+shared/SPEC.md B1-B6. Phases: HOST (VMX root), SEAMCALL and VMENTRY (SEAM root on the way
+in), GUEST (SEAM non-root), EXIT (SEAM-root work after a VM exit), STEP (the zero-step mitigation:
+the module single-steps the TD after an NMI exit that came too soon, B6). Phase lengths and the
+mitigation's knobs are run-time inputs, so one netlist serves every configuration.
 """
 
 from amaranth import Module, Mux, Signal
@@ -34,6 +35,9 @@ class SeamSequencer(wiring.Component):
         The module keeps NMIs blocked at SEAMRET after an NMI exit (B5); else legacy (B4).
     len_seamcall, len_vmentry, len_exit : In
         Phase lengths in cycles, 1..255.
+    steps, len_step, step_window : In
+        B6: single steps after a too-early NMI exit (0: the mitigation is off), cycles per step,
+        and the cycles after the TD starts within which an NMI exit is too early.
     nmi : Out(NmiLinkSignature)
         The link to the NMI controller: where the CPU is, blocking changes at SEAMCALL and SEAMRET;
         back: delivery, NMI exit and its qualification, blocking.
@@ -47,6 +51,9 @@ class SeamSequencer(wiring.Component):
         This cycle's edge completes VM entry / takes a VM exit.
     exit_reason_now, exit_qual_now : Out
         The exit information of an ``exit_taken`` edge.
+    step_started, absorbed, self_nmi : Out
+        B6, this cycle's edge: starts stepping instead of an NMI exit / absorbs an arrival's NMI exit
+        while stepping / sends the module's self-NMI.
     """
 
     seamcall: In(1)
@@ -56,6 +63,9 @@ class SeamSequencer(wiring.Component):
     len_seamcall: In(8)
     len_vmentry: In(8)
     len_exit: In(8)
+    steps: In(8)
+    len_step: In(8)
+    step_window: In(8)
 
     nmi: Out(NmiLinkSignature())
     phase: Out(Phase)
@@ -66,12 +76,18 @@ class SeamSequencer(wiring.Component):
     exit_taken: Out(1)
     exit_reason_now: Out(7)
     exit_qual_now: Out(16)
+    step_started: Out(1)
+    absorbed: Out(1)
+    self_nmi: Out(1)
 
     def __init__(self, bugs=frozenset()):
         self.bugs = check_bugs(bugs)
         super().__init__()
         self.count = Signal(8)  # cycles left in a timed phase
         self.last_exit_nmi = Signal()  # the last VM exit was an NMI exit (B5)
+        self.guest_cycles = Signal(8)  # cycles the TD has run since its VM entry, saturating (B6)
+        self.no_step = Signal()  # re-entered after stepping: the next exit is not too early (B6)
+        self.steps_left = Signal(8)
 
     def elaborate(self, platform):
         m = Module()
@@ -82,6 +98,8 @@ class SeamSequencer(wiring.Component):
         m.d.comb += [
             link.at_host.eq(self.phase == Phase.HOST),
             link.in_guest.eq(self.phase == Phase.GUEST),
+            link.in_step.eq(self.phase == Phase.STEP),
+            link.self_nmi.eq(self.self_nmi),
         ]
         with m.Switch(self.phase):
             with m.Case(Phase.HOST):
@@ -110,11 +128,20 @@ class SeamSequencer(wiring.Component):
             with m.Case(Phase.VMENTRY):
                 with m.If(expired):
                     m.d.comb += self.vmentry_done.eq(1)
+                    m.d.sync += [self.guest_cycles.eq(0), self.no_step.eq(0)]
                     enter(Phase.GUEST, 0)
                 with m.Else():
                     m.d.sync += count.eq(count - 1)
             with m.Case(Phase.GUEST):
-                with m.If(link.nmi_exit):
+                window = 1 if "zero_step_window_ignored" in self.bugs else self.guest_cycles < self.step_window
+                too_soon = (self.steps != 0) & window & ~self.no_step
+                with m.If(self.guest_cycles != 0xFF):
+                    m.d.sync += self.guest_cycles.eq(self.guest_cycles + 1)
+                with m.If(link.nmi_exit & too_soon):  # B6: step the TD instead of exiting
+                    m.d.comb += self.step_started.eq(1)
+                    m.d.sync += self.steps_left.eq(self.steps)
+                    enter(Phase.STEP, self.len_step)
+                with m.Elif(link.nmi_exit):
                     m.d.comb += [self.exit_taken.eq(1), self.exit_reason_now.eq(NMI_EXIT_REASON),
                                  self.exit_qual_now.eq(link.exit_qual)]
                     m.d.sync += last_exit_nmi.eq(1)
@@ -123,6 +150,31 @@ class SeamSequencer(wiring.Component):
                     m.d.comb += [self.exit_taken.eq(1), self.exit_reason_now.eq(self.exit_reason)]
                     m.d.sync += last_exit_nmi.eq(0)
                     enter(Phase.EXIT, self.len_exit)
+            with m.Case(Phase.STEP):
+                last = self.steps_left == 1
+                with m.If(link.nmi_exit & last):  # the last count: reported as the NMI exit it is
+                    m.d.comb += [self.exit_taken.eq(1), self.exit_reason_now.eq(NMI_EXIT_REASON),
+                                 self.exit_qual_now.eq(link.exit_qual)]
+                    m.d.sync += last_exit_nmi.eq(1)
+                    enter(Phase.EXIT, self.len_exit)
+                with m.Elif(link.nmi_exit):  # counted, the TD resumed: absorbed
+                    m.d.comb += self.absorbed.eq(1)
+                    m.d.sync += self.steps_left.eq(self.steps_left - 1)
+                    enter(Phase.STEP, self.len_step)
+                with m.Elif(self.exit_req):  # the TD's own exit ends stepping; the self-NMI stays
+                    m.d.comb += [self.self_nmi.eq(1), self.exit_taken.eq(1), self.exit_reason_now.eq(self.exit_reason)]
+                    m.d.sync += last_exit_nmi.eq(0)
+                    enter(Phase.EXIT, self.len_exit)
+                with m.Elif(expired):  # a single step's MTF exit
+                    with m.If(last):  # the self-NMI, and back into the TD, which exits at once for it
+                        m.d.comb += self.self_nmi.eq("self_nmi_not_sent" not in self.bugs)
+                        m.d.sync += self.no_step.eq(1)
+                        enter(Phase.GUEST, 0)
+                    with m.Else():
+                        m.d.sync += self.steps_left.eq(self.steps_left - 1)
+                        enter(Phase.STEP, self.len_step)
+                with m.Else():
+                    m.d.sync += count.eq(count - 1)
             with m.Case(Phase.EXIT):
                 with m.If(expired):
                     keep = self.fixed & last_exit_nmi

@@ -76,6 +76,7 @@ class NmiTop(wiring.Component):
             seq.seamcall.eq(stim.seamcall), seq.exit_req.eq(stim.exit_req), seq.exit_reason.eq(stim.exit_reason),
             seq.fixed.eq(cfg.fixed), seq.len_seamcall.eq(cfg.seamcall),
             seq.len_vmentry.eq(cfg.vmentry), seq.len_exit.eq(cfg.exit),
+            seq.steps.eq(cfg.steps), seq.len_step.eq(cfg.step), seq.step_window.eq(cfg.step_window),
             status.mode.eq(seq.mode), status.phase.eq(seq.phase), status.blocked.eq(nmi.seam.blocked),
             status.latch.eq(nmi.latch), status.saved_blocked.eq(seq.saved_blocked), status.bitmap.eq(nmi.bitmap),
             status.deliverable.eq(nmi.seam.deliver),
@@ -119,6 +120,9 @@ class NmiTop(wiring.Component):
             ev.write.eq(stim.reg.we),
             ev.write_addr.eq(stim.reg.addr),
             ev.write_data.eq(stim.reg.data),
+            ev.step.eq(seq.step_started),
+            ev.absorb.eq(seq.absorbed),
+            ev.self_nmi.eq(seq.self_nmi),
         ]
 
 

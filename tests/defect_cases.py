@@ -16,4 +16,6 @@ INVARIANT_CASES = {
                                  "(blocking after the edge is 1)"),
     "delivery_one_cycle_late": ("a1_host_nmi_no_td", "A3: an NMI deliverable in VMX root was not delivered on its edge"),
     "fred_return_ignores_frame": ("spec6_fixed_late_fred_fault", "a FRED return from a non-NMI frame changed NMI blocking"),
+    "zero_step_window_ignored": ("b6_nmi_after_the_window_exits", "B6: the module stepped the TD after it ran 4 cycles"),
+    "self_nmi_not_sent": ("b6_zero_step_nmi_exit", "B6: stepping ended at an MTF exit without the self-NMI"),
 }

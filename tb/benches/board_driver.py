@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from rtl.board_top import BOARD_ID, CFG_FIELDS, LENS_FIELDS, MAX_READ_WORDS, OK, REGISTERS, pack_fields
+from rtl.board_top import BOARD_ID, CFG_FIELDS, LENS_FIELDS, MAX_READ_WORDS, OK, REGISTERS, STEPS_FIELDS, pack_fields
 
 from tb.check.program_check import check_result
 from tb.protocol.board_protocol import STATUS_NAMES, ResponseDecoder, read_request, write_request
@@ -105,6 +105,7 @@ class BoardProgramPort:
     def configure(self, pins: dict) -> None:
         self.link.write(REGISTERS["CFG"], pack_fields(CFG_FIELDS, pins))
         self.link.write(REGISTERS["LENS"], pack_fields(LENS_FIELDS, pins))
+        self.link.write(REGISTERS["STEPS"], pack_fields(STEPS_FIELDS, pins))
 
     def load(self, words: list[int], data: list[int]) -> None:
         assert not data, "the board has no host-state unit (compile_scenario refuses such scenarios)"

@@ -8,7 +8,7 @@ with the observed state of each cycle and the transactions of each edge, in orde
 
 from __future__ import annotations
 
-from py_model.hardware import GUEST, HOST, NMI_EXIT, source_bit, unblocks
+from py_model.hardware import GUEST, HOST, NMI_EXIT, STEP, source_bit, unblocks
 
 
 class InvariantChecker:
@@ -18,6 +18,8 @@ class InvariantChecker:
         self.violations: list[str] = []
         self.saved_at_seamcall = None
         self.last_exit_nmi = None
+        self.guest_start = None  # the TD's first cycle after its VM entry (B6's window counts from it)
+        self.reentered = False  # the TD was re-entered after stepping: its next exit does not step
 
     def state(self, cycle: int, state) -> None:
         self.states[cycle] = state
@@ -39,6 +41,29 @@ class InvariantChecker:
             self._require(before.latch, txn, "an arrival dropped while the latch was empty (A2: the latch is binary)")
         elif kind == "latch":
             self._require(before.phase != GUEST, txn, "an NMI latched in SEAM non-root instead of exiting (A4)")
+            self._require(before.phase != STEP, txn, "an NMI latched while the module steps the TD: its exit is "
+                          "counted and resumed from (B6)")
+        elif kind == "vmentry":
+            self.guest_start, self.reentered = txn.cycle + 1, False
+        if kind in ("step", "exit") and before.phase == GUEST and self.guest_start is not None and self.cfg.steps:
+            ran = txn.cycle - self.guest_start
+            soon = ran < self.cfg.step_window and not self.reentered
+            if kind == "step":
+                self._require(soon, txn, f"B6: the module stepped the TD after it ran {ran} cycles (window "
+                              f"{self.cfg.step_window}{', and it was re-entered after stepping' if self.reentered else ''})")
+            elif txn.get("reason") == NMI_EXIT:
+                self._require(not soon, txn, f"B6: an NMI exit {ran} cycles after the TD started, within the window "
+                              f"({self.cfg.step_window}): the module steps instead")
+        if kind in ("step", "absorb", "self_nmi"):
+            self.reentered |= kind == "self_nmi"
+            self._require(self.cfg.steps > 0, txn, "zero-step behaviour with the mitigation off (B6)")
+            where = GUEST if kind == "step" else STEP
+            self._require(before.phase == where, txn, f"{kind} outside the phase it belongs to (B6)")
+            after = self.states.get(txn.cycle + 1)
+            if kind == "self_nmi" and after is not None:
+                self._require(after.latch, txn, "the module's self-NMI did not latch (B6: SEAM root blocks NMIs)")
+                if self.cfg.nmi_source:
+                    self._require(after.bitmap & 1, txn, "the self-NMI has no source: bitmap bit 0 (A5/B6)")
         elif kind == "iret":
             self._require(before.phase == HOST, txn, "IRET taken outside VMX root")
             after = self.states.get(txn.cycle + 1)
@@ -70,16 +95,21 @@ class InvariantChecker:
     def edge(self, cycle: int, txns) -> None:
         """Rules over the whole edge ``cycle`` (possibly without transactions)."""
         before = self.states.get(cycle)
+        after_edge = self.states.get(cycle + 1)
+        if before is not None and after_edge is not None and before.phase == STEP and after_edge.phase == GUEST:
+            if not any(t.kind == "self_nmi" for t in txns):
+                self.violations.append(f"B6: stepping ended at an MTF exit without the self-NMI: edge @{cycle}")
         if before is not None and before.phase == HOST and before.latch and not before.blocked:
             if not any(t.kind == "deliver" for t in txns):
                 self.violations.append(f"A3: an NMI deliverable in VMX root was not delivered on its edge: edge @{cycle}")
-        if before is not None and before.phase == GUEST and before.latch:
-            if not any(t.kind == "exit" and t.get("reason") == NMI_EXIT for t in txns):
+        if before is not None and before.phase == GUEST and before.latch:  # (or, B6, started stepping)
+            if not any((t.kind == "exit" and t.get("reason") == NMI_EXIT) or t.kind == "step" for t in txns):
                 self.violations.append(f"B2: an NMI latched when the TD ran did not exit it: edge @{cycle}")
         if not txns:
             return
         after = self.states.get(txns[0].cycle + 1)
-        consumed = any(t.kind == "deliver" or (t.kind == "exit" and t.get("reason") == NMI_EXIT) for t in txns)
+        consumed = any(t.kind in ("deliver", "step", "absorb") or (t.kind == "exit" and t.get("reason") == NMI_EXIT)
+                       for t in txns)
         if after is None or not consumed:
             return
         refilled = [t for t in txns if t.kind == "latch"]

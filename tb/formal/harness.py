@@ -56,8 +56,10 @@ PROPERTIES = {
     "bitmap_cleared": "a delivery or NMI exit leaves only that edge's arrival in the bitmap; bits clear only then (A5)",
     "exit_qual_reports_bitmap": "with NMI-source, an NMI exit's qualification names at least one source (A5/B3)",
     "seamret_policy": "SEAMRET: fixed + NMI exit leaves NMIs blocked, otherwise the SEAMCALL-time blocking (B4/B5)",
-    "legal_transitions": "phases move only HOST->SEAMCALL->VMENTRY->GUEST->EXIT->HOST",
-    "latched_nmi_exits_td": "an NMI latched when the TD starts running exits it on the next edge (B2)",
+    "legal_transitions": "phases move only HOST->SEAMCALL->VMENTRY->GUEST->EXIT->HOST, and with the zero-step "
+                         "mitigation GUEST->STEP, STEP->EXIT, STEP->GUEST (B6)",
+    "latched_nmi_exits_td": "an NMI latched when the TD starts running exits it on the next edge, or the module "
+                            "starts stepping it (B2/B6)",
     "iret_unblocks_idt": "IDT entry: an IRET taken in VMX root, at a boundary no delivery takes, unblocks NMIs (A1)",
     "fred_nmi_return_unblocks": "FRED entry: a return through an NMI frame, taken in VMX root, unblocks NMIs (A1)",
     "fred_other_return_keeps_blocking": "FRED entry: a return through any other frame leaves NMI blocking as it was (A1)",
@@ -71,8 +73,14 @@ PROPERTIES = {
                           "otherwise",
     "delivery_reports_event": "a delivery's event reports the bitmap during its cycle and the configured entry path (A5)",
     "arrival_reports_input": "an NMI arrival's event reports exactly the NMI and vector driven on its edge",
-    "exit_taken_exactly": "a VM exit is taken exactly on a TD edge with a latched or arriving NMI (reason 0) or an exit "
-                          "request (its reason) (A4/B3)",
+    "exit_taken_exactly": "a VM exit (or, B6, the start of stepping) is taken exactly on a TD edge with a latched or "
+                          "arriving NMI (reason 0) or an exit request (its reason); while stepping, an arrival is "
+                          "absorbed or exits (reason 0), an exit request exits (its reason) (A4/B3/B6)",
+    "zero_step_window": "stepping starts exactly on a TD edge with an NMI exit, the mitigation on, fewer than "
+                        "step_window cycles since VM entry, and not the re-entry after stepping (B6)",
+    "zero_step_absorbs": "the mitigation off, nothing steps; while stepping no NMI latches, each arrival is absorbed "
+                         "or ends stepping as an NMI exit; the self-NMI latches, with source bit 0 under NMI-source, "
+                         "only as stepping ends (B6)",
     "state_changes_only_at_wake": "the state (phase, blocking, latch, SEAMCALL-time blocking, bitmap) and the host-state "
                                   "registers change only on an edge that raises trace.wake, and every event strobe "
                                   "raises it: a monitor that samples only then misses nothing; and it rises for "
@@ -82,6 +90,9 @@ PROPERTIES = {
 }
 COVERS = {
     "race_legacy": "legacy policy: after an NMI exit, a latched NMI is delivered at the first host cycle after SEAMRET",
+    "zero_step_self_nmi": "B6: stepping absorbs an arrival, then ends at a single step's MTF exit with the self-NMI "
+                          "and the TD re-entered, which exits at once for it",
+    "zero_step_td_exit": "B6: the TD's own exit ends stepping; the self-NMI, left latched, is delivered to the host",
 }
 
 
@@ -110,7 +121,7 @@ class FormalHarness(Elaboratable):
     ones are asserted, never assumed, so they cannot hide a defect of the netlist.
     """
 
-    def __init__(self, bugs=(), props=None, covers=False, netlist_module: str | None = None):
+    def __init__(self, bugs=(), props=None, covers: str | None = None, netlist_module: str | None = None):
         self.netlist_module = netlist_module
         self.dut = NmiTop(check_bugs(bugs)) if netlist_module is None else None
         self.props = set(PROPERTIES if props is None else props)
@@ -132,7 +143,7 @@ class FormalHarness(Elaboratable):
         self._protocol_properties(m, dut, h)
         self._host_state_properties(m, dut, h, regs)
         if self.covers:
-            m.d.comb += Cover(dut.ev.deliver & h.prev_seamret & ~dut.cfg.fixed & h.ghost_nmi_exit)
+            self._cover(m, dut, h, self.covers)
         return m
 
     def _prop(self, m, name, build):
@@ -184,12 +195,26 @@ class FormalHarness(Elaboratable):
         with m.If(dut.ev.exit):
             m.d.sync += ghost_nmi_exit.eq(dut.ev.exit_reason == NMI_EXIT_REASON)
         phase = dut.status.phase.as_value()
+        # B6, from the ports: cycles the TD has run since VM entry (saturating), and whether it was
+        # re-entered after stepping (STEP -> GUEST).
+        ghost_guest_cycles, ghost_no_step, no_step_now = Signal(8), Signal(), Signal()
+        prev_guest_cycles, prev_no_step = Signal(8), Signal()
+        m.d.comb += no_step_now.eq(ghost_no_step | (past_valid & (prev_phase == Phase.STEP.value)
+                                                    & (phase == Phase.GUEST.value)))
+        with m.If(phase == Phase.VMENTRY.value):
+            m.d.sync += [ghost_guest_cycles.eq(0), ghost_no_step.eq(0)]
+        with m.Elif(phase == Phase.GUEST.value):
+            m.d.sync += [ghost_guest_cycles.eq(Mux(ghost_guest_cycles == 0xFF, 0xFF, ghost_guest_cycles + 1)),
+                         ghost_no_step.eq(no_step_now)]
+        m.d.sync += [prev_guest_cycles.eq(ghost_guest_cycles), prev_no_step.eq(no_step_now)]
         return SimpleNamespace(past_valid=past_valid, prev_blocked=prev_blocked, prev_latch=prev_latch,
                                prev_bitmap=prev_bitmap, prev_phase=prev_phase, prev_seamret=prev_seamret,
                                prev_iret_taken=prev_iret_taken, prev_iret_nmi=prev_iret_nmi, prev_nmi=prev_nmi,
                                prev_vector=prev_vector, prev_exit_req=prev_exit_req, prev_exit_reason=prev_exit_reason,
                                prev_saved=prev_saved, prev_regs=prev_regs, prev_cycle=prev_cycle, ghost_saved=ghost_saved,
                                ghost_nmi_exit=ghost_nmi_exit, ghost_debugctl=ghost_debugctl, phase=phase,
+                               ghost_guest_cycles=ghost_guest_cycles, no_step_now=no_step_now,
+                               prev_guest_cycles=prev_guest_cycles, prev_no_step=prev_no_step,
                                in_host=phase == Phase.HOST.value)
 
     def _aux_invariants(self, m, dut, h, seq, hs):
@@ -199,8 +224,10 @@ class FormalHarness(Elaboratable):
         phase, in_host, prev_phase, past_valid = h.phase, h.in_host, h.prev_phase, h.past_valid
         ghost_saved, ghost_debugctl, ghost_nmi_exit = h.ghost_saved, h.ghost_debugctl, h.ghost_nmi_exit
         aux = Assert if "aux_invariants" in self.props or seq is None else Assume
-        port_level = [aux(phase <= Phase.EXIT.value), aux(dut.cfg.nmi_source | (dut.status.bitmap == 0)),
-                      aux(~(dut.status.latch & dut.cfg.nmi_source) | (dut.status.bitmap != 0))]
+        port_level = [aux(phase <= Phase.STEP.value), aux(dut.cfg.nmi_source | (dut.status.bitmap == 0)),
+                      aux(~(dut.status.latch & dut.cfg.nmi_source) | (dut.status.bitmap != 0)),
+                      aux(~(phase == Phase.STEP.value) | (~dut.status.latch & (dut.status.bitmap == 0)
+                                                          & (dut.cfg.steps != 0)))]
         if seq is None:
             self.assert_lines.update({stmt.src_loc[1]: "aux_invariants" for stmt in port_level})
         m.d.comb += port_level
@@ -209,6 +236,29 @@ class FormalHarness(Elaboratable):
                 m.d.comb += [aux(ghost_saved == dut.status.saved_blocked), aux(ghost_debugctl == hs.debugctl_at_seamcall)]
             with m.If(past_valid & (phase == Phase.EXIT.value) & (prev_phase == Phase.EXIT.value)):
                 m.d.comb += aux(ghost_nmi_exit == seq.last_exit_nmi)
+            with m.If(phase == Phase.STEP.value):
+                m.d.comb += aux(seq.steps_left != 0)
+            with m.If(past_valid & (phase == Phase.GUEST.value)):
+                m.d.comb += [aux(h.no_step_now == seq.no_step),
+                             aux(h.no_step_now | (h.ghost_guest_cycles == seq.guest_cycles))]
+
+    def _cover(self, m, dut, h, name):
+        """One of ``COVERS``: a trace that reaches it shows the behaviour exists (the properties are
+        not vacuous about it)."""
+        absorbed, stepped_back, exited_stepping = Signal(), Signal(), Signal()
+        with m.If(dut.ev.absorb):
+            m.d.sync += absorbed.eq(1)
+        with m.If(dut.ev.self_nmi & (h.phase == Phase.GUEST.value) & absorbed):
+            m.d.sync += stepped_back.eq(1)
+        with m.If(dut.ev.self_nmi & dut.ev.exit):
+            m.d.sync += exited_stepping.eq(1)
+        nmi_exit = dut.ev.exit & (dut.ev.exit_reason == NMI_EXIT_REASON)
+        reached = {
+            "race_legacy": dut.ev.deliver & h.prev_seamret & ~dut.cfg.fixed & h.ghost_nmi_exit,
+            "zero_step_self_nmi": stepped_back & nmi_exit,
+            "zero_step_td_exit": exited_stepping & dut.ev.deliver & dut.ev.deliver_bitmap[0] & dut.cfg.nmi_source,
+        }[name]
+        m.d.comb += Cover(reached)
 
     def _protocol_properties(self, m, dut, h):
         """The NMI controller's and the SEAM sequencer's rules (``PROPERTIES``), on the ports."""
@@ -216,7 +266,7 @@ class FormalHarness(Elaboratable):
         prev_phase, prev_latch, prev_blocked, prev_bitmap = h.prev_phase, h.prev_latch, h.prev_blocked, h.prev_bitmap
         prev_iret_taken, prev_iret_nmi = h.prev_iret_taken, h.prev_iret_nmi
         nmi_exit_edge = dut.ev.exit & (dut.ev.exit_reason == NMI_EXIT_REASON)
-        consumed = dut.ev.deliver | nmi_exit_edge
+        consumed = dut.ev.deliver | nmi_exit_edge | dut.ev.step | dut.ev.absorb  # B6: NMI exits the module keeps
         arrival_bit = Mux(dut.ev.nmi_vector == 0, 1, 1 << dut.ev.nmi_vector)
         kept = Mux(dut.ev.latch & dut.cfg.nmi_source, arrival_bit, 0)
 
@@ -236,10 +286,12 @@ class FormalHarness(Elaboratable):
                 | ((prev_phase == Phase.SEAMCALL.value) & (phase == Phase.VMENTRY.value))
                 | ((prev_phase == Phase.VMENTRY.value) & (phase == Phase.GUEST.value))
                 | ((prev_phase == Phase.GUEST.value) & (phase == Phase.EXIT.value))
-                | ((prev_phase == Phase.EXIT.value) & (phase == Phase.HOST.value))))
+                | ((prev_phase == Phase.EXIT.value) & (phase == Phase.HOST.value))
+                | ((prev_phase == Phase.GUEST.value) & (phase == Phase.STEP.value))
+                | ((prev_phase == Phase.STEP.value) & ((phase == Phase.EXIT.value) | (phase == Phase.GUEST.value)))))
         with m.If(past_valid):
             prop("latched_nmi_exits_td", lambda: Assert(
-                ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value)))
+                ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value) | (phase == Phase.STEP.value)))
             prop("iret_unblocks_idt", lambda: Assert(~(prev_iret_taken & ~dut.cfg.fred) | ~dut.status.blocked))
             prop("fred_nmi_return_unblocks",
                  lambda: Assert(~(prev_iret_taken & dut.cfg.fred & prev_iret_nmi) | ~dut.status.blocked))
@@ -263,11 +315,25 @@ class FormalHarness(Elaboratable):
                 ~dut.ev.deliver | ((dut.ev.deliver_bitmap == prev_bitmap) & (dut.ev.deliver_fred == dut.cfg.fred))))
             prop("arrival_reports_input", lambda: [
                 Assert(dut.ev.nmi == h.prev_nmi), Assert(~dut.ev.nmi | (dut.ev.nmi_vector == h.prev_vector))])
-            in_td = prev_phase == Phase.GUEST.value
-            nmi_exit = in_td & (prev_latch | h.prev_nmi)
+            in_td, stepping = prev_phase == Phase.GUEST.value, prev_phase == Phase.STEP.value
+            nmi_exit = (in_td & (prev_latch | h.prev_nmi)) | (stepping & h.prev_nmi)
             prop("exit_taken_exactly", lambda: [
-                Assert(dut.ev.exit == (in_td & (prev_latch | h.prev_nmi | h.prev_exit_req))),
+                Assert((dut.ev.exit | dut.ev.step) == (in_td & (prev_latch | h.prev_nmi | h.prev_exit_req))
+                       | (stepping & dut.ev.exit)),
+                Assert(~dut.ev.step | (in_td & (prev_latch | h.prev_nmi))),
+                Assert(~stepping | ((dut.ev.exit | dut.ev.absorb) == (h.prev_nmi | h.prev_exit_req))),
+                Assert(~(dut.ev.exit & dut.ev.absorb)),
+                Assert(~dut.ev.absorb | (stepping & h.prev_nmi)),
                 Assert(~dut.ev.exit | (dut.ev.exit_reason == Mux(nmi_exit, NMI_EXIT_REASON, h.prev_exit_reason)))])
+            prop("zero_step_window", lambda: Assert(
+                ~(in_td & (prev_latch | h.prev_nmi))
+                | (dut.ev.step == ((dut.cfg.steps != 0) & (h.prev_guest_cycles < dut.cfg.step_window) & ~h.prev_no_step))))
+            prop("zero_step_absorbs", lambda: [
+                Assert((dut.cfg.steps != 0) | ~(dut.ev.step | dut.ev.absorb | dut.ev.self_nmi)),
+                Assert(~(stepping & h.prev_nmi) | ~dut.status.latch),
+                Assert(~dut.ev.self_nmi | (stepping & ~h.prev_nmi & dut.status.latch
+                                           & (~dut.cfg.nmi_source | dut.status.bitmap[0]))),
+                Assert(~(stepping & (phase == Phase.GUEST.value)) | dut.ev.self_nmi)])
         with m.If(past_valid):
             changed = ((phase != prev_phase) | (dut.status.blocked != prev_blocked) | (dut.status.latch != prev_latch)
                        | (dut.status.saved_blocked != h.prev_saved) | (dut.status.bitmap != prev_bitmap)
@@ -375,7 +441,7 @@ def prove(name: str, bugs=(), root: Path | None = None) -> Result:
 
 def cover(name: str, root: Path | None = None) -> Result:
     workdir = (root or ROOT / "build" / "formal") / "product" / f"cover_{name}"
-    status, seconds, detail = run_sby(workdir, FormalHarness(props=[], covers=True), "cover", COVER_DEPTH)
+    status, seconds, detail = run_sby(workdir, FormalHarness(props=[], covers=name), "cover", COVER_DEPTH)
     return Result(name, "cover", COVER_DEPTH, "REACHED" if status == "PASS" else status, seconds, detail)
 
 

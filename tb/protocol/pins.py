@@ -24,6 +24,9 @@ def config_pins(scenario: Scenario) -> dict[str, int]:
         "cfg__exit": cfg.exit,
         "cfg__td_tsx": int(bool(hs and hs.td_tsx)),
         "cfg__td_waitpkg": int(bool(hs and hs.td_waitpkg)),
+        "cfg__steps": cfg.steps,
+        "cfg__step": cfg.step,
+        "cfg__step_window": cfg.step_window,
     }
 
 
@@ -84,12 +87,18 @@ def read_events(cycle: int, get) -> list[Txn]:
             out.append(Txn.make(cycle, "latch", vector=vector))
         if get("ev__drop"):
             out.append(Txn.make(cycle, "drop", vector=vector))
+    if get("ev__absorb"):
+        out.append(Txn.make(cycle, "absorb"))
     if get("ev__iret") or get("ev__iret_nmi"):
         out.append(Txn.make(cycle, "iret", nmi=get("ev__iret_nmi")))
     if get("ev__seamcall"):
         out.append(Txn.make(cycle, "seamcall", saved=get("ev__seamcall_saved")))
     if get("ev__vmentry"):
         out.append(Txn.make(cycle, "vmentry"))
+    if get("ev__step"):
+        out.append(Txn.make(cycle, "step"))
+    if get("ev__self_nmi"):
+        out.append(Txn.make(cycle, "self_nmi"))
     if get("ev__exit"):
         out.append(Txn.make(cycle, "exit", reason=get("ev__exit_reason"), qual=get("ev__exit_qual")))
     if get("ev__seamret"):

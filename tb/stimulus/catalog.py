@@ -145,7 +145,8 @@ RANDOM_VECTORS = (0, 1, 2, 3, 5, 7) * 2 + (4, 6, 8, 9, 10, 11, 12, 13, 14, 15)
 
 
 def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
-    """Constrained-random runs: random configuration and timing, 1..4 NMIs placed in random phases.
+    """Constrained-random runs: random configuration and timing (a quarter with the zero-step
+    mitigation on), 1..4 NMIs placed in random phases.
 
     Phases are weighted toward SEAM root after the exit and the handler window (where the
     orderings differ), and short SEAM-root windows are favoured so arrivals hit their edges.
@@ -159,6 +160,9 @@ def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
                         seamcall=rng.choice([1, 2, 4, 9]), vmentry=rng.choice([1, 2, 3]),
                         exit=rng.choice([5, 6, 8, 16]), handler=rng.choice([3, 8, 12]),
                         late=rng.choice([0, 2, 6]), poll=0, fault=rng.choice([1, 3]))
+        if rng.random() < 0.25:  # the module's zero-step mitigation (B6), with short windows and step counts
+            config = config.with_(steps=rng.randint(1, 5), step=rng.choice([1, 2, 3, 5]),
+                                  step_window=rng.choice([1, 2, 4, 8]))
         if rng.random() < 0.4:
             steps = corner_case(rng, config)
         else:

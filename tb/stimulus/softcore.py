@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from py_model import Scenario
-from py_model.hardware import EXIT, GUEST, HOST, SEAMCALL, VMENTRY
+from py_model.hardware import EXIT, GUEST, HOST, SEAMCALL, STEP, VMENTRY
 from py_model.host_state import ADDRESS, REGISTERS, RESTORE_STEPS, HostStateConfig, HostStateSw
 from py_model.transactions import EXIT_REASONS
 from rtl.soc import abi
@@ -30,7 +30,7 @@ class NotApplicable(Exception):
 
 # The phases an ``until:`` step waits for (the environment sees the hardware's phase, and the
 # firmware's HANDLER register for ``until: handler``).
-UNTIL_PHASES = {"guest": {GUEST}, "seam_root": {SEAMCALL, VMENTRY, EXIT}, "host": {HOST}}
+UNTIL_PHASES = {"guest": {GUEST}, "seam_root": {SEAMCALL, VMENTRY, EXIT, STEP}, "host": {HOST}}
 UNTIL_STATES = (*UNTIL_PHASES, "handler")
 
 

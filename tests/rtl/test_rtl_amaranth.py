@@ -129,6 +129,8 @@ BUG_CASES = {
     "seamret_blocking_ignored": ("spec6_legacy_noinstr_idt", "blocked=0 latch=1 saved=0 bitmap=0x0000 | rtl"),
     "delivery_one_cycle_late": ("a1_host_nmi_no_td", "reference @1     deliver  bitmap=0x0000 via=idt | rtl @2     deliver"),
     "fred_return_ignores_frame": ("spec6_fixed_late_fred_fault", "reference @25    iret     nmi=1 | rtl @17    deliver"),
+    "zero_step_window_ignored": ("b6_nmi_after_the_window_exits", "reference @11    exit     qual=0x0000 reason=nmi | rtl @11    step"),
+    "self_nmi_not_sent": ("b6_zero_step_nmi_exit", "reference @17 phase=3 blocked=1 latch=1"),
 }
 
 

@@ -24,6 +24,9 @@ def test_only_known_unobservable_survivors_are_waived():
     debugctl = "mutate -mode const0 -module nmi_top -cell $flatten\\hs.$110 -port Q -portbit {0} -wire hs.debugctl_at_seamcall -wirebit {0}"
     assert "bits 1, 12 and 14" in waiver(debugctl.format(29))
     assert waiver(debugctl.format(12)) is None  # a kept bit is observable
+    cycle = "mutate -mode const0 -module nmi_top -cell $54 -port A -portbit {0} -wire trace__cycle -wirebit {0} -src x"
+    assert "beyond the run bound" in waiver(cycle.format(21))  # first changes after 2**21 cycles
+    assert waiver(cycle.format(5)) is None  # a bit any run reaches
 
 
 def test_a_mutated_and_input_is_waived_by_the_signal_it_carries(tmp_path):

@@ -23,6 +23,8 @@ CATCHES = {
     "fred_via_swapped": "delivery_reports_event",
     "vector_reported_wrong": "arrival_reports_input",
     "wake_ignores_phase": "state_changes_only_at_wake",
+    "zero_step_window_ignored": "zero_step_window",
+    "self_nmi_not_sent": "zero_step_absorbs",
 }
 
 
