@@ -108,9 +108,12 @@ def read_events(cycle: int, get) -> list[Txn]:
     return out
 
 
+REGISTER_CHECKPOINTS = ("write", "seamret")  # the transactions after which the register file is sampled
+
+
 def changes_registers(edge: list[Txn]) -> bool:
     """An edge after which the register file is sampled (a host-state checkpoint)."""
-    return any(t.kind in ("write", "seamret") for t in edge)
+    return any(t.kind in REGISTER_CHECKPOINTS for t in edge)
 
 
 def read_regs(get) -> tuple[int, ...]:

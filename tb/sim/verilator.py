@@ -176,11 +176,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     run_dir = new_run_dir(build_dir / "runs", f"{test}-seeds{seeds[0]}-{seeds[-1]}" if seeds else f"{test}-seed{seed}")
     results_json = run_dir / "results.json"
     results_xml = run_dir / "results.xml"
-    # PYTHONPATH as given (a mutation overlay may come first), then the project.
-    pythonpath = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
-    env = {"TB_SEED": str(seed), "TB_RESULTS": str(results_json), "PYTHONPATH": pythonpath,
-           "TB_HDL_CLOCK": "1" if mode == "program" else "0", "TB_STRICT": "1" if strict else "0",
-           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
+    env = {**cocotb_env(), "TB_SEED": str(seed), "TB_RESULTS": str(results_json),
+           "TB_HDL_CLOCK": "1" if mode == "program" else "0", "TB_STRICT": "1" if strict else "0"}
     if seeds:
         env["TB_SEEDS"] = ",".join(str(s) for s in seeds)
     if mode == "softcore":  # one cocotb test plays any catalog test's scenarios against the firmware
@@ -231,10 +228,8 @@ def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quie
     runner, build_dir, _, _, top = ensure_build(bugs, quiet=quiet, top=SOAK_CORE_NAME, hdl_clock=True, firmware=words)
     run_dir = new_run_dir(build_dir / "runs", f"soak-{label}")
     results, results_xml = run_dir / "results.json", run_dir / "results.xml"
-    env = {"TB_SOAK_PINS": json.dumps(pins), "TB_SOAK_CONFIG": label, "TB_SOAK_SECONDS": str(seconds),
-           "TB_SOAK_DIVISOR": str(divisor), "TB_RESULTS": str(results),
-           "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p),
-           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
+    env = {**cocotb_env(), "TB_SOAK_PINS": json.dumps(pins), "TB_SOAK_CONFIG": label, "TB_SOAK_SECONDS": str(seconds),
+           "TB_SOAK_DIVISOR": str(divisor), "TB_RESULTS": str(results)}
     error = None
     try:
         runner.test(test_module="tb.uvm.soak", hdl_toplevel=top, test_filter=r"\.soak$", extra_env=env,
@@ -255,6 +250,13 @@ def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quie
         data = {"snapshots": [], "damaged": 0}
         error = error or f"the simulation left no readable results in {run_dir.relative_to(ROOT)}"
     return {**data, "error": error}
+
+
+def cocotb_env() -> dict[str, str]:
+    """What every cocotb test process gets: PYTHONPATH as given (a mutation overlay may come first),
+    then the project; cocotb's log level (WARNING unless set)."""
+    return {"PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p),
+            "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
 
 
 def new_run_dir(parent: Path, prefix: str) -> Path:

@@ -82,9 +82,10 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
                            host_state=hs is not None)
     if hs is None:
         return SoftcoreCase(scenario, sw_cfg, entries, steps)
-    if HostStateSw(hs).refused:
+    software = HostStateSw(hs)
+    if software.refused:
         steps = []  # KVM refuses the TD (the firmware decides so itself): it never runs, nothing to play
-    guest = [(ADDRESS[name], value) for name, value in HostStateSw(hs).guest_writes()]
+    guest = [(ADDRESS[name], value) for name, value in software.guest_writes()]
     return SoftcoreCase(scenario, sw_cfg, entries, steps, host_state_table(hs), guest)
 
 

@@ -28,7 +28,7 @@ from py_model.atomic import write_atomically
 from py_model.config import run_cycle_bound
 from tb.check.softcore_check import SoftcoreRun
 from rtl.soc.abi import HS_TABLE_ADDR
-from tb.protocol.pins import EVENT_PINS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
+from tb.protocol.pins import EVENT_PINS, REGISTER_CHECKPOINTS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
 from tb.sim.firmware import firmware_words
 from tb.stimulus.catalog import planned
 from tb.stimulus.softcore import EnvPlayer, NotApplicable, softcore_case
@@ -58,7 +58,7 @@ class SocBfm:
         """The monitor port's values now, for the checks; the register file (1,344 bits) only after an
         edge that can have changed it, where the checks read it."""
         pins = {name: int(self.handles[name].value) for name in self.SAMPLED}
-        if pins["ev__write"] or pins["ev__seamret"]:
+        if any(pins[f"ev__{kind}"] for kind in REGISTER_CHECKPOINTS):
             pins[REGS_PIN] = int(self.handles[REGS_PIN].value)
         return pins
 
