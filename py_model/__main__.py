@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from .atomic import out_problem, write_atomically
+from .atomic import OutputError, out_problem, write_output
 from .outcome import check_expect
 from .run import run_model
 from .scenario import ScenarioFileError, load_scenario
@@ -57,6 +57,9 @@ def main(argv=None) -> int:
     except ValueError as err:  # e.g. a malformed TB_MAX_CYCLES
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OutputError as err:  # OUT=/dev/full and the like: one line
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except OSError as err:
         print(f"error: cannot write {err.filename or args.out}: {err.strerror or err}", file=sys.stderr)
         return 1
@@ -89,7 +92,7 @@ def run_files(files, out, show_trace) -> int:
         results.append({"name": scenario.name, "file": str(path), "config": scenario.config.to_json(),
                         "pass": miss is None, "first_difference": miss, **outcome.to_json()})
     if out:
-        write_atomically(out, json.dumps(results[0] if len(results) == 1 else results, indent=1))
+        write_output(out, json.dumps(results[0] if len(results) == 1 else results, indent=1))
     return status
 
 

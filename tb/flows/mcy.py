@@ -38,7 +38,7 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 from py_model.config import DEFAULT_RUN_CYCLE_BOUND
 
 from tb import ROOT
@@ -335,7 +335,7 @@ def run(n: int, jobs: int, seed: int) -> int:
           f"{sum(m in db and 'outcome' in db[m] for m in mutations)} already classified", flush=True)
 
     def save() -> None:
-        write_atomically(db_path, json.dumps(db, indent=1))
+        write_output(db_path, json.dumps(db, indent=1))
 
     # The formal property set first, on every mutant not yet judged by it (earlier survivors again:
     # a property added to close one must be shown to kill it).

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import yaml
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 
 from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
@@ -85,7 +85,7 @@ def check_arguments(seeds: int, parallel: int, tests_regex: str | None) -> str |
 
 def publish(name: str, text: str) -> None:
     """Replace ``OUT/name`` whole (write aside, rename)."""
-    write_atomically(OUT / name, text)
+    write_output(OUT / name, text)
 
 
 def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None) -> int:

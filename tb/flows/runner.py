@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from py_model.atomic import write_atomically
+from py_model.atomic import OutputError, write_output
 from tb import ROOT
 from tb.flows.cli import OneLineParser, UsageError, check_out_path, fresh_seed
 from tb.sim.verilator import run_test, verilator_env
@@ -123,6 +123,9 @@ def main(argv=None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OutputError as err:  # an OUT= that could not take the results (/dev/full, a FIFO nobody reads)
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except OSError as err:  # a read-only or full build/, a missing tool
         where = f" {err.filename}" if err.filename else ""
         print(f"error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
@@ -176,6 +179,7 @@ def _main(argv=None) -> int:
     sim.add_argument("--waves", action="store_true")
     sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
     sim.add_argument("--json", help="write the run report here (for regressions)")
+    sim.add_argument("--out", help="write every run's record (the Outcome format) here, as a JSON list")
     sim.add_argument("--no-svg", action="store_true")
     sim.add_argument("--strict", action="store_true",
                      help="interactive mode: drive and sample every cycle instead of sleeping between events")
@@ -217,6 +221,8 @@ def _main(argv=None) -> int:
         raise UsageError(f"SEED={args.seed}: expected an integer >= 0")
     if args.json:
         check_out_path(args.json)
+    if args.out:
+        check_out_path(args.out)
     if args.seeds is not None:
         return run_seed_batch(args)
     seed = args.seed if args.seed is not None else fresh_seed()
@@ -238,7 +244,9 @@ def _main(argv=None) -> int:
     ok = print_report(report, args.test, seed, reproduce)
     report["ok"] = ok
     if args.json:
-        write_atomically(Path(args.json), json.dumps(report))
+        write_output(Path(args.json), json.dumps(report))
+    if args.out:
+        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False)
     if not args.no_svg and args.mode != "softcore":  # the timelines are drawn from the model's pass records
         from tb.reports.timeline_svg import write_svgs
 
@@ -260,7 +268,9 @@ def run_seed_batch(args) -> int:
     ok = print_report(report, args.test, seeds[0], f"make sim TEST={args.test} SEED=<the failing run's seed>")
     report["ok"] = ok
     if args.json:
-        write_atomically(Path(args.json), json.dumps(report))
+        write_output(Path(args.json), json.dumps(report))
+    if args.out:
+        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False)
     return 0 if ok else 1
 
 
@@ -316,13 +326,17 @@ def run_scenario_files(args) -> int:
         report = run_test("scenario", 1, scenario_files=files, mode=args.mode, bugs=args.bug)
     ok = print_report(report, "scenario", 1, reproduce)
     if out_path is not None:
-        runs = report.get("runs") or []
-        if runs:
-            write_atomically(out_path, json.dumps(runs[0] if len(files) == 1 else runs, indent=1))
-            print(f"wrote {out_path}" + ("" if len(runs) == len(files) else f" ({len(runs)} of {len(files)} runs)"))
-        else:
-            print(f"nothing written to {out_path}: the run produced no result")
+        write_runs(out_path, report.get("runs") or [], len(files), single=len(files) == 1)
     return 0 if ok else 1
+
+
+def write_runs(out_path: Path, runs: list, expected: int, single: bool) -> None:
+    """OUT=: the runs' records (one file given: its object; else a list); nothing when none ran."""
+    if not runs:
+        print(f"nothing written to {out_path}: the run produced no result")
+        return
+    write_output(out_path, json.dumps(runs[0] if single else runs, indent=1))
+    print(f"wrote {out_path}" + ("" if len(runs) == expected else f" ({len(runs)} of {expected} runs)"))
 
 
 def refuse_on_board(test: str, target: str, seed: int) -> None:
@@ -369,7 +383,9 @@ def run_board_target(args, seed: int) -> int:
           f"{len(report['runs']) / seconds:.1f} traces/s")
     if args.json:
         report["ok"] = ok
-        write_atomically(Path(args.json), json.dumps(report))
+        write_output(Path(args.json), json.dumps(report))
+    if args.out:
+        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False)
     return 0 if ok else 1
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 
 MODE_COLOURS = {"host": "#dfe9f7", "seam_root": "#f7e3c4", "guest": "#d6f0d0"}
 
@@ -94,6 +94,6 @@ def write_svgs(report: dict, out_dir: Path) -> list[Path]:
             continue  # a run that ended before it had an outcome has nothing to draw
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run["scenario"]).strip("_")
         path = out_dir / f"{safe}.svg"
-        write_atomically(path, render(run["scenario"], run["outcome"]))  # concurrent runs: whole files
+        write_output(path, render(run["scenario"], run["outcome"]))  # concurrent runs: whole files
         paths.append(path)
     return paths

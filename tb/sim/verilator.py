@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 from tb import ROOT
 from tb.sim import build_cache
 
@@ -89,7 +89,7 @@ def clocked_wrapper(verilog: Path, top: str) -> tuple[Path, str]:
                f"  {top} dut (\n{conns}\n  );\nendmodule\n")
     path = verilog.with_name(verilog.stem + CLOCKED_SUFFIX + ".v")
     if not path.exists() or path.read_text() != wrapper:
-        write_atomically(path, wrapper)  # concurrent runs in one tree never read half a wrapper
+        write_output(path, wrapper)  # concurrent runs in one tree never read half a wrapper
     return path, name
 
 

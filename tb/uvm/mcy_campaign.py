@@ -15,7 +15,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 
 from tb.stimulus.catalog import TESTS
 from tb.benches.lockstep import Lockstep
@@ -69,4 +69,4 @@ async def mcy_campaign(dut):
                 break
         results[mutant] = killed
         path = os.environ["TB_RESULTS"]
-        write_atomically(path, json.dumps(results))  # after every mutant: an interrupted campaign keeps them
+        write_output(path, json.dumps(results))  # after every mutant: an interrupted campaign keeps them

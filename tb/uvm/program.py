@@ -14,7 +14,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, FallingEdge, RisingEdge, Timer
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 from tb.check.program_check import check_result, program_row
 from tb.protocol.program import ProgramError, compile_scenario
 from tb.protocol.program_session import HOST_REGISTERS, RunStatus, run_on_async_port
@@ -112,7 +112,7 @@ async def program_test(dut, name: str) -> None:
               "seconds": split["simulate"], "split": {**split, **port.seconds}, "cycles": cycles}
     path = os.environ.get("TB_RESULTS")
     if path:  # published whole
-        write_atomically(path, json.dumps(report))
+        write_output(path, json.dumps(report))
     failures = [r["failure"] for r in rows if not r["ok"]]
     assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
 

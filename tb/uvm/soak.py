@@ -20,7 +20,7 @@ import time
 import cocotb
 from cocotb.triggers import FallingEdge, First, Timer
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 from tb.protocol.soak_frames import SnapshotDecoder
 from tb.sim.verilator import CLOCK_HALF_NS
 
@@ -75,4 +75,4 @@ async def soak(dut):
     finally:  # published whole, whatever ended the run (what was read stays readable)
         path = os.environ.get("TB_RESULTS")
         if path:
-            write_atomically(path, json.dumps({"snapshots": snaps, "damaged": decoder.damaged + framing}))
+            write_output(path, json.dumps({"snapshots": snaps, "damaged": decoder.damaged + framing}))

@@ -24,7 +24,7 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from pyuvm import (ConfigDB, uvm_agent, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_get_port,
                    uvm_monitor, uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_test, uvm_tlm_analysis_fifo)
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 from py_model.config import run_cycle_bound
 from tb.check.softcore_check import SoftcoreRun
 from rtl.soc.abi import HS_TABLE_ADDR
@@ -243,7 +243,7 @@ class softcore(uvm_test):
                   "instructions": sum(r["instructions"] for r in rows)}
         path = os.environ.get("TB_RESULTS")
         if path:  # published whole, before the verdict
-            write_atomically(path, json.dumps(report))
+            write_output(path, json.dumps(report))
         assert rows, f"no scenario applies in softcore mode: {skipped[:1]}"
         assert len(rows) == self.seq.planned, f"{len(rows)} of {self.seq.planned} runs were checked"
         failures = [r["failure"] for r in rows if not r["ok"]]

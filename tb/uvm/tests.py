@@ -17,7 +17,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_factory, uvm_test
 
-from py_model.atomic import write_atomically
+from py_model.atomic import write_output
 from tb.uvm.bfm import CLOCK_NS, NmiBfm
 from tb.uvm.env import NmiEnv
 from tb.uvm.seq_lib import CatalogSeq, ScenarioFileSeq
@@ -65,7 +65,7 @@ class NmiBaseTest(uvm_test):
                   "cycles": sum(r.cycles for r in results), "coverage": self.env.coverage.summary()}
         path = os.environ.get("TB_RESULTS")
         if path:  # published whole: a reader never sees half a file
-            write_atomically(path, json.dumps(report))
+            write_output(path, json.dumps(report))
         # Fail after the report is written (check_phase would run before it and stop it).
         assert len(results) == len(self.runs), f"{len(results)} of {len(self.runs)} runs were checked"
         failures = [r.failure for r in results if not r.ok]
