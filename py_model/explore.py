@@ -38,8 +38,9 @@ def placements(max_nmis: int, vectors=VECTORS):
                 yield tuple((PHASES[p], v) for p, v in combo)
 
 
-def timeline(placement, fault: bool) -> list[tuple[str, object]] | None:
-    """The timeline for one placement, or None where it cannot happen (no pass to land in)."""
+def timeline(placement, fault: bool, handler_until: str = "handler") -> list[tuple[str, object]] | None:
+    """The timeline for one placement, or None where it cannot happen (no pass to land in).
+    ``handler_until``: the anchor of the handler phase (``handler``, or ``polled``: after its poll)."""
     by_phase = {p: [v for q, v in placement if q == p] for p in PHASES}
     if by_phase["handler"] and not (by_phase["seam_pre"] or by_phase["guest"] or by_phase["seam_post"]):
         return None  # no pass runs after SEAMRET to land in
@@ -56,7 +57,7 @@ def timeline(placement, fault: bool) -> list[tuple[str, object]] | None:
     if fault:
         steps.append(("fault", None))
     if by_phase["handler"]:
-        steps += [("until", "handler")] + nmis("handler")
+        steps += [("until", handler_until)] + nmis("handler")
     steps += [("until", "host"), ("wait", 30)]
     return steps
 

@@ -123,6 +123,13 @@ class HostCpu:
     def in_handler(self) -> bool:
         return any(ctx.kind in ("pass", "latched") for ctx in self.stack)
 
+    def pass_polled(self) -> bool | None:
+        """Where the innermost running context is in its poll (E5): False before it (this cycle's
+        arrivals are seen by it), True after it; None when that context is not a pass."""
+        if not self.stack or self.stack[-1].kind != "pass":
+            return None
+        return self.stack[-1].elapsed > self.cfg.poll
+
     def kvm_idle(self) -> bool:
         return self.kvm == "idle"
 

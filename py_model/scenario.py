@@ -18,7 +18,7 @@ from .transactions import EXIT_REASONS
 TOP_KEYS = ("name", "description", "config", "host_state", "timeline", "expect")
 HOST_STATE_KEYS = ("preset", "td", "host_breakpoints", "host", "guest", "restore")
 TD_KEYS = ("tsx", "waitpkg")
-UNTIL_STATES = ("guest", "seam_root", "host", "handler")
+UNTIL_STATES = ("guest", "seam_root", "host", "handler", "poll", "polled")
 EXIT_NAMES = tuple(name for name in EXIT_REASONS if name != "nmi")
 EXPECT_KEYS = ("passes", "counts", "inversions", "lost", "host_state")
 EXPECT_HOST_STATE_KEYS = ("refused", "differs", "scratch_clobbered")

@@ -146,6 +146,10 @@ class Session:
             return hw.mode == SEAM_ROOT
         if state == "host":
             return hw.mode == VMX_ROOT and self.host.kvm_idle()
+        if state == "poll":
+            return self.host.pass_polled() is False
+        if state == "polled":
+            return self.host.pass_polled() is True
         return self.host.in_handler()  # "handler"
 
     def _next(self) -> None:

@@ -40,13 +40,26 @@ HS_FLAGS.update(HS_TD_TSX=1 << 8, HS_TD_WAITPKG=1 << 9, HS_HOST_BREAKPOINTS=1 <<
 LOG_TAG = 0xC0DE0000
 LOG_KINDS = {"LOG_MARKS": 1, "LOG_PASS": 2, "LOG_LATCHED": 3, "LOG_COUNTS": 4, "LOG_HOST_STATE": 5}
 LOG_FIELDS = {
-    "LOG_MARKS": ("r_seam", "r_kvm"),  # the code addresses that stand for R_seam and R_kvm
-    "LOG_PASS": ("entry", "rip", "landing", "bitmap", "claimed", "result", "cycle"),
-    "LOG_LATCHED": ("entry", "rip", "cycle"),
+    # The code addresses that stand for R_seam and R_kvm (each the start of its pad) and the idle loop.
+    "LOG_MARKS": ("r_seam", "r_seam_end", "r_kvm", "r_kvm_end", "r_idle", "r_idle_end"),
+    # One pass of default_do_nmi: its entry, the RIP it reported (a boundary or the landing) and the
+    # landing (mepc), its bitmap, the SOURCES it read at its poll and (nothing claimed) for the external
+    # reason, what it claimed and concluded, the cycles it started, polled and ended, PASS_* flags.
+    "LOG_PASS": ("entry", "rip", "landing", "bitmap", "pending", "recheck", "claimed", "result", "cycle", "poll",
+                 "end", "flags"),
+    "LOG_LATCHED": ("entry", "rip", "landing", "cycle", "flags"),
     "LOG_COUNTS": ("normal", "unknown", "swallow", "external", "passes"),
     "LOG_HOST_STATE": ("refused", "writes"),  # KVM refused the TD; the register writes the host made
 }
 ENTRIES = {"ENTRY_IDT": 0, "ENTRY_FRED": 1, "ENTRY_KVM": 2}
+PASS_FLAGS = {"PASS_RERUN": 1 << 0,  # an E1 re-run (LATCHED was found when the run before it ended)
+              "PASS_AT_BOUNDARY": 1 << 1}  # the delivery was owed at the boundary after SEAMRET or an IRET
+# HANDLER: the firmware's handler depth (bits 7..0) and its innermost context's poll state (9..8):
+# a pass that has not started its poll, one polling (either side), one that has polled, a LATCHED mark.
+HANDLER_POLL_SHIFT = 8
+POLL_STATES = {"POLL_AHEAD": 0, "POLL_POLLING": 1, "POLL_DONE": 2, "POLL_LATCHED": 3}
+# DELIVERED: the delivery's NMI-source bitmap (15..0), FRED (16), owed at a SEAMRET/IRET boundary (17).
+DELIVERED_BITS = {"DELIVERED_FRED_BIT": 16, "DELIVERED_AT_BOUNDARY_BIT": 17}
 RESULTS = {"RESULT_HANDLED": 0, "RESULT_EXTERNAL": 1, "RESULT_SWALLOWED": 2, "RESULT_UNKNOWN": 3}
 NO_BITMAP = 0xFFFFFFFF  # a pass without NMI-source reporting
 EXIT_REASON_NMI = 0

@@ -20,6 +20,7 @@ from amaranth.lib.wiring import In, Out, connect, flipped
 
 from ..interfaces import ConfigSignature, Mode, EventSignature, RegWriteSignature, StatusSignature, StimulusSignature, forward
 from ..top import NmiTop
+from . import abi
 from .wishbone import WishboneSignature
 
 # The register map, described once: name -> (byte offset, access, meaning). The firmware's header
@@ -30,13 +31,15 @@ REGISTERS = {
     "EXIT": (0x08, "r", "the last VM exit: basic reason (6..0), NMI-source qualification (31..16)"),
     "IRET": (0x0C, "w", "IRET (ERETS/ERETU under FRED); bit 0: the frame returned through is an NMI frame"),
     "SOURCES": (0x10, "rw1c", "NMI-source status: an arrival from vector v (1..15) sets bit v; write 1s to clear"),
-    "DELIVERED": (0x14, "r", "reading acknowledges the interrupt: the delivery's NMI-source bitmap (15..0), FRED (16)"),
+    "DELIVERED": (0x14, "r", "reading acknowledges the interrupt: the delivery's NMI-source bitmap (15..0), FRED (16), "
+                             "owed at the boundary after SEAMRET or an IRET (17: no host instruction ran before it)"),
     "CONFIG": (0x18, "r", "the firmware's parameters (``sw_cfg``, set by the testbench)"),
     "CYCLE": (0x1C, "r", "cycles since reset"),
     "LOG": (0x20, "w", "a firmware log word, seen by the testbench's bus monitor"),
     "DONE": (0x24, "w", "the firmware finished; the value is its status"),
-    "HANDLER": (0x28, "w", "the firmware's NMI handler depth (a pass, or exc_nmi marking one LATCHED, runs while "
-                           "nonzero); the environment's `until: handler` waits for it"),
+    "HANDLER": (0x28, "w", "the firmware's NMI handler depth (7..0: a pass, or exc_nmi marking one LATCHED, runs "
+                           "while nonzero) and its innermost pass's poll state (9..8, abi.POLL_STATES); the "
+                           "environment's `until: handler`, `until: poll` and `until: polled` wait for them"),
     "ENV": (0x2C, "r", "bit 0: the environment has played its timeline and the system has settled (the firmware "
                        "may end its run)"),
     "REG_LO": (0x30, "w", "host-state register file: bits 31..0 of the value the next REG_WRITE writes"),
@@ -60,13 +63,14 @@ class EnvSignature(wiring.Signature):
 class MonitorSignature(wiring.Signature):
     """What the testbench observes: ``NmiTop``'s stimulus as the CPU and environment drive it, its
     state and events (compared with the reference cycle by cycle), the CPU's NMI interrupt line, a
-    LOG store this cycle, the firmware's final status, and whether its NMI handler runs (HANDLER)."""
+    LOG store this cycle, the firmware's final status, whether its NMI handler runs and where its
+    innermost pass is in its poll (HANDLER), and the CYCLE counter the firmware stamps its log with."""
 
     def __init__(self):
         super().__init__({
             "stim": Out(StimulusSignature()), "status": Out(StatusSignature()), "ev": Out(EventSignature()),
             "irq": Out(1), "log_valid": Out(1), "log_data": Out(32), "done": Out(1), "done_value": Out(32),
-            "in_handler": Out(1),
+            "in_handler": Out(1), "poll_state": Out(2), "cycle": Out(32),
         })
 
 
@@ -130,10 +134,14 @@ class NmiPeripheral(wiring.Component):
 
     def _state_registers(self, m, dut):
         """What the CPU reads back: the interrupt, the last delivery, the last exit, the sources."""
-        self.delivered, self.exit_info, self.sources = Signal(17), Signal(32), Signal(16)
+        self.delivered, self.exit_info, self.sources = Signal(18), Signal(32), Signal(16)
         self.ack_irq, self.clear_sources = Signal(), Signal(16)
+        # The events of the edge before this cycle: a delivery owed now is at that SEAMRET's or IRET's
+        # boundary (C3: the RIP it interrupts is R_seam, or where the IRET returned), before any host
+        # instruction; the CPU's interrupt latency moves where it lands, not which boundary it is.
+        at_boundary = dut.ev.seamret | dut.ev.iret
         with m.If(dut.status.deliverable):
-            m.d.sync += [self.mon.irq.eq(1), self.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred))]
+            m.d.sync += [self.mon.irq.eq(1), self.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred, at_boundary))]
         with m.Elif(self.ack_irq):
             m.d.sync += self.mon.irq.eq(0)
         with m.If(dut.ev.exit):
@@ -152,6 +160,7 @@ class NmiPeripheral(wiring.Component):
         entering, entered, cycle = Signal(), Signal(), Signal(32)
         value_lo, value_hi = Signal(32), Signal(32)
         m.d.sync += cycle.eq(cycle + 1)
+        m.d.comb += self.mon.cycle.eq(cycle)
         owed = dut.status.deliverable | self.mon.irq
         readable = {"ENTERED": entered, "EXIT": self.exit_info, "SOURCES": self.sources, "DELIVERED": self.delivered,
                     "CONFIG": self.sw_cfg, "CYCLE": cycle, "ENV": self.env.done}
@@ -185,7 +194,8 @@ class NmiPeripheral(wiring.Component):
                         m.d.comb += [self.host_write.we.eq(1), self.host_write.addr.eq(bus.dat_w[0:5]),
                                      self.host_write.data.eq(Cat(value_lo, value_hi))]
                     with m.If(bus.we & (index == INDEX["HANDLER"])):
-                        m.d.sync += self.mon.in_handler.eq(bus.dat_w != 0)
+                        m.d.sync += [self.mon.in_handler.eq(bus.dat_w[0:abi.HANDLER_POLL_SHIFT] != 0),
+                                     self.mon.poll_state.eq(bus.dat_w[abi.HANDLER_POLL_SHIFT:abi.HANDLER_POLL_SHIFT + 2])]
                     with m.If(bus.we & (index == INDEX["DONE"])):
                         m.d.sync += [self.mon.done.eq(1), self.mon.done_value.eq(bus.dat_w)]
                     with m.If(~bus.we & (index == INDEX["DELIVERED"])):

@@ -26,8 +26,8 @@ VARIANT_STEPS = {
     "": RACE_STEPS + RACE_END,
     "+fault": RACE_STEPS + [("fault", None)] + RACE_END,
     "+same-source": [("enter", None), ("until", "guest"), ("nmi", 3), ("until", "seam_root"), ("nmi", 3)] + RACE_END,
-    "+nested": RACE_STEPS + [("until", "host"), ("enter", None), ("until", "guest"), ("nmi", 0), ("until", "handler"),
-                             ("nmi", 3), ("nmi", 5)] + RACE_END,
+    "+nested": RACE_STEPS + [("until", "host"), ("enter", None), ("until", "guest"), ("nmi", 0), ("until", "poll"),
+                             ("nmi", 3), ("until", "poll"), ("nmi", 5)] + RACE_END,
 }
 
 
@@ -169,9 +169,11 @@ def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
             n = rng.randint(1, 4)
             placement = sorted(((rng.choices(PHASES, weights=[1, 1, 2, 3, 3])[0], rng.choice(RANDOM_VECTORS))
                                 for _ in range(n)), key=lambda p: PHASES.index(p[0]))
-            steps = timeline(placement, fault=rng.random() < 0.3)
+            # Handler-phase arrivals after the pass's poll: placed by phase in every mode, the softcore's too.
+            steps = timeline(placement, fault=rng.random() < 0.3, handler_until="polled")
             if steps is None:
-                steps = timeline([("guest", 3)] + placement[1:], False) or timeline([("guest", 3)], False)
+                steps = (timeline([("guest", 3)] + placement[1:], False, handler_until="polled")
+                         or timeline([("guest", 3)], False))
         out.append(Scenario(f"random[seed={seed}.{i}]", config, steps))
     return out
 

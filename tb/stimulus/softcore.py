@@ -29,9 +29,10 @@ class NotApplicable(Exception):
 
 
 # The phases an ``until:`` step waits for (the environment sees the hardware's phase, and the
-# firmware's HANDLER register for ``until: handler``).
+# firmware's HANDLER register for ``until: handler``, ``until: poll`` and ``until: polled``).
 UNTIL_PHASES = {"guest": {GUEST}, "seam_root": {SEAMCALL, VMENTRY, EXIT, STEP}, "host": {HOST}}
-UNTIL_STATES = (*UNTIL_PHASES, "handler")
+UNTIL_POLL = {"poll": abi.POLL_STATES["POLL_AHEAD"], "polled": abi.POLL_STATES["POLL_DONE"]}
+UNTIL_STATES = (*UNTIL_PHASES, "handler", *UNTIL_POLL)
 
 
 @dataclass
@@ -89,9 +90,14 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
     return SoftcoreCase(scenario, sw_cfg, entries, steps, host_state_table(hs), guest)
 
 
-def holds(until: str, phase: int, in_handler: bool) -> bool:
-    """An ``until:`` condition as the environment sees it: the phase, or the firmware's HANDLER."""
-    return in_handler if until == "handler" else phase in UNTIL_PHASES[until]
+def holds(until: str, phase: int, in_handler: bool, poll_state: int = 0) -> bool:
+    """An ``until:`` condition as the environment sees it: the phase, or the firmware's HANDLER (its
+    depth, and its innermost pass's poll state)."""
+    if until == "handler":
+        return in_handler
+    if until in UNTIL_POLL:
+        return in_handler and poll_state == UNTIL_POLL[until]
+    return phase in UNTIL_PHASES[until]
 
 
 class EnvPlayer:
@@ -108,23 +114,22 @@ class EnvPlayer:
         # What the last ``until`` waited for; None once a ``wait`` has run since. An NMI that
         # arrives while the host runs without an ``until`` having placed it there (after a wait, or
         # spilling over from a phase that ended) is placed by time: where it lands depends on the
-        # software's own timing, which is the firmware's here and the model's there.
+        # software's own timing, which is the firmware's here and the model's there. Inside a
+        # handler only the poll anchors place an arrival: ``until: polled`` (every arrival after it
+        # is after the poll) and ``until: poll`` (its first arrival only: the pass may poll in the
+        # next cycle). ``until: handler`` says nothing about the poll, so an arrival there is timed.
         self.anchor: str | None = "host"  # the timeline starts in VMX root, before the first entry
         self.timed = False
-        # Cycles since an ``until: handler`` held. The model's pass polls its sources ``poll`` cycles
-        # after it starts, the firmware's when its code gets there: an arrival ``poll`` or more cycles
-        # into a handler may be on the other side of the poll in one of them, so placed by time.
-        self.poll, self.into_handler = case.scenario.config.poll, None
 
     def finished(self, phase: int, latch: bool, irq: bool, in_handler: bool) -> bool:
         """The timeline is played and the system has settled (what the firmware's ENV reads): in VMX
         root, nothing latched or being delivered, no handler running."""
         return self.index >= len(self.steps) and phase == HOST and not (latch or irq or in_handler)
 
-    def cycle(self, phase: int, in_handler: bool = False) -> dict[str, int]:
-        """The environment's pins for this cycle (``env__*``), given the phase during it and whether
-        the firmware's NMI handler runs."""
-        pins = self._steps(phase, in_handler)
+    def cycle(self, phase: int, in_handler: bool = False, poll_state: int = 0) -> dict[str, int]:
+        """The environment's pins for this cycle (``env__*``), given the phase during it, whether the
+        firmware's NMI handler runs, and its innermost pass's poll state."""
+        pins = self._steps(phase, in_handler, poll_state)
         if phase == GUEST and self.last_phase != GUEST:
             self.td_queue = list(self.guest_writes)
         self.last_phase = phase
@@ -133,17 +138,14 @@ class EnvPlayer:
             pins.update({"env__reg__we": 1, "env__reg__addr": addr, "env__reg__data": value})
         return pins
 
-    def _steps(self, phase: int, in_handler: bool) -> dict[str, int]:
+    def _steps(self, phase: int, in_handler: bool, poll_state: int) -> dict[str, int]:
         pins = dict(self.IDLE)
-        if self.into_handler is not None:
-            self.into_handler += 1
         while self.index < len(self.steps):
             kind, arg = self.steps[self.index]
             if kind == "until":
-                if not holds(arg, phase, in_handler):
+                if not holds(arg, phase, in_handler, poll_state):
                     return pins
                 self.anchor = arg
-                self.into_handler = 0 if arg == "handler" else None
                 self.index += 1
             elif kind == "wait":
                 if self.wait_left is None:
@@ -157,8 +159,9 @@ class EnvPlayer:
                 self.index += 1
                 return {**pins, "env__exit_req": 1, "env__exit_reason": arg}
             else:  # nmi: one arrival per cycle
-                self.timed |= phase == HOST and self.anchor not in ("host", "handler")
-                self.timed |= self.anchor == "handler" and self.into_handler >= self.poll
+                self.timed |= phase == HOST and self.anchor not in ("host", "poll", "polled")
+                if self.anchor == "poll":
+                    self.anchor = None  # the next arrival may already be after the poll
                 self.index += 1
                 return {**pins, "env__nmi": 1, "env__nmi_vector": arg}
         return pins

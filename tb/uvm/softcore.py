@@ -42,14 +42,14 @@ class SocBfm:
     runs) so the monitor numbers its samples the same way."""
 
     # What the checks read each cycle (tb/check/softcore_check.SoftcoreRun).
-    SAMPLED = (*EVENT_PINS, *STATE_PINS, *STIMULUS_PINS, "done", "log_valid", "log_data")
+    SAMPLED = (*EVENT_PINS, *STATE_PINS, *STIMULUS_PINS, "done", "log_valid", "log_data", "cycle")
 
     def __init__(self, dut):
         self.dut = dut
         self.cycle: int | None = None
         self.stop = False  # the scoreboard saw the hardware diverge: the run ends early
         self.handles = {name: getattr(dut, "mon__" + name)
-                        for name in self.SAMPLED + ("in_handler", "irq", "done_value", REGS_PIN)}
+                        for name in self.SAMPLED + ("in_handler", "poll_state", "irq", "done_value", REGS_PIN)}
 
     def get(self, name: str) -> int:
         return int(self.handles[name].value)
@@ -138,7 +138,7 @@ class EnvDriver(uvm_driver):
                     item.done = True
                     break
                 state, in_handler = read_state(bfm.get), bool(bfm.get("in_handler"))
-                pins = env.cycle(state.phase, in_handler)
+                pins = env.cycle(state.phase, in_handler, bfm.get("poll_state"))
                 pins["env__done"] = int(env.finished(state.phase, state.latch, bool(bfm.get("irq")), in_handler))
                 bfm.drive(pins)
                 await FallingEdge(bfm.dut.clk)

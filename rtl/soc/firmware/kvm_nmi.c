@@ -10,9 +10,13 @@
  *           Each is followed by a pad of NOPs: an in-order pipeline retires the instructions it has
  *           already issued before it takes an interrupt, so a delivery at that boundary lands
  *           somewhere in the pad; no instruction of effect has run, and the handler reports the
- *           boundary itself (a landing beyond the pad is reported as the host RIP it is).
- *   E1      exc_nmi's nmi_state guard (IDT entry).
- *   E3      default_do_nmi: the back-to-back test on the interrupted RIP, handlers, swallow, unknown.
+ *           boundary itself. Only a delivery the hardware made at that boundary (DELIVERED's
+ *           AT_BOUNDARY: owed in the first cycle after SEAMRET or an IRET) is reported so; an NMI
+ *           that arrived later and lands in a pad is reported as the host RIP it is.
+ *   E1      exc_nmi's nmi_state guard (IDT entry); its decrement is this_cpu_dec_return, which an
+ *           interrupt on the same CPU cannot split: here interrupts are masked around it.
+ *   E3      default_do_nmi: the back-to-back test on the interrupted RIP, handlers, swallow, unknown;
+ *           local_touch_nmi(): every pass through the idle loop forgets the last NMI's RIP.
  *   F       an instrumentation fault (CONFIG's CFG_FAULT): a real trap (ECALL) in KVM's first
  *           instrumentable code after SEAMRET (the late policy's window; after the noinstr region),
  *           whose handler returns with IRET through a non-NMI frame (A1: under IDT that unblocks
@@ -24,7 +28,9 @@
  *           asking for TSX or WAITPKG; from the table the testbench loads at HS_TABLE_ADDR.
  * After its TD entries the host idles (r_idle: one boundary, however many instructions the poll
  * takes) until the environment reports its timeline played and the system settled (ENV), then logs
- * Linux's counters. HANDLER tells the environment whether an NMI handler runs (`until: handler`).
+ * Linux's counters. HANDLER tells the environment whether an NMI handler runs (`until: handler`)
+ * and where the innermost pass is in its poll (`until: poll` before it starts, `until: polled` after).
+ * Log records are written with interrupts masked, so a nested pass cannot split one.
  * The hardware is the NMI peripheral (soc.h, generated from rtl/soc/nmi_periph.py's REGISTERS):
  * SEAMCALL(TDH.VP.ENTER) is a store to ENTER that completes at SEAMRET; IRET is a store to IRET.
  */
@@ -36,33 +42,77 @@
 #define LATCHED 2
 
 static volatile int nmi_state;
-static unsigned last_nmi_rip;
+static volatile unsigned last_nmi_rip;
 static int swallow_nmi;
 static unsigned normal, unknown, swallowed, external_count, passes;
 
-static unsigned handler_depth;
+static unsigned handler_depth, poll_state;
 
-/* The environment's `until: handler` watches this depth (a pass, or exc_nmi marking one LATCHED). */
-static inline void handler_enter(void) { REG(HANDLER) = ++handler_depth; }
-static inline void handler_leave(void) { REG(HANDLER) = --handler_depth; }
+/* Interrupts masked around what an NMI on this CPU must not split (RV32I has no atomics). */
+static inline unsigned irq_save(void) {
+    unsigned mstatus;
+    __asm__ volatile("csrrci %0, mstatus, 8" : "=r"(mstatus)::"memory");
+    return mstatus & 8;
+}
+static inline void irq_restore(unsigned was) {
+    if (was) __asm__ volatile("csrsi mstatus, 8" ::: "memory");
+}
+
+/* this_cpu_dec_return(nmi_state): one step that a nested NMI sees before or after, never inside. */
+static int nmi_state_dec(void) {
+    unsigned was = irq_save();
+    int left = --nmi_state;
+    irq_restore(was);
+    return left;
+}
+
+/* The environment's `until: handler` watches the depth (a pass, or exc_nmi marking one LATCHED);
+ * `until: poll`/`until: polled` watch the innermost pass's poll state. Returns the outer state. */
+static inline void handler_set(unsigned state) {
+    poll_state = state;
+    REG(HANDLER) = handler_depth | state << HANDLER_POLL_SHIFT;
+}
+static inline unsigned handler_enter(unsigned state) {
+    unsigned outer = poll_state;
+    handler_depth++;
+    handler_set(state);
+    return outer;
+}
+static inline void handler_leave(unsigned outer) {
+    handler_depth--;
+    handler_set(outer);
+}
 
 static inline void log_word(unsigned w) { REG(LOG) = w; }
 
 static void log_record(unsigned kind, const unsigned* words, unsigned n) {
+    unsigned was = irq_save(); /* a nested pass's record must not land inside this one */
     log_word(LOG_TAG | kind << 8 | n);
     for (unsigned i = 0; i < n; i++) log_word(words[i]);
+    irq_restore(was);
 }
 
-/* E3 and E4: one pass of default_do_nmi. Returns its result code. */
-static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, unsigned bitmap, int has_bitmap) {
+/* E3 and E4: one pass of default_do_nmi. ``flags``: PASS_RERUN, PASS_AT_BOUNDARY. Returns its result. */
+static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, unsigned bitmap, int has_bitmap,
+                               unsigned flags) {
+    /* The pass begins: the back-to-back test and its bookkeeping, one step to a nested NMI (as the
+     * model's pass starts). Interrupts matter only in KVM's pass (main context): exc_nmi runs masked. */
+    unsigned was = irq_save();
     unsigned start = REG(CYCLE);
     passes++;
     int b2b = rip == last_nmi_rip;
     if (!b2b) swallow_nmi = 0;
     last_nmi_rip = rip;
-    handler_enter(); /* the pass has begun: its back-to-back test is done (as the model's pass starts) */
+    unsigned outer = handler_enter(POLL_AHEAD);
+    irq_restore(was);
     int call_all = !has_bitmap || bitmap == 0 || (bitmap & 1);
-    unsigned pending = REG(SOURCES), claimed = 0, handled = 0, result;
+    /* The poll and its conclusion: the sources read, the claimed ones cleared, the counters and the
+     * result in one step, so a nested pass sees them before or after, never half (the model
+     * concludes at its poll cycle, E5). */
+    was = irq_save();
+    handler_set(POLL_POLLING); /* from here an arrival may be on either side of the poll */
+    unsigned poll = REG(CYCLE);
+    unsigned pending = REG(SOURCES), recheck = 0, claimed = 0, handled = 0, result;
     for (unsigned v = 1; v < 16; v++) {
         if (v == EXTERNAL_VECTOR) continue;
         if ((call_all || (bitmap >> v & 1)) && (pending >> v & 1)) {
@@ -71,12 +121,13 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
             handled++;
         }
     }
+    if (!handled) recheck = REG(SOURCES); /* the external reason's port, read only when nothing claimed */
+    if (!handled && (recheck >> EXTERNAL_VECTOR & 1)) REG(SOURCES) = 1u << EXTERNAL_VECTOR;
     normal += handled;
     if (handled > 1) swallow_nmi = 1;
     if (handled) {
         result = RESULT_HANDLED;
-    } else if (REG(SOURCES) >> EXTERNAL_VECTOR & 1) {
-        REG(SOURCES) = 1u << EXTERNAL_VECTOR;
+    } else if (recheck >> EXTERNAL_VECTOR & 1) {
         claimed = 1u << EXTERNAL_VECTOR;
         external_count++;
         result = RESULT_EXTERNAL;
@@ -87,9 +138,12 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
         unknown++; /* "Uhhuh. NMI received for unknown reason" */
         result = RESULT_UNKNOWN;
     }
-    handler_leave();
-    unsigned record[7] = {entry, rip, landing, has_bitmap ? bitmap : NO_BITMAP, claimed, result, start};
-    log_record(LOG_PASS, record, 7);
+    handler_set(POLL_DONE);
+    irq_restore(was);
+    unsigned record[12] = {entry, rip, landing, has_bitmap ? bitmap : NO_BITMAP, pending, recheck, claimed, result,
+                           start, poll, REG(CYCLE), flags};
+    handler_leave(outer);
+    log_record(LOG_PASS, record, 12);
     return result;
 }
 
@@ -173,14 +227,14 @@ extern char r_seam[], r_seam_end[], r_kvm[], r_kvm_end[], r_idle[], r_idle_end[]
 
 #define PAD "nop\nnop\nnop\nnop\nnop\nnop\nnop\nnop\n"
 
-/* The boundary a landing address belongs to (C3 and the pads above). */
-static unsigned boundary(unsigned rip) {
-    if (rip >= (unsigned)(unsigned long)r_seam && rip <= (unsigned)(unsigned long)r_seam_end)
-        return (unsigned)(unsigned long)r_seam;
-    if (rip >= (unsigned)(unsigned long)r_kvm && rip <= (unsigned)(unsigned long)r_kvm_end)
-        return (unsigned)(unsigned long)r_kvm;
-    if (rip >= (unsigned)(unsigned long)r_idle && rip < (unsigned)(unsigned long)r_idle_end)
-        return (unsigned)(unsigned long)r_idle; /* the idle loop is one place to the host */
+#define ADDR(symbol) ((unsigned)(unsigned long)(symbol))
+
+/* The RIP a landing address stands for (C3 and the pads above): a pad's boundary only for a delivery
+ * the hardware made at that boundary. */
+static unsigned boundary(unsigned rip, int at_boundary) {
+    if (at_boundary && rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) return ADDR(r_seam);
+    if (at_boundary && rip >= ADDR(r_kvm) && rip <= ADDR(r_kvm_end)) return ADDR(r_kvm);
+    if (rip >= ADDR(r_idle) && rip < ADDR(r_idle_end)) return ADDR(r_idle); /* the idle loop is one place */
     return rip;
 }
 
@@ -205,27 +259,28 @@ __attribute__((interrupt("machine"), aligned(4))) void exc_nmi(void) {
         __asm__ volatile("csrw mepc, %0" ::"r"(landing + 4));
         return;
     }
-    unsigned rip = boundary(landing);
     unsigned delivered = REG(DELIVERED); /* acknowledges the interrupt */
-    int fred = delivered >> 16 & 1;
+    int fred = delivered >> DELIVERED_FRED_BIT & 1, at_boundary = delivered >> DELIVERED_AT_BOUNDARY_BIT & 1;
+    unsigned rip = boundary(landing, at_boundary), flags = at_boundary ? PASS_AT_BOUNDARY : 0;
     unsigned bitmap = delivered & 0xFFFF;
     int has_bitmap = (REG(CONFIG) & CFG_NMI_SOURCE) && fred;
     if (!fred) {
         if (nmi_state != NOT_RUNNING) { /* E1: a pass is running: mark it and return */
-            handler_enter();
+            unsigned outer = handler_enter(POLL_LATCHED);
             nmi_state = LATCHED;
-            unsigned record[3] = {ENTRY_IDT, rip, REG(CYCLE)};
-            log_record(LOG_LATCHED, record, 3);
-            handler_leave();
+            unsigned record[5] = {ENTRY_IDT, rip, landing, REG(CYCLE), flags};
+            log_record(LOG_LATCHED, record, 5);
+            handler_leave(outer);
             REG(IRET) = 1;
             return;
         }
         nmi_state = EXECUTING;
         do {
-            default_do_nmi(ENTRY_IDT, rip, landing, bitmap, 0);
-        } while (--nmi_state != NOT_RUNNING); /* LATCHED - 1 == EXECUTING: run again */
+            default_do_nmi(ENTRY_IDT, rip, landing, bitmap, 0, flags);
+            flags = PASS_RERUN;
+        } while (nmi_state_dec() != NOT_RUNNING); /* LATCHED - 1 == EXECUTING: run again */
     } else {
-        default_do_nmi(ENTRY_FRED, rip, landing, bitmap, has_bitmap); /* E2: FRED nests, no guard */
+        default_do_nmi(ENTRY_FRED, rip, landing, bitmap, has_bitmap, flags); /* E2: FRED nests, no guard */
     }
     REG(IRET) = 1; /* the frame is an NMI frame */
 }
@@ -253,11 +308,12 @@ static int td_enter(void) {
 __attribute__((noinline)) static void kvm_manual_nmi(unsigned qual) {
     unsigned cfg = REG(CONFIG);
     int idt = !(cfg & CFG_FRED);
-    unsigned rip = (unsigned)(unsigned long)r_kvm; /* R_kvm: where this pass's IRET returns */
+    unsigned rip = ADDR(r_kvm), flags = 0; /* R_kvm: where this pass's IRET returns */
     if (idt) nmi_state = EXECUTING;
     do {
-        default_do_nmi(ENTRY_KVM, rip, rip, qual, (cfg & CFG_NMI_SOURCE) != 0);
-    } while (idt && --nmi_state != NOT_RUNNING);
+        default_do_nmi(ENTRY_KVM, rip, rip, qual, (cfg & CFG_NMI_SOURCE) != 0, flags);
+        flags = PASS_RERUN;
+    } while (idt && nmi_state_dec() != NOT_RUNNING);
     __asm__ volatile(
         "sw %1, 0(%0)\n" /* IRET through the NMI frame KVM built */
         ".global r_kvm\n"
@@ -276,8 +332,8 @@ static void log_counts(void) {
 int main(void) {
     unsigned cfg = REG(CONFIG);
     unsigned entries = cfg >> CFG_ENTRIES_SHIFT & 0xFF, late_loops = cfg >> CFG_LATE_SHIFT & 0xFFFF;
-    unsigned marks[2] = {(unsigned)(unsigned long)r_seam, (unsigned)(unsigned long)r_kvm};
-    log_record(LOG_MARKS, marks, 2);
+    unsigned marks[6] = {ADDR(r_seam), ADDR(r_seam_end), ADDR(r_kvm), ADDR(r_kvm_end), ADDR(r_idle), ADDR(r_idle_end)};
+    log_record(LOG_MARKS, marks, 6);
     __asm__ volatile("csrw mtvec, %0" ::"r"(&exc_nmi));
     __asm__ volatile("csrw 0xBC0, %0" ::"r"(1));      /* unmask external interrupt 0 */
     __asm__ volatile("csrs mie, %0" ::"r"(1u << 11)); /* MEIE */
@@ -304,14 +360,16 @@ int main(void) {
         if (host_state) hs_after_exit();
         if (soak && (i & 15) == 15) log_counts();
     }
-    __asm__ volatile( /* idle until the environment is done (ENV bit 0) */
+    __asm__ volatile( /* idle until the environment is done (ENV bit 0); each pass through the loop
+                         * enters idle again: local_touch_nmi() forgets the last NMI's RIP */
         ".global r_idle\n"
         "r_idle:\n"
+        "sw zero, 0(%1)\n"
         "lw t0, 0(%0)\n"
         "andi t0, t0, 1\n"
         "beqz t0, r_idle\n"
         ".global r_idle_end\n"
-        "r_idle_end:\n" ::"r"(&REG(ENV))
+        "r_idle_end:\n" ::"r"(&REG(ENV)), "r"(&last_nmi_rip)
         : "t0", "memory");
     if (host_state && !refused) hs_return_to_user();
     log_counts();
