@@ -1,5 +1,5 @@
 # The user's commands. Every target sets up the pinned virtualenv (.venv) on first use.
-#   make sim TEST=nmi_seamret [SEED=n] [WAVES=1] [STRICT=1] [OUT=<json>]  run a test on the RTL (Verilator) against the model
+#   make sim TEST=nmi_seamret [SEED=n] [WAVES=1] [STRICT=1] [OUT=<json>] [MODE=] [FW_BUG=]  run a test on the RTL (Verilator) against the model
 #                                                  (STRICT=1: every cycle sampled, not only the design's events)
 #   make test | test-full                          the fast test tier (a sample of everything) | every test
 #   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
@@ -44,11 +44,11 @@ test-full: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(if $(filter 1,$(STRICT)),--strict) $(if $(OUT),--out $(call q,$(OUT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
+	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(if $(filter 1,$(STRICT)),--strict) $(if $(OUT),--out $(call q,$(OUT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b)))
 
 scenario: $(STAMP)
 	$(if $(FILE),,@echo "usage: make scenario FILE=<file.yaml|folder|a.yaml,b.yaml> [OUT=<json>] [MODE=program] [TARGET=vboard|board PORT=]"; exit 2)
-	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
+	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b)))
 
 model: $(STAMP)
 	$(if $(FILE),,@echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)

@@ -89,8 +89,9 @@ def run_files(files, out, show_trace) -> int:
             status = max(status, 1)
         else:
             print(f"PASS    {path}" + ("" if scenario.expect else " (no expect given)"))
-        results.append({"name": scenario.name, "file": str(path), "config": scenario.config.to_json(),
-                        "pass": miss is None, "first_difference": miss, **outcome.to_json()})
+        # The record every mode writes (tb/flows/runner.outcome_record): the verdict, then the Outcome.
+        results.append({"scenario": scenario.name, "file": str(path), "config": scenario.config.to_json(),
+                        "ok": miss is None, "failure": miss, "mode": "model", **outcome.to_json(), "model": {}})
     if out:
         write_output(out, json.dumps(results[0] if len(results) == 1 else results, indent=1))
     return status

@@ -40,11 +40,17 @@ def placements(max_nmis: int, vectors=VECTORS):
 
 def timeline(placement, fault: bool, handler_until: str = "handler") -> list[tuple[str, object]] | None:
     """The timeline for one placement, or None where it cannot happen (no pass to land in).
-    ``handler_until``: the anchor of the handler phase (``handler``, or ``polled``: after its poll)."""
+    ``handler_until``: the anchor of the handler phase (``handler``, or ``polled``: every handler-phase
+    arrival after the innermost pass's poll, and every host arrival after the first likewise)."""
     by_phase = {p: [v for q, v in placement if q == p] for p in PHASES}
     if by_phase["handler"] and not (by_phase["seam_pre"] or by_phase["guest"] or by_phase["seam_post"]):
         return None  # no pass runs after SEAMRET to land in
     nmis = lambda phase: [("nmi", v) for v in by_phase[phase]]
+    if handler_until == "polled":  # every host-run arrival placed by a phase anchor, none by time
+        anchored = lambda vectors: [step for v in vectors for step in (("until", "polled"), ("nmi", v))]
+        nmis = lambda phase: ([("nmi", v) for v in by_phase[phase][:1]] + anchored(by_phase[phase][1:])
+                              if phase == "host" else anchored(by_phase[phase]) if phase == "handler"
+                              else [("nmi", v) for v in by_phase[phase]])
     steps = nmis("host") + [("enter", None), ("until", "seam_root")] + nmis("seam_pre")
     steps.append(("until", "guest"))
     if by_phase["guest"]:
@@ -57,7 +63,7 @@ def timeline(placement, fault: bool, handler_until: str = "handler") -> list[tup
     if fault:
         steps.append(("fault", None))
     if by_phase["handler"]:
-        steps += [("until", handler_until)] + nmis("handler")
+        steps += ([] if handler_until == "polled" else [("until", handler_until)]) + nmis("handler")
     steps += [("until", "host"), ("wait", 30)]
     return steps
 

@@ -61,6 +61,7 @@ class Context:
     elapsed: int = 0
     rerun_arrivals: list[int] = field(default_factory=list)
     b2b: bool = False  # what default_do_nmi's back-to-back test found as this pass started (E3)
+    poll_index: int = 0  # which poll of the run this pass's was (1 is the first); 0 before it polls
 
 
 class HostCpu:
@@ -101,6 +102,7 @@ class HostCpu:
         self.boundary_rip: str | None = None  # where a delivery at the next boundary lands
         self.iret_rip: str | None = None
         self._fresh = 0
+        self.polls = 0  # polls so far (E5), for `until: polled`
 
     # ----- stimulus requests -------------------------------------------------------------
     def raise_nmi(self, vector: int) -> int:
@@ -123,12 +125,14 @@ class HostCpu:
     def in_handler(self) -> bool:
         return any(ctx.kind in ("pass", "latched") for ctx in self.stack)
 
-    def pass_polled(self) -> bool | None:
+    def pass_polled(self, since: int | None = None) -> bool | None:
         """Where the innermost running context is in its poll (E5): False before it (this cycle's
-        arrivals are seen by it), True after it; None when that context is not a pass."""
+        arrivals are seen by it), True after it (and, with ``since``, after the ``since``-th poll of
+        the run); None when that context is not a pass."""
         if not self.stack or self.stack[-1].kind != "pass":
             return None
-        return self.stack[-1].elapsed > self.cfg.poll
+        ctx = self.stack[-1]
+        return ctx.elapsed > self.cfg.poll and (since is None or ctx.poll_index > since)
 
     def kvm_idle(self) -> bool:
         return self.kvm == "idle"
@@ -303,6 +307,8 @@ class HostCpu:
         if ctx.kind == "pass" and ctx.elapsed == 0:
             ctx.b2b = self.linux.begin_pass(ctx.rip)
         if ctx.kind == "pass" and ctx.elapsed == self.cfg.poll:
+            self.polls += 1
+            ctx.poll_index = self.polls
             outcome = self.linux.finish_pass(ctx.b2b, ctx.bitmap, self.sources)
             ctx.record.result, ctx.record.claimed = outcome.result, outcome.claimed
         ctx.elapsed += 1

@@ -22,7 +22,7 @@ UNTIL_STATES = ("guest", "seam_root", "host", "handler", "poll", "polled")
 EXIT_NAMES = tuple(name for name in EXIT_REASONS if name != "nmi")
 EXPECT_KEYS = ("passes", "counts", "inversions", "lost", "host_state")
 EXPECT_HOST_STATE_KEYS = ("refused", "differs", "scratch_clobbered")
-PASS_KEYS = ("via", "rip", "bitmap", "claimed", "result", "cycle")
+PASS_KEYS = ("via", "rip", "bitmap", "claimed", "result", "arrivals", "cycle")
 COUNT_KEYS = ("normal", "unknown", "swallow", "external")
 VIAS = ("idt", "fred", "kvm")
 RESULTS = ("handled", "swallowed", "unknown", "external", "latched")
@@ -233,6 +233,8 @@ def _check_expect(expect, fail) -> None:
                 or (isinstance(value, list) and all(_is_int(v) and 0 <= v <= 15 for v in value))
             ):
                 fail(f"{where}.{key}", f"expected a list of vectors 0..15, got {value!r}")
+            if key == "arrivals" and not (isinstance(value, list) and all(_is_int(v) and v >= 1 for v in value)):
+                fail(f"{where}.arrivals", f"expected a list of arrival numbers (1 is the first NMI), got {value!r}")
             if key == "cycle" and (not _is_int(value) or value < 0):
                 fail(f"{where}.cycle", f"expected an integer >= 0, got {value!r}")
 

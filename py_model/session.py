@@ -36,6 +36,7 @@ class Session:
         self.settle_elapsed = 0
         self.done = False
         self.cycle_now = 0
+        self.polls_at_arrival: int | None = None  # the host's poll count when the last NMI was placed
 
     # ----- per cycle -------------------------------------------------------------------
     def cycle(self, cycle: int, hw: HwState, prev_edge: list[Txn]) -> Inputs:
@@ -114,6 +115,7 @@ class Session:
                 return pins
             if kind == "nmi":
                 self.host.raise_nmi(arg)
+                self.polls_at_arrival = self.host.polls
                 pins.nmi, pins.vector = True, arg
             elif kind == "exit":
                 if hw.mode != SEAM_NONROOT and hw.phase != STEP:  # the TD runs, or the module steps it (B6)
@@ -148,8 +150,8 @@ class Session:
             return hw.mode == VMX_ROOT and self.host.kvm_idle()
         if state == "poll":
             return self.host.pass_polled() is False
-        if state == "polled":
-            return self.host.pass_polled() is True
+        if state == "polled":  # a poll after the last NMI the timeline placed (not one before it)
+            return self.host.pass_polled(self.polls_at_arrival) is True
         return self.host.in_handler()  # "handler"
 
     def _next(self) -> None:

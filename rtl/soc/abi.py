@@ -23,10 +23,12 @@ CFG_SHIFTS = {
 }
 
 # The host-state table (SPEC §7): what the host knows, loaded by the testbench into RAM at
-# HS_TABLE_ADDR (between the firmware's data and its stack) when CFG_HOST_STATE is set. Word 0: flags (HS_FLAGS); words
-# HS_HOST..: the host's value of every register (REGISTER_MAP order), low word first; words
-# HS_GUEST_XSAVE..: the TD's PKRU, XCR0 and XSS (KVM knows them from the TD's parameters).
-HS_TABLE_ADDR = 0xD00  # code and data end below it (the linker script checks); the stack is above it
+# HS_TABLE_ADDR (at the top of the 4 KiB RAM, above the stack) when CFG_HOST_STATE is set. Word 0: flags
+# (HS_FLAGS); words HS_HOST..: the host's value of every register (REGISTER_MAP order), low word first;
+# words HS_GUEST_XSAVE..: the TD's PKRU, XCR0 and XSS (KVM knows them from the TD's parameters).
+HS_TABLE_ADDR = 0xF30  # the stack grows down from here; the linker script keeps STACK_BYTES free below it
+STACK_BYTES = 448  # the deepest nesting, from the compiler's frames: main 80 + kvm_manual_nmi 32 + default_do_nmi 80
+# + exc_nmi's trap frame 112 + default_do_nmi 80 + handler_enter 16 = 400 bytes, and a margin
 HS_TABLE = {"HS_HOST": 1, "HS_GUEST_XSAVE": 1 + 2 * len(REGISTER_MAP)}
 HS_TABLE_WORDS = HS_TABLE["HS_GUEST_XSAVE"] + 2 * 3
 HS_XSAVE = ("PKRU", "XCR0", "XSS")
@@ -54,9 +56,12 @@ LOG_FIELDS = {
 ENTRIES = {"ENTRY_IDT": 0, "ENTRY_FRED": 1, "ENTRY_KVM": 2}
 PASS_FLAGS = {"PASS_RERUN": 1 << 0,  # an E1 re-run (LATCHED was found when the run before it ended)
               "PASS_AT_BOUNDARY": 1 << 1}  # the delivery was owed at the boundary after SEAMRET or an IRET
-# HANDLER: the firmware's handler depth (bits 7..0) and its innermost context's poll state (9..8):
-# a pass that has not started its poll, one polling (either side), one that has polled, a LATCHED mark.
+# HANDLER: the firmware's handler depth (bits 7..0), its innermost context's poll state (9..8: a pass
+# that has not started its poll, one polling (either side), one that has polled, a LATCHED mark), the
+# number of that pass's poll (15..10) and of polls so far (21..16), both mod 64.
 HANDLER_POLL_SHIFT = 8
+HANDLER_INDEX_SHIFT = 10
+HANDLER_POLLS_SHIFT = 16
 POLL_STATES = {"POLL_AHEAD": 0, "POLL_POLLING": 1, "POLL_DONE": 2, "POLL_LATCHED": 3}
 # DELIVERED: the delivery's NMI-source bitmap (15..0), FRED (16), owed at a SEAMRET/IRET boundary (17).
 DELIVERED_BITS = {"DELIVERED_FRED_BIT": 16, "DELIVERED_AT_BOUNDARY_BIT": 17}

@@ -38,8 +38,9 @@ REGISTERS = {
     "LOG": (0x20, "w", "a firmware log word, seen by the testbench's bus monitor"),
     "DONE": (0x24, "w", "the firmware finished; the value is its status"),
     "HANDLER": (0x28, "w", "the firmware's NMI handler depth (7..0: a pass, or exc_nmi marking one LATCHED, runs "
-                           "while nonzero) and its innermost pass's poll state (9..8, abi.POLL_STATES); the "
-                           "environment's `until: handler`, `until: poll` and `until: polled` wait for them"),
+                           "while nonzero), its innermost pass's poll state (9..8, abi.POLL_STATES) and poll number (15..10), "
+                           "the polls so far (21..16); the environment's `until: handler`, `until: poll` and "
+                           "`until: polled` wait for them"),
     "ENV": (0x2C, "r", "bit 0: the environment has played its timeline and the system has settled (the firmware "
                        "may end its run)"),
     "REG_LO": (0x30, "w", "host-state register file: bits 31..0 of the value the next REG_WRITE writes"),
@@ -70,7 +71,7 @@ class MonitorSignature(wiring.Signature):
         super().__init__({
             "stim": Out(StimulusSignature()), "status": Out(StatusSignature()), "ev": Out(EventSignature()),
             "irq": Out(1), "log_valid": Out(1), "log_data": Out(32), "done": Out(1), "done_value": Out(32),
-            "in_handler": Out(1), "poll_state": Out(2), "cycle": Out(32),
+            "in_handler": Out(1), "poll_state": Out(2), "poll_index": Out(6), "polls": Out(6), "cycle": Out(32),
         })
 
 
@@ -195,7 +196,9 @@ class NmiPeripheral(wiring.Component):
                                      self.host_write.data.eq(Cat(value_lo, value_hi))]
                     with m.If(bus.we & (index == INDEX["HANDLER"])):
                         m.d.sync += [self.mon.in_handler.eq(bus.dat_w[0:abi.HANDLER_POLL_SHIFT] != 0),
-                                     self.mon.poll_state.eq(bus.dat_w[abi.HANDLER_POLL_SHIFT:abi.HANDLER_POLL_SHIFT + 2])]
+                                     self.mon.poll_state.eq(bus.dat_w[abi.HANDLER_POLL_SHIFT:abi.HANDLER_POLL_SHIFT + 2]),
+                                     self.mon.poll_index.eq(bus.dat_w[abi.HANDLER_INDEX_SHIFT:abi.HANDLER_INDEX_SHIFT + 6]),
+                                     self.mon.polls.eq(bus.dat_w[abi.HANDLER_POLLS_SHIFT:abi.HANDLER_POLLS_SHIFT + 6])]
                     with m.If(bus.we & (index == INDEX["DONE"])):
                         m.d.sync += [self.mon.done.eq(1), self.mon.done_value.eq(bus.dat_w)]
                     with m.If(~bus.we & (index == INDEX["DELIVERED"])):

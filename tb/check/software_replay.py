@@ -177,7 +177,7 @@ class _Replay:
         self.linux = LinuxNmi(nmi_source=config.nmi_source)
         self.sources = NmiSources()
         self.next_arrival = 1  # the first arrival not yet raised into the sources
-        self.fresh = 0
+        self.fresh, self.places = 0, []  # host places (RIP identities other than R_seam/R_kvm), as they came up
 
     # ----- the whole run --------------------------------------------------------------------
     def run(self) -> tuple[Outcome, dict]:
@@ -201,9 +201,11 @@ class _Replay:
                 self._poll(item)
         self._check_chains()
         self._check_counts()
-        names: dict = {"R_seam": "R_seam", "R_kvm": "R_kvm"}
-        for e in self.entries:  # host RIPs numbered as they first appear, as the model numbers them
-            e.record.rip = names.setdefault(e.key, f"host:{sum(n.startswith('host:') for n in names.values()) + 1}")
+        # Host RIPs numbered as the model numbers them: in the order each new place came up (a fault's
+        # included, though no pass may land there).
+        names = {key: f"host:{i + 1}" for i, key in enumerate(self.places)}
+        for e in self.entries:
+            e.record.rip = e.key if e.key in ("R_seam", "R_kvm") else names[e.key]
         passes = [e.record for e in self.entries]
         self.software_timed = [i for i, e in enumerate(self.entries) if e.via == "kvm" or e.rerun]
         self._raise_until(None)
@@ -327,7 +329,7 @@ class _Replay:
         self._expect_landing(e)
         in_idle = self.marks["r_idle"] <= f["landing"] < self.marks["r_idle_end"]
         # The idle loop enters idle again on each pass (local_touch_nmi): a fresh place every time.
-        e.key = self._fresh("idle") if in_idle else ("landing", f["landing"])
+        e.key = self._fresh("idle") if in_idle else self._place(("landing", f["landing"]))
 
     def _expect_landing(self, e: Entry) -> None:
         f = e.fields
@@ -422,7 +424,12 @@ class _Replay:
 
     def _fresh(self, what: str) -> tuple:
         self.fresh += 1
-        return (what, self.fresh)
+        return self._place((what, self.fresh))
+
+    def _place(self, key: tuple) -> tuple:
+        if key not in self.places:
+            self.places.append(key)
+        return key
 
     def _firmware_report(self) -> dict:
         """What the firmware itself logged, for the mode's sub-object: addresses and cycles."""

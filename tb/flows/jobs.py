@@ -34,9 +34,13 @@ class Job:
     bugs: tuple = ()
     overlay: str | None = None  # a directory put first on PYTHONPATH (a model mutant)
     tag: str = ""
+    mode: str = "interactive"
+    fw_bugs: tuple = ()  # deliberate firmware defects (softcore mode)
 
     def command(self) -> str:
-        return f"make sim TEST={self.test} SEED={self.seed}" + (f" BUG={','.join(self.bugs)}" if self.bugs else "")
+        return (f"make sim TEST={self.test} SEED={self.seed}" + (f" BUG={','.join(self.bugs)}" if self.bugs else "")
+                + (f" MODE={self.mode}" if self.mode != "interactive" else "")
+                + (f" FW_BUG={','.join(self.fw_bugs)}" if self.fw_bugs else ""))
 
 
 @dataclass
@@ -50,7 +54,7 @@ class JobResult:
 
 
 def trace_hash(report: dict) -> str:
-    traces = [r["outcome"]["trace"] for r in report.get("runs", [])]
+    traces = [(r.get("outcome") or {}).get("trace") for r in report.get("runs", [])]
     return hashlib.sha256(json.dumps(traces, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -92,7 +96,7 @@ def group_jobs(jobs: list[Job], per_process: int) -> list[list[Job]]:
     at most ``per_process`` seeds each (start-up is paid once per group, #15)."""
     groups, open_groups = [], {}
     for job in jobs:
-        key = (job.test, job.bugs, job.overlay, job.tag)
+        key = (job.test, job.bugs, job.overlay, job.tag, job.mode, job.fw_bugs)
         group = open_groups.get(key)
         if group is None or len(group) >= per_process:
             group = open_groups[key] = []
@@ -126,6 +130,10 @@ def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> l
         cmd = [sys.executable, "-m", "tb.flows.runner", *args]
     for bug in first.bugs:
         cmd += ["--bug", bug]
+    if first.mode != "interactive":
+        cmd += ["--mode", first.mode]
+    for bug in first.fw_bugs:
+        cmd += ["--fw-bug", bug]
     start = time.perf_counter()
     # Its own session: a terminal's Ctrl-C reaches the regression, which stops the jobs itself.
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -1,6 +1,8 @@
 """Mutation testing (``make mutants``): is every deliberate defect killed by the regression's tests?
 
 RTL mutants are the elaboration-time defects of ``rtl/bugs.py`` (one Verilator build each).
+Firmware mutants are the source edits of ``rtl/soc/firmware_defects.py``, run in softcore mode,
+where only the software check can kill them (the hardware is unchanged).
 Model/software mutants are source edits of ``py_model`` applied in a temporary copy put first on
 PYTHONPATH: both the model-alone run and the RTL run then use the mutated software, so only the
 hand-derived expectations (scenario ``expect``, SPEC §6 verdicts, host-state checks) can kill them.
@@ -20,12 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtl.bugs import BUGS
+from rtl.soc.firmware_defects import FIRMWARE_DEFECTS
 
 from tb import ROOT
 from tb.flows.jobs import Job, run_job
 
 KILL_ORDER = ["nmi_seamret", "no_td", "single_exit", "nonnmi_exit", "nmi_during_pass", "host_state", "library",
               "random"]
+# Firmware mutants run in softcore mode: the SPEC §6 rows, the library, then the timing probes.
+FIRMWARE_KILL_ORDER = ["nmi_seamret", "library", "timing_probes"]
 
 # name: (file under py_model/, text to replace (exactly once), replacement, what the defect means)
 MODEL_MUTANTS = {
@@ -85,11 +90,13 @@ def make_overlay(name: str) -> Path:
 def hunt(name: str, kind: str, workdir: Path) -> MutantResult:
     start = time.perf_counter()
     overlay = make_overlay(name) if kind == "model" else None
-    what = MODEL_MUTANTS[name][3] if kind == "model" else BUGS[name]
+    what = {"model": lambda: MODEL_MUTANTS[name][3], "rtl": lambda: BUGS[name],
+            "firmware": lambda: FIRMWARE_DEFECTS[name][2]}[kind]()
     try:
-        for test in KILL_ORDER:
+        for test in FIRMWARE_KILL_ORDER if kind == "firmware" else KILL_ORDER:
             job = Job(test, 1, bugs=(name,) if kind == "rtl" else (), overlay=str(overlay) if overlay else None,
-                      tag=f"-mutant-{name}")
+                      tag=f"-mutant-{name}", mode="softcore" if kind == "firmware" else "interactive",
+                      fw_bugs=(name,) if kind == "firmware" else ())
             result = run_job(job, workdir)
             if not result.ok:
                 return MutantResult(name, kind, what, test, result.message.splitlines()[0][:160],
@@ -105,8 +112,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args(argv)
-    mutants = [(n, "rtl") for n in BUGS] + [(n, "model") for n in MODEL_MUTANTS]
-    unknown = [n for n in args.only if n not in BUGS and n not in MODEL_MUTANTS]
+    mutants = [(n, "rtl") for n in BUGS] + [(n, "model") for n in MODEL_MUTANTS] + [(n, "firmware") for n in FIRMWARE_DEFECTS]
+    unknown = [n for n in args.only if n not in BUGS and n not in MODEL_MUTANTS and n not in FIRMWARE_DEFECTS]
     if unknown or args.jobs < 1:
         print(f"error: {'unknown mutant ' + ', '.join(unknown) if unknown else f'JOBS={args.jobs}: expected >= 1'}",
               file=sys.stderr)
@@ -115,14 +122,15 @@ def main(argv=None) -> int:
         mutants = [(n, k) for n, k in mutants if n in args.only]
     workdir = ROOT / "build" / "mutants"
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"{len(mutants)} mutants ({sum(k == 'rtl' for _, k in mutants)} RTL, "
-          f"{sum(k == 'model' for _, k in mutants)} model); tests tried in order: {', '.join(KILL_ORDER)}", flush=True)
+    print(f"{len(mutants)} mutants ({sum(k == 'rtl' for _, k in mutants)} RTL, {sum(k == 'model' for _, k in mutants)} "
+          f"model, {sum(k == 'firmware' for _, k in mutants)} firmware); tests tried in order: {', '.join(KILL_ORDER)} "
+          f"(firmware, in softcore mode: {', '.join(FIRMWARE_KILL_ORDER)})", flush=True)
     start = time.perf_counter()
     results = []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for result in pool.map(lambda m: hunt(m[0], m[1], workdir), mutants):
             results.append(result)
-            print(f"  {result.kind:<5} {result.name:<26} {'killed by ' + result.killed_by if result.killed_by else 'SURVIVED'}"
+            print(f"  {result.kind:<8} {result.name:<26} {'killed by ' + result.killed_by if result.killed_by else 'SURVIVED'}"
                   f" ({result.seconds:.1f} s)", flush=True)
     killed = [r for r in results if r.killed_by]
     rows = [("mutant", "kind", "killed by", "first failure")]

@@ -192,7 +192,10 @@ def _main(argv=None) -> int:
     scen.add_argument("--out")
     scen.add_argument("--bug", action="append", default=[])
     for p in (sim, scen):
-        p.add_argument("--mode", choices=["interactive", "program", "softcore"], default="interactive")
+        p.add_argument("--fw-bug", action="append", default=[],
+                       help="softcore mode: build the firmware with a deliberate defect (rtl/soc/firmware_defects.py)")
+        p.add_argument("--mode", choices=["interactive", "program", "softcore"], default=None,
+                       help="interactive (the default on the simulator), program (the default on a board), softcore")
         p.add_argument("--target", choices=["sim", "vboard", "board"], default="sim",
                        help="sim: Verilator under cocotb; vboard: the virtual board on a pty; board: a real board")
         p.add_argument("--port", help="the board's serial port (TARGET=board)")
@@ -214,6 +217,8 @@ def _main(argv=None) -> int:
             raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))}")
         if args.target == "board" and not args.port:
             raise UsageError("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)")
+        args.mode = resolve_mode(args.mode, args.target)
+        args.firmware = firmware_with_defects(args.fw_bug, args.mode)
     if args.command == "scenario":
         return run_scenario_files(args)
     if args.test not in TESTS:
@@ -242,15 +247,17 @@ def _main(argv=None) -> int:
     if args.strict and args.mode != "interactive":
         raise UsageError("STRICT=1 applies to interactive mode only")
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode,
-                      strict=args.strict)
+                      strict=args.strict, firmware=args.firmware)
     reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
-        f" MODE={args.mode}" if args.mode != "interactive" else "") + (" STRICT=1" if args.strict else "")
+        f" MODE={args.mode}" if args.mode != "interactive" else "") + (" STRICT=1" if args.strict else "") + (
+        f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else "")
     ok = print_report(report, args.test, seed, reproduce)
     report["ok"] = ok
     if args.json:
         write_output(Path(args.json), json.dumps(report))
     if args.out:
-        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False)
+        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False,
+                   mode=args.mode)
     if not args.no_svg and args.mode != "softcore":  # the timelines are drawn from the model's pass records
         from tb.reports.timeline_svg import write_svgs
 
@@ -274,7 +281,8 @@ def run_seed_batch(args) -> int:
     if args.json:
         write_output(Path(args.json), json.dumps(report))
     if args.out:
-        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False)
+        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False,
+                   mode=args.mode)
     return 0 if ok else 1
 
 
@@ -321,26 +329,74 @@ def run_scenario_files(args) -> int:
     reproduce = (f"make scenario FILE={shlex.quote(','.join(args.files))}"
                  + (f" MODE={args.mode}" if args.mode != "interactive" else "")
                  + (f" TARGET={args.target}" if args.target != "sim" else "")
-                 + (f" BUG={','.join(args.bug)}" if args.bug else ""))
+                 + (f" BUG={','.join(args.bug)}" if args.bug else "")
+                 + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else ""))
     if args.target != "sim":
         report = board_report(args, "scenario", 0, reproduce, files)
         if report is None:
             return 1
     else:
-        report = run_test("scenario", 1, scenario_files=files, mode=args.mode, bugs=args.bug)
+        report = run_test("scenario", 1, scenario_files=files, mode=args.mode, bugs=args.bug, firmware=args.firmware)
     ok = print_report(report, "scenario", 1, reproduce)
     if out_path is not None:
-        write_runs(out_path, report.get("runs") or [], len(files), single=len(files) == 1)
+        write_runs(out_path, report.get("runs") or [], len(files), single=len(files) == 1, mode=args.mode)
     return 0 if ok else 1
 
 
-def write_runs(out_path: Path, runs: list, expected: int, single: bool) -> None:
+# A run's row: what every mode shares (the rest is the mode's own, kept under its name).
+RECORD_KEYS = ("scenario", "config", "ok", "failure")
+
+
+def outcome_record(row: dict, mode: str) -> dict:
+    """One run as OUT= writes it, the same in every mode and target: the scenario, its verdict, the
+    documented Outcome at the top level (``passes``, ``counts``, ``inversions``, ``lost``, ...; empty
+    when the run never produced one), and what is particular to the mode under ``row[mode]``."""
+    outcome = row.get("outcome") or {"passes": None, "counts": None, "inversions": None, "lost": None}
+    own = {k: v for k, v in row.items() if k not in RECORD_KEYS and k != "outcome"}
+    return {**{k: row.get(k) for k in RECORD_KEYS}, "mode": mode, **outcome, mode: own}
+
+
+def write_runs(out_path: Path, runs: list, expected: int, single: bool, mode: str) -> None:
     """OUT=: the runs' records (one file given: its object; else a list); nothing when none ran."""
     if not runs:
         print(f"nothing written to {out_path}: the run produced no result")
         return
-    write_output(out_path, json.dumps(runs[0] if single else runs, indent=1))
+    records = [outcome_record(row, mode) for row in runs]
+    write_output(out_path, json.dumps(records[0] if single else records, indent=1))
     print(f"wrote {out_path}" + ("" if len(runs) == expected else f" ({len(runs)} of {expected} runs)"))
+
+
+# What each target runs: the simulator every mode; a board (virtual or real) the host engine's compiled
+# programs behind the UART bridge. The softcore runs on the boards only as the soak (make soak).
+TARGET_MODES = {"sim": ("interactive", "program", "softcore"), "vboard": ("program",), "board": ("program",)}
+
+
+def resolve_mode(mode: str | None, target: str) -> str:
+    """The mode a MODE/TARGET pair runs, or a one-line refusal: never another mode than the one asked."""
+    if mode is None:
+        return TARGET_MODES[target][0]
+    if mode not in TARGET_MODES[target]:
+        why = {"softcore": "the softcore runs on the boards only as the soak (make soak TARGET=vboard|board)",
+               "interactive": "a board runs the host engine's compiled programs (MODE=program), not Python per cycle"}
+        raise UsageError(f"MODE={mode} does not run on TARGET={target}: {why[mode]}; use TARGET=sim")
+    return mode
+
+
+def firmware_with_defects(names: list[str], mode: str):
+    """FW_BUG=: the firmware image with those deliberate defects (softcore mode only), or None."""
+    if not names:
+        return None
+    from rtl.soc.firmware_defects import FIRMWARE_DEFECTS, firmware_patch
+    from tb.sim.firmware import build_firmware
+
+    unknown = [n for n in names if n not in FIRMWARE_DEFECTS]
+    if unknown:
+        raise UsageError(f"FW_BUG={','.join(unknown)}: unknown firmware defect; known: {', '.join(sorted(FIRMWARE_DEFECTS))}")
+    if mode != "softcore":
+        raise UsageError("FW_BUG= applies to MODE=softcore only (the firmware runs nowhere else)")
+    if len(names) > 1:
+        raise UsageError("FW_BUG=: one firmware defect at a time")
+    return build_firmware(patch=firmware_patch(names[0]))
 
 
 def refuse_on_board(test: str, target: str, seed: int) -> None:
@@ -389,7 +445,8 @@ def run_board_target(args, seed: int) -> int:
         report["ok"] = ok
         write_output(Path(args.json), json.dumps(report))
     if args.out:
-        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False)
+        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False,
+                   mode=args.mode)
     return 0 if ok else 1
 
 

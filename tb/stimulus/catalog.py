@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from py_model import Config, Scenario, check_expect, load_scenario
@@ -131,9 +132,9 @@ def spec6_verdict(scenario: Scenario, outcome) -> Verdict:
     return Verdict(scenario.name, miss is None, columns, f"SPEC §6 row: {miss}" if miss else "")
 
 
-def library(*names: str) -> Callable[[int], list[Scenario]]:
+def library(*names: str, folder: Path = SCENARIO_DIR) -> Callable[[int], list[Scenario]]:
     def build(seed: int) -> list[Scenario]:
-        paths = sorted(SCENARIO_DIR.glob("*.yaml")) if not names else [SCENARIO_DIR / f"{n}.yaml" for n in names]
+        paths = sorted(folder.glob("*.yaml")) if not names else [folder / f"{n}.yaml" for n in names]
         return [load_scenario(p) for p in paths]
     return build
 
@@ -281,7 +282,11 @@ TESTS = {t.name: t for t in [
     CatalogTest("nonnmi_exit", "an NMI in SEAM root after a non-NMI exit: the fix must not block it",
                 library("b5_nonnmi_exit_not_blocked")),
     CatalogTest("nmi_during_pass", "an NMI during KVM's pass: IDT latch and re-run, FRED nesting, poll point",
-                library("e1_idt_latched_rerun", "e2_fred_nesting", "e5_poll_before", "e5_poll_after")),
+                library("e1_idt_latched_rerun", "e2_fred_nesting", "e5_poll_before", "e5_poll_after",
+                        "e3_swallow_needs_back_to_back")),
+    CatalogTest("timing_probes", "NMIs placed by time into the host's software (tb/scenarios/timing): no expect; "
+                "on the softcore they probe the firmware's own timing, judged by the software check",
+                library(folder=SCENARIO_DIR / "timing")),
     CatalogTest("host_state", "host registers across TDH.VP.ENTER: merged, first posting, cache forgotten, random values",
                 host_state_scenarios, host_state_verdict, seeded=True),
     CatalogTest("library", "every scenario file in tb/scenarios", library()),

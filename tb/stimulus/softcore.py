@@ -90,13 +90,34 @@ def softcore_case(scenario: Scenario) -> SoftcoreCase:
     return SoftcoreCase(scenario, sw_cfg, entries, steps, host_state_table(hs), guest)
 
 
-def holds(until: str, phase: int, in_handler: bool, poll_state: int = 0) -> bool:
-    """An ``until:`` condition as the environment sees it: the phase, or the firmware's HANDLER (its
-    depth, and its innermost pass's poll state)."""
+@dataclass
+class Handler:
+    """What the firmware's HANDLER register says: whether a handler runs, the innermost pass's poll
+    state and the number of its poll, and how many polls there have been (both mod 64)."""
+
+    running: bool = False
+    poll_state: int = 0
+    poll_index: int = 0
+    polls: int = 0
+
+
+def polled_since(handler: Handler, polls_at_arrival: int | None) -> bool:
+    """The innermost pass polled after the environment's last NMI (``polls_at_arrival``: the polls
+    there had been then; None: no NMI yet)."""
+    return polls_at_arrival is None or 0 < (handler.poll_index - polls_at_arrival) % 64 < 32
+
+
+def holds(until: str, phase: int, handler: Handler, polls_at_arrival: int | None = None) -> bool:
+    """An ``until:`` condition as the environment sees it: the phase, or the firmware's HANDLER.
+    ``polled`` holds once the innermost pass has polled after the last NMI placed (as in the model):
+    a pass that polled before it is not the one a scenario means."""
     if until == "handler":
-        return in_handler
-    if until in UNTIL_POLL:
-        return in_handler and poll_state == UNTIL_POLL[until]
+        return handler.running
+    if until == "poll":
+        return handler.running and handler.poll_state == UNTIL_POLL["poll"]
+    if until == "polled":
+        return (handler.running and handler.poll_state == UNTIL_POLL["polled"]
+                and polled_since(handler, polls_at_arrival))
     return phase in UNTIL_PHASES[until]
 
 
@@ -114,22 +135,24 @@ class EnvPlayer:
         # What the last ``until`` waited for; None once a ``wait`` has run since. An NMI that
         # arrives while the host runs without an ``until`` having placed it there (after a wait, or
         # spilling over from a phase that ended) is placed by time: where it lands depends on the
-        # software's own timing, which is the firmware's here and the model's there. Inside a
-        # handler only the poll anchors place an arrival: ``until: polled`` (every arrival after it
-        # is after the poll) and ``until: poll`` (its first arrival only: the pass may poll in the
-        # next cycle). ``until: handler`` says nothing about the poll, so an arrival there is timed.
+        # software's own timing, which is the firmware's here and the model's there. An ``until``
+        # places only the first arrival after it while the host runs (by the next, a pass may have
+        # polled or returned). Inside a handler only the poll anchors place one (``until: poll``,
+        # ``until: polled``): ``until: handler`` says nothing about the poll, so an arrival there is timed.
         self.anchor: str | None = "host"  # the timeline starts in VMX root, before the first entry
         self.timed = False
+        self.polls_at_arrival: int | None = None  # the firmware's poll count when the last NMI was placed
+        self.now = 0  # cycles played
 
     def finished(self, phase: int, latch: bool, irq: bool, in_handler: bool) -> bool:
         """The timeline is played and the system has settled (what the firmware's ENV reads): in VMX
         root, nothing latched or being delivered, no handler running."""
         return self.index >= len(self.steps) and phase == HOST and not (latch or irq or in_handler)
 
-    def cycle(self, phase: int, in_handler: bool = False, poll_state: int = 0) -> dict[str, int]:
-        """The environment's pins for this cycle (``env__*``), given the phase during it, whether the
-        firmware's NMI handler runs, and its innermost pass's poll state."""
-        pins = self._steps(phase, in_handler, poll_state)
+    def cycle(self, phase: int, handler: Handler | None = None) -> dict[str, int]:
+        """The environment's pins for this cycle (``env__*``), given the phase during it and what the
+        firmware's HANDLER register says."""
+        pins = self._steps(phase, handler or Handler())
         if phase == GUEST and self.last_phase != GUEST:
             self.td_queue = list(self.guest_writes)
         self.last_phase = phase
@@ -138,12 +161,13 @@ class EnvPlayer:
             pins.update({"env__reg__we": 1, "env__reg__addr": addr, "env__reg__data": value})
         return pins
 
-    def _steps(self, phase: int, in_handler: bool, poll_state: int) -> dict[str, int]:
+    def _steps(self, phase: int, handler: Handler) -> dict[str, int]:
         pins = dict(self.IDLE)
+        self.now += 1
         while self.index < len(self.steps):
             kind, arg = self.steps[self.index]
             if kind == "until":
-                if not holds(arg, phase, in_handler, poll_state):
+                if not holds(arg, phase, handler, self.polls_at_arrival):
                     return pins
                 self.anchor = arg
                 self.index += 1
@@ -159,9 +183,13 @@ class EnvPlayer:
                 self.index += 1
                 return {**pins, "env__exit_req": 1, "env__exit_reason": arg}
             else:  # nmi: one arrival per cycle
-                self.timed |= phase == HOST and self.anchor not in ("host", "poll", "polled")
-                if self.anchor == "poll":
-                    self.anchor = None  # the next arrival may already be after the poll
+                # The arrival right after an anchored one, before any handler has begun, is placed too:
+                # no software has run between them, in the model or on the CPU.
+                chained = self.anchor == ("arrival", self.now - 1) and not handler.running
+                self.timed |= phase == HOST and self.anchor not in ("host", "poll", "polled") and not chained
+                if phase == HOST:  # the next arrival may already be past a poll or an IRET
+                    self.anchor = ("arrival", self.now) if not self.timed else None
+                self.polls_at_arrival = handler.polls
                 self.index += 1
                 return {**pins, "env__nmi": 1, "env__nmi_vector": arg}
         return pins

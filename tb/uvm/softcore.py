@@ -31,7 +31,7 @@ from rtl.soc.abi import HS_TABLE_ADDR
 from tb.protocol.pins import EVENT_PINS, REGISTER_CHECKPOINTS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
 from tb.sim.firmware import firmware_words
 from tb.stimulus.catalog import planned
-from tb.stimulus.softcore import EnvPlayer, NotApplicable, softcore_case
+from tb.stimulus.softcore import EnvPlayer, Handler, NotApplicable, softcore_case
 
 CLOCK_NS = 10
 
@@ -49,7 +49,8 @@ class SocBfm:
         self.cycle: int | None = None
         self.stop = False  # the scoreboard saw the hardware diverge: the run ends early
         self.handles = {name: getattr(dut, "mon__" + name)
-                        for name in self.SAMPLED + ("in_handler", "poll_state", "irq", "done_value", REGS_PIN)}
+                        for name in self.SAMPLED + ("in_handler", "poll_state", "poll_index", "polls", "irq",
+                                                    "done_value", REGS_PIN)}
 
     def get(self, name: str) -> int:
         return int(self.handles[name].value)
@@ -138,7 +139,8 @@ class EnvDriver(uvm_driver):
                     item.done = True
                     break
                 state, in_handler = read_state(bfm.get), bool(bfm.get("in_handler"))
-                pins = env.cycle(state.phase, in_handler, bfm.get("poll_state"))
+                pins = env.cycle(state.phase, Handler(in_handler, bfm.get("poll_state"), bfm.get("poll_index"),
+                                                      bfm.get("polls")))
                 pins["env__done"] = int(env.finished(state.phase, state.latch, bool(bfm.get("irq")), in_handler))
                 bfm.drive(pins)
                 await FallingEdge(bfm.dut.clk)

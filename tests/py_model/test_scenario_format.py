@@ -66,7 +66,7 @@ def test_cli_passes_a_library_file_and_writes_json(tmp_path):
     result = cli("run", str(SCENARIO_DIR / "spec6_legacy_noinstr_idt.yaml"), "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
-    assert data["pass"] and data["inversions"] == 1 and data["trace"]
+    assert data["ok"] and data["inversions"] == 1 and data["trace"] and data["mode"] == "model"
 
 
 def test_cli_wrong_expect_fails_with_first_difference(tmp_path):

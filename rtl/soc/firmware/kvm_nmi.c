@@ -46,7 +46,7 @@ static volatile unsigned last_nmi_rip;
 static int swallow_nmi;
 static unsigned normal, unknown, swallowed, external_count, passes;
 
-static unsigned handler_depth, poll_state;
+static unsigned handler_depth, poll_state, poll_index, polls; /* polls: every poll so far (mod 64) */
 
 /* Interrupts masked around what an NMI on this CPU must not split (RV32I has no atomics). */
 static inline unsigned irq_save(void) {
@@ -67,20 +67,24 @@ static int nmi_state_dec(void) {
 }
 
 /* The environment's `until: handler` watches the depth (a pass, or exc_nmi marking one LATCHED);
- * `until: poll`/`until: polled` watch the innermost pass's poll state. Returns the outer state. */
-static inline void handler_set(unsigned state) {
+ * `until: poll`/`until: polled` watch the innermost pass's poll state, and which poll it was (so
+ * `until: polled` can wait for a poll after the environment's last NMI). */
+__attribute__((noinline)) static void handler_set(unsigned state, unsigned index) {
     poll_state = state;
-    REG(HANDLER) = handler_depth | state << HANDLER_POLL_SHIFT;
+    poll_index = index;
+    REG(HANDLER) = handler_depth | state << HANDLER_POLL_SHIFT | (index & 63) << HANDLER_INDEX_SHIFT |
+                   (polls & 63) << HANDLER_POLLS_SHIFT;
 }
-static inline unsigned handler_enter(unsigned state) {
-    unsigned outer = poll_state;
+/* Returns the outer context's state and poll index (one word: state | index << 8). */
+__attribute__((noinline)) static unsigned handler_enter(unsigned state) {
+    unsigned outer = poll_state | poll_index << 8;
     handler_depth++;
-    handler_set(state);
+    handler_set(state, 0);
     return outer;
 }
-static inline void handler_leave(unsigned outer) {
+__attribute__((noinline)) static void handler_leave(unsigned outer) {
     handler_depth--;
-    handler_set(outer);
+    handler_set(outer & 0xFF, outer >> 8);
 }
 
 static inline void log_word(unsigned w) { REG(LOG) = w; }
@@ -110,7 +114,7 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
      * result in one step, so a nested pass sees them before or after, never half (the model
      * concludes at its poll cycle, E5). */
     was = irq_save();
-    handler_set(POLL_POLLING); /* from here an arrival may be on either side of the poll */
+    handler_set(POLL_POLLING, 0); /* from here an arrival may be on either side of the poll */
     unsigned poll = REG(CYCLE);
     unsigned pending = REG(SOURCES), recheck = 0, claimed = 0, handled = 0, result;
     for (unsigned v = 1; v < 16; v++) {
@@ -138,12 +142,26 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
         unknown++; /* "Uhhuh. NMI received for unknown reason" */
         result = RESULT_UNKNOWN;
     }
-    handler_set(POLL_DONE);
+    polls++;
+    handler_set(POLL_DONE, polls);
     irq_restore(was);
-    unsigned record[12] = {entry, rip, landing, has_bitmap ? bitmap : NO_BITMAP, pending, recheck, claimed, result,
-                           start, poll, REG(CYCLE), flags};
+    unsigned end = REG(CYCLE);
     handler_leave(outer);
-    log_record(LOG_PASS, record, 12);
+    was = irq_save(); /* one record, written in place (no copy on the stack a nested NMI also needs) */
+    log_word(LOG_TAG | LOG_PASS << 8 | 12);
+    log_word(entry);
+    log_word(rip);
+    log_word(landing);
+    log_word(has_bitmap ? bitmap : NO_BITMAP);
+    log_word(pending);
+    log_word(recheck);
+    log_word(claimed);
+    log_word(result);
+    log_word(start);
+    log_word(poll);
+    log_word(end);
+    log_word(flags);
+    irq_restore(was);
     return result;
 }
 

@@ -6,10 +6,11 @@ import pytest
 from py_model import Config, Scenario, load_scenario
 from rtl.bugs import BUGS, TRACE_BUGS
 from rtl.soc import abi
+from rtl.soc.firmware_defects import FIRMWARE_DEFECTS, firmware_patch
 from tb.sim.firmware import FirmwareError, build_firmware
 from tb.sim.verilator import run_test
 from tb.stimulus.catalog import TESTS
-from tb.stimulus.softcore import EnvPlayer, NotApplicable, softcore_case
+from tb.stimulus.softcore import EnvPlayer, Handler, NotApplicable, softcore_case
 from conftest import SCENARIO_DIR
 
 
@@ -22,25 +23,27 @@ def test_the_spec6_rows_run_as_firmware_and_end_as_the_spec_says():
     assert report["error"] is None and report["runs"], report.get("error")
     by_name = rows(report)
     assert all(r["ok"] for r in by_name.values()), [r["failure"] for r in by_name.values() if not r["ok"]]
-    legacy = by_name["nmi_seamret[legacy/noinstr/idt]"]["firmware"]
+    assert all(r["checks"] == {"hardware": "PASS", "software": "PASS", "model": "PASS", "expect": "PASS"}
+               for r in by_name.values())
+    legacy = by_name["nmi_seamret[legacy/noinstr/idt]"]["outcome"]
     # The inversion on real interrupts: X+1 lands at R_seam first and claims both; KVM's pass is unknown.
     assert [(p["via"], p["rip"], p["result"]) for p in legacy["passes"]] == [
         ("idt", "R_seam", "handled"), ("kvm", "R_kvm", "unknown")]
     assert legacy["counts"]["unknown"] == 1
-    fixed = by_name["nmi_seamret[fixed/noinstr/idt]"]["firmware"]
+    fixed = by_name["nmi_seamret[fixed/noinstr/idt]"]["outcome"]
     assert [(p["via"], p["rip"], p["result"]) for p in fixed["passes"]] == [
         ("kvm", "R_kvm", "handled"), ("idt", "R_kvm", "swallowed")] and fixed["counts"]["unknown"] == 0
     # Every row runs, none timed: SPEC §6's whole table on the firmware.
     assert len(report["runs"]) == len(TESTS["nmi_seamret"].scenarios(1)) == 14 and not report["not_applicable"]
     assert not any(r["timed"] for r in report["runs"])
-    # +nested: NMIs 3 and 5 placed in KVM's second pass (`until: handler`) nest into it through FRED;
+    # +nested: NMIs 3 and 5 placed in KVM's second pass before its poll (`until: poll`) nest into it through FRED;
     # KVM's pass, back to back since it began, is swallowed once the nested pass has armed swallow.
-    nested = by_name["nmi_seamret[legacy/noinstr/fred +nested]"]["firmware"]
+    nested = by_name["nmi_seamret[legacy/noinstr/fred +nested]"]["outcome"]
     assert [(p["via"], p["rip"], p["claimed"], p["result"]) for p in nested["passes"]] == [
         ("fred", "R_seam", [3, 5], "handled"), ("kvm", "R_kvm", [], "unknown"), ("kvm", "R_kvm", [], "swallowed"),
         ("fred", "host:1", [3, 5], "handled"), ("fred", "host:1", [], "swallowed")]
     # The instrumentation fault as a real trap: under IDT its IRET lets X+1 in early, at the fault's RIP.
-    late_fault = by_name["nmi_seamret[fixed/late/idt +fault]"]["firmware"]
+    late_fault = by_name["nmi_seamret[fixed/late/idt +fault]"]["outcome"]
     assert [(p["via"], p["rip"], p["result"]) for p in late_fault["passes"]] == [
         ("idt", "host:1", "handled"), ("kvm", "R_kvm", "unknown")]
 
@@ -68,40 +71,42 @@ def test_every_rtl_defect_fails_the_hardware_check_in_softcore_mode(bug):
     assert hardware, (bug, [r["failure"] for r in failed][:3])
 
 
-# Deliberately broken firmware (issue 14's three, and two of KVM's host-state restores), each with a
-# row its software check must fail and a row that stays clean (the defect does not matter there).
-FIRMWARE_DEFECTS = {
-    # swallow_nmi never armed: the fixed module's back-to-back NMI becomes an unknown NMI.
-    "swallow_never_armed": (("if (handled > 1) swallow_nmi = 1;", ""),
-                            "nmi_seamret[fixed/noinstr/idt]", "nmi_seamret[legacy/noinstr/idt]"),
-    # The back-to-back test compares the interrupted PC with the wrong one (an instruction off).
-    "b2b_compares_wrong_pc": (("int b2b = rip == last_nmi_rip;", "int b2b = rip == last_nmi_rip + 4;"),
-                              "nmi_seamret[fixed/noinstr/idt]", "nmi_seamret[legacy/noinstr/idt]"),
-    # KVM's manual pass moved after the instrumentable code: under noinstr the fault's IRET now
-    # unblocks NMIs before the pass runs.
-    "pass_after_fault_window": (("            kvm_manual_nmi(exit >> 16);\n            instrumentable_point();",
-                                 "            instrumentable_point();\n            kvm_manual_nmi(exit >> 16);"),
-                                "nmi_seamret[fixed/noinstr/idt +fault]", "nmi_seamret[fixed/noinstr/idt]"),
-    # KVM never arms its user-return notifier: STAR, LSTAR, FMASK and TSC_AUX stay the module's in user
-    # space (the bug hs_uret_cache_forgotten models by switching the step off, which the patch leaves alone).
-    "uret_notifier_never_armed": (("        uret_registered = 1;\n", ""), "hs_merged", "hs_uret_cache_forgotten"),
-    # update_debugctlmsr() skipped: a host DEBUGCTL beyond bits 1/12/14 stays cleared.
-    "debugctl_never_restored": (("restore(HR_DEBUGCTL); /* update_debugctlmsr() */", "; /* skipped */"),
-                                "hs_merged", "hs_debugctl_preserved_bits"),
+# Every deliberate firmware defect (rtl/soc/firmware_defects.py), with a scenario it must fail, the
+# check that must catch it (the software check: Linux's rules for the history the firmware had; the
+# model: the model-alone run; for host state the scenario's expect), and a scenario that stays clean.
+# "timing/..." files are the timing probes (make sim TEST=timing_probes MODE=softcore).
+DEFECT_CASES = {
+    "swallow_never_armed": ("nmi_seamret[fixed/noinstr/idt]", "software", "nmi_seamret[legacy/noinstr/idt]"),
+    "b2b_compares_wrong_pc": ("nmi_seamret[fixed/noinstr/idt]", "software", "nmi_seamret[legacy/noinstr/idt]"),
+    "pass_after_fault_window": ("nmi_seamret[fixed/noinstr/idt +fault]", "model", "nmi_seamret[fixed/noinstr/idt]"),
+    "uret_notifier_never_armed": ("hs_merged", "model", "hs_uret_cache_forgotten"),
+    "debugctl_never_restored": ("hs_merged", "model", "hs_debugctl_preserved_bits"),
+    "no_rerun_after_latched": ("e1_idt_latched_rerun", "software", "e2_fred_nesting"),
+    "kvm_pass_outside_guard": ("e1_idt_latched_rerun", "software", "e2_fred_nesting"),
+    "swallow_without_b2b": ("e3_swallow_needs_back_to_back", "software", "e5_poll_before"),
+    "non_atomic_decrement": ("timing/decrement_window_early", "software", "e2_fred_nesting"),
+    "idle_never_touches": ("timing/idle_after_swallow_armed", "software", "e5_poll_before"),
 }
 
 
-@pytest.mark.parametrize("defect", sorted(FIRMWARE_DEFECTS))
+def test_every_firmware_defect_has_a_case():
+    assert set(DEFECT_CASES) == set(FIRMWARE_DEFECTS)
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECT_CASES))
 def test_a_firmware_defect_fails_on_the_software_check(defect):
-    patch, broken_row, clean_row = FIRMWARE_DEFECTS[defect]
-    broken = build_firmware(quiet=True, patch=patch)
-    if broken_row.startswith("hs_"):
+    broken_row, check, clean_row = DEFECT_CASES[defect]
+    broken = build_firmware(quiet=True, patch=firmware_patch(defect))
+    if broken_row.startswith("nmi_seamret["):
+        report = run_test("nmi_seamret", 1, quiet=True, mode="softcore", firmware=broken)
+    else:
         files = [str(SCENARIO_DIR / f"{name}.yaml") for name in (broken_row, clean_row)]
         report = run_test("scenario", 1, quiet=True, mode="softcore", firmware=broken, scenario_files=files)
-    else:
-        report = run_test("nmi_seamret", 1, quiet=True, mode="softcore", firmware=broken)
-    row = rows(report)[broken_row]
-    assert not row["ok"] and "differs from the model's software" in row["failure"], row["failure"]
+    name = broken_row.split("/")[-1] if broken_row.startswith("timing/") else broken_row
+    row = rows(report)[name]
+    assert not row["ok"] and row["checks"][check] == "FAIL", (row["checks"], row["failure"])
+    words = {"software": "software check: ", "model": "differs from the model's software"}[check]
+    assert words in row["failure"], row["failure"]  # the first difference, printed
     assert rows(report)[clean_row]["ok"], rows(report)[clean_row]["failure"]
 
 
@@ -158,14 +163,15 @@ def test_the_environment_places_nmis_and_exits_by_phase():
 
 def test_the_firmware_log_is_decoded_and_a_damaged_one_refused():
     tag = lambda kind: abi.LOG_TAG | abi.LOG_KINDS[kind] << 8 | len(abi.LOG_FIELDS[kind])
-    words = [tag("LOG_MARKS"), 0x100, 0x200, tag("LOG_COUNTS"), 2, 1, 0, 0, 3]
-    assert abi.decode_log(words) == [("LOG_MARKS", {"r_seam": 0x100, "r_kvm": 0x200}),
+    words = [tag("LOG_MARKS"), 0x100, 0x120, 0x200, 0x220, 0x300, 0x310, tag("LOG_COUNTS"), 2, 1, 0, 0, 3]
+    assert abi.decode_log(words) == [("LOG_MARKS", {"r_seam": 0x100, "r_seam_end": 0x120, "r_kvm": 0x200,
+                                                    "r_kvm_end": 0x220, "r_idle": 0x300, "r_idle_end": 0x310}),
                                      ("LOG_COUNTS", {"normal": 2, "unknown": 1, "swallow": 0, "external": 0,
                                                      "passes": 3})]
     with pytest.raises(ValueError, match="not a record tag"):
         abi.decode_log([0x12345678])
     with pytest.raises(ValueError, match="cut short"):
-        abi.decode_log(words[:5])
+        abi.decode_log(words[:9])
 
 
 def test_every_library_scenario_runs_on_the_firmware():
@@ -177,28 +183,48 @@ def test_every_library_scenario_runs_on_the_firmware():
     assert not report["not_applicable"] and len(report["runs"]) == len(TESTS["library"].scenarios(1))
     # SPEC §7 on the CPU: the first posting leaves exactly DEBUGCTL and UMWAIT_CONTROL wrong; the
     # merged code refuses a WAITPKG TD; the forgotten user-return cache leaves the four slots wrong.
-    hs = {name: rows(report)[name]["firmware"]["host_state"] for name in
+    hs = {name: rows(report)[name]["outcome"]["host_state"] for name in
           ("hs_first_posting", "hs_refused_waitpkg", "hs_uret_cache_forgotten", "hs_merged")}
     assert hs["hs_first_posting"]["differs"] == ["DEBUGCTL", "UMWAIT_CONTROL"] and not hs["hs_merged"]["differs"]
     assert hs["hs_refused_waitpkg"]["refused"] and hs["hs_refused_waitpkg"]["writes"] == 21  # the host's values only
     assert hs["hs_uret_cache_forgotten"]["differs"] == ["STAR", "LSTAR", "FMASK", "TSC_AUX"]
     no_entry = rows(report)["a1_host_nmi_no_td"]  # the firmware idles at r_idle until the environment is done
-    assert no_entry["ok"] and no_entry["firmware"]["passes"] and not no_entry["timed"]
+    assert no_entry["ok"] and no_entry["outcome"]["passes"] and not no_entry["timed"]
+    # Every run had every check: none placed an NMI by time, so nothing is "not applicable".
+    assert all(set(r["checks"].values()) == {"PASS"} for r in report["runs"]), [
+        (r["scenario"], r["checks"]) for r in report["runs"] if set(r["checks"].values()) != {"PASS"}]
 
 
-def test_an_arrival_at_or_after_the_models_poll_in_a_handler_is_flagged_timed():
-    """`until: handler` places an NMI relative to the pass's start; the model polls ``poll`` cycles in,
-    the firmware where its code polls, so an arrival ``poll`` or more cycles in is placed by time."""
+def test_inside_a_handler_only_the_poll_anchors_place_an_nmi():
+    """`until: handler` says nothing about the pass's poll, so an arrival there is placed by time;
+    `until: poll` places its first arrival before the poll (the next may be after it), `until: polled`
+    its first after a poll made since the last NMI. The firmware's HANDLER register says which holds."""
     from py_model.hardware import HOST
 
-    steps = [("nmi", 3), ("until", "handler"), ("nmi", 4), ("nmi", 5)]
-    early = EnvPlayer(softcore_case(Scenario("e", Config(poll=4), steps, "")))
-    late = EnvPlayer(softcore_case(Scenario("l", Config(poll=1), steps, "")))
-    for env in (early, late):
+    ahead, done = abi.POLL_STATES["POLL_AHEAD"], abi.POLL_STATES["POLL_DONE"]
+
+    def play(steps, handler):
+        env = EnvPlayer(softcore_case(Scenario("s", Config(), [("nmi", 3)] + steps, "")))
         env.cycle(HOST)
-        for _ in range(3):
-            env.cycle(HOST, in_handler=True)
-    assert not early.timed and late.timed
+        for _ in range(4):
+            env.cycle(HOST, handler)
+        return env.timed
+
+    assert play([("until", "handler"), ("nmi", 4)], Handler(True, ahead))
+    assert not play([("until", "poll"), ("nmi", 4)], Handler(True, ahead))
+    assert play([("until", "poll"), ("nmi", 4), ("nmi", 5)], Handler(True, ahead))
+    assert not play([("until", "polled"), ("nmi", 4)], Handler(True, done, poll_index=1, polls=1))
+    # `until: polled` waits for a poll after the last NMI: not the pass that polled before it.
+    env = EnvPlayer(softcore_case(Scenario("w", Config(), [("nmi", 3), ("until", "polled"), ("nmi", 4),
+                                                           ("until", "polled"), ("nmi", 5)], "")))
+    assert env.cycle(HOST, Handler(False, polls=0))["env__nmi_vector"] == 3
+    assert env.cycle(HOST, Handler(True, ahead, polls=0))["env__nmi"] == 0
+    assert env.cycle(HOST, Handler(True, done, poll_index=1, polls=1))["env__nmi_vector"] == 4
+    assert env.cycle(HOST, Handler(True, done, poll_index=1, polls=1))["env__nmi"] == 0  # the same poll
+    assert env.cycle(HOST, Handler(True, done, poll_index=2, polls=2))["env__nmi_vector"] == 5
+    assert not env.timed
+    # An arrival the cycle after an anchored one, before any handler began, is placed as well.
+    assert not play([("nmi", 0)], Handler(False))
 
 
 def test_an_nmi_placed_by_time_into_the_hosts_run_is_flagged_timed():
