@@ -39,6 +39,17 @@ class Outcome:
         return cls(list(host.passes), host.linux.counts(), len(inverted), inverted, lost,
                    lost_events, lost_nmis, list(trace), cycles, dict(host.arrival_vector), host_state)
 
+    @classmethod
+    def from_json(cls, data: dict) -> "Outcome":
+        """An outcome as ``to_json`` (or ``OUT=``) wrote it, for the same checks (no trace needed)."""
+        from .host import Pass
+
+        passes = [Pass(p["via"], p["rip"], p["bitmap"], p["cycle"], list(p["arrivals"]), p["result"],
+                       list(p["claimed"]), p.get("end")) for p in data["passes"]]
+        return cls(passes, dict(data["counts"]), data["inversions"], list(data.get("inverted", [])), data["lost"],
+                   list(data.get("lost_events", [])), list(data.get("lost_nmis", [])), cycles=data.get("cycles", 0),
+                   host_state=data.get("host_state"))
+
     # ----- presentation ----------------------------------------------------------------
     def to_json(self, with_trace: bool = True) -> dict:
         out = {

@@ -34,6 +34,8 @@ FULL_TESTS = {
     "test_soak_gives_the_spec_signs_on_the_virtual_board",
     "test_a_module_that_loses_the_fix_fails_the_fixed_soak",
     "test_soak_gives_the_spec_signs_in_simulation_under_cocotb",
+    "test_out_is_one_format_in_every_mode",
+    "test_any_subset_of_expect_is_judged_in_every_mode",
 }
 
 

@@ -26,8 +26,8 @@ CFG_SHIFTS = {
 # HS_TABLE_ADDR (at the top of the 4 KiB RAM, above the stack) when CFG_HOST_STATE is set. Word 0: flags
 # (HS_FLAGS); words HS_HOST..: the host's value of every register (REGISTER_MAP order), low word first;
 # words HS_GUEST_XSAVE..: the TD's PKRU, XCR0 and XSS (KVM knows them from the TD's parameters).
-HS_TABLE_ADDR = 0xF30  # the stack grows down from here; the linker script keeps STACK_BYTES free below it
-STACK_BYTES = 448  # the deepest nesting, from the compiler's frames: main 80 + kvm_manual_nmi 32 + default_do_nmi 80
+HS_TABLE_ADDR = 0xF38  # the stack grows down from here; the linker script keeps STACK_BYTES free below it
+STACK_BYTES = 416  # the deepest nesting, from the compiler's frames: main 80 + kvm_manual_nmi 32 + default_do_nmi 80
 # + exc_nmi's trap frame 112 + default_do_nmi 80 + handler_enter 16 = 400 bytes, and a margin
 HS_TABLE = {"HS_HOST": 1, "HS_GUEST_XSAVE": 1 + 2 * len(REGISTER_MAP)}
 HS_TABLE_WORDS = HS_TABLE["HS_GUEST_XSAVE"] + 2 * 3

@@ -33,6 +33,19 @@ def unjudged_expect(expect: dict, software_timed: list[int]) -> str | None:
     return None
 
 
+def judge_expect(expect: dict, outcome, software_timed: list[int], timed: bool) -> tuple[str, str | None]:
+    """The scenario's ``expect`` on a softcore run: (PASS | FAIL | n/a, the first difference or the
+    key this mode cannot judge). Any subset of the format's keys; only ``cycle`` of a software-timed
+    pass is refused. ``timed``: an NMI was placed by time, so the file's expectation does not apply."""
+    unjudged = unjudged_expect(expect, software_timed)
+    if unjudged:
+        return "FAIL", unjudged
+    if timed:
+        return NOT_APPLICABLE, None
+    miss = check_expect(expect, outcome)
+    return ("FAIL", miss) if miss else ("PASS", None)
+
+
 def host_state_outcome(scenario, log: dict | None, regs) -> dict:
     """At the end of a host-state run: the firmware's refusal (from its log) and the registers that
     differ from the host's values in the register file the hardware holds (``regs``), shaped as the
@@ -120,15 +133,8 @@ class SoftcoreRun:
                 checks["model"] = "FAIL" if miss else "PASS"
                 problem = f"{scenario.name}: the firmware differs from the model's software: {miss}" if miss else None
         if problem is None and scenario.expect:
-            unjudged = unjudged_expect(scenario.expect, firmware["software_timed"])
-            if unjudged:
-                problem, checks["expect"] = f"{scenario.name}: {unjudged}", "FAIL"
-            elif timed:
-                checks["expect"] = NOT_APPLICABLE
-            else:
-                miss = check_expect(scenario.expect, outcome)
-                checks["expect"] = "FAIL" if miss else "PASS"
-                problem = f"{scenario.name}: {miss}" if miss else None
+            checks["expect"], miss = judge_expect(scenario.expect, outcome, firmware["software_timed"], timed)
+            problem = f"{scenario.name}: {miss}" if miss else None
         return {"scenario": scenario.name, "config": scenario.config.to_json(), "ok": problem is None,
                 "failure": problem, "cycles": self.last, "instructions": instructions,
                 "transactions": self.checker.scoreboard.compared["txn"], "checks": checks,

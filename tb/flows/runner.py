@@ -18,6 +18,7 @@ from pathlib import Path
 from py_model.atomic import OutputError, write_output
 from tb import ROOT
 from tb.flows.cli import OneLineParser, UsageError, check_out_path, fresh_seed
+from tb.sim.firmware import FirmwareError
 from tb.sim.verilator import run_test, verilator_env
 
 
@@ -48,7 +49,9 @@ def print_softcore_report(report: dict, reproduce: str) -> bool:
         if not r["ok"]:
             print(f"FAIL {r['scenario']}: {r['failure']}")
     tally = lambda key, value: sum(1 for r in runs if (r.get("checks") or {}).get(key) == value)
-    print(f"{len(runs)} runs: software checked in {tally('software', 'PASS') + tally('software', 'FAIL')}; model "
+    skipped = len(report.get("not_applicable", []))
+    print(f"{len(runs)} runs ({skipped} scenario{'' if skipped == 1 else 's'} not run: not applicable in softcore mode, "
+          f"listed above): software checked in {tally('software', 'PASS') + tally('software', 'FAIL')}; model "
           f"compared in {tally('model', 'PASS') + tally('model', 'FAIL')}, not applicable in {tally('model', 'n/a')}; "
           f"expect checked in {tally('expect', 'PASS') + tally('expect', 'FAIL')}, not applicable in "
           f"{tally('expect', 'n/a')} (n/a: an NMI placed by time into the host's software, so where it lands is "
@@ -129,6 +132,10 @@ def main(argv=None) -> int:
         return 2
     except OutputError as err:  # an OUT= that could not take the results (/dev/full, a FIFO nobody reads)
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except FirmwareError as err:  # the compiler's own message is long: its last line says what failed
+        lines = [line for line in str(err).splitlines() if line.strip()]
+        print(f"error: the firmware did not build: {lines[-1] if lines else err}", file=sys.stderr)
         return 1
     except OSError as err:  # a read-only or full build/, a missing tool
         where = f" {err.filename}" if err.filename else ""

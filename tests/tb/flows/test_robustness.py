@@ -116,6 +116,8 @@ def test_a_regression_that_cannot_start_touches_nothing():
     (["sim", "host_state", "--target", "vboard"], "the board has no host-state register file"),
     (["scenario", "tb/scenarios/b3_single_nmi_exit.yaml", "--out", "/no/such/folder/o.json"], "does not exist"),
     (["scenario", "tb/scenarios/b3_single_nmi_exit.yaml", "--out", "tb"], "is a directory"),
+    (["sim", "nmi_seamret", "--fw-bug", "nonsense", "--mode", "softcore"], "FW_BUG=nonsense: unknown firmware defect"),
+    (["sim", "nmi_seamret", "--fw-bug", "swallow_without_b2b"], "FW_BUG= applies to MODE=softcore only"),
 ])
 def test_bad_arguments_are_one_line_before_any_work(args, fragment):
     proc = runner(*args, timeout=120)
@@ -188,3 +190,43 @@ def test_ctrl_c_during_a_sim_stops_it_with_130():
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, output
     assert "INTERRUPTED" in output and "Traceback" not in output and "PASS" not in output
+
+
+# Every MODE x TARGET: what was asked runs, or one line refuses it before any work (issue 25: the
+# softcore asked for on a board once ran program mode silently).
+MATRIX = {("interactive", "sim"): "runs", ("program", "sim"): "runs", ("softcore", "sim"): "runs",
+          ("interactive", "vboard"): "MODE=interactive does not run on TARGET=vboard",
+          ("program", "vboard"): "runs",
+          ("softcore", "vboard"): "MODE=softcore does not run on TARGET=vboard",
+          ("interactive", "board"): "MODE=interactive does not run on TARGET=board",
+          ("program", "board"): "runs",
+          ("softcore", "board"): "MODE=softcore does not run on TARGET=board"}
+
+
+@pytest.mark.parametrize("mode, target", sorted(MATRIX))
+def test_every_mode_and_target_runs_what_was_asked_or_refuses(mode, target):
+    from tb.flows.cli import UsageError
+    from tb.flows.runner import TARGET_MODES, resolve_mode
+
+    assert set(MATRIX) == {(m, t) for t in TARGET_MODES for m in ("interactive", "program", "softcore")}
+    want = MATRIX[mode, target]
+    if want == "runs":
+        assert resolve_mode(mode, target) == mode
+    else:
+        with pytest.raises(UsageError, match=want):
+            resolve_mode(mode, target)
+        port = ["--port", "/dev/null"] if target == "board" else []
+        proc = runner("sim", "nmi_seamret", "--seed", "1", "--mode", mode, "--target", target, *port, timeout=120)
+        assert proc.returncode == 2 and want in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert "TEST=" not in proc.stdout  # refused before anything started
+
+
+def test_a_mode_not_given_is_the_targets_own():
+    from tb.flows.runner import resolve_mode
+
+    assert [resolve_mode(None, t) for t in ("sim", "vboard", "board")] == ["interactive", "program", "program"]
+
+
+def test_the_softcore_on_the_virtual_board_is_refused_through_make():
+    proc = make("sim", "TEST=nmi_seamret", "MODE=softcore", "TARGET=vboard", timeout=120)
+    assert proc.returncode != 0 and "MODE=softcore does not run on TARGET=vboard" in proc.stderr, proc.stderr

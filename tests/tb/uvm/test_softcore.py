@@ -248,3 +248,42 @@ def test_an_nmi_placed_by_time_into_the_hosts_run_is_flagged_timed():
     assert not spill.timed
     spill.cycle(HOST)
     assert spill.timed
+
+
+def read_outcome(path) -> dict:
+    """One reader for what OUT= writes in every mode: the verdict, the documented Outcome at the top
+    level, the mode's own part under its name."""
+    import json
+
+    record = json.loads(path.read_text())
+    for key in ("scenario", "config", "ok", "failure", "mode", "passes", "counts", "inversions", "lost"):
+        assert key in record, (record.get("mode"), key)
+    assert record["mode"] in record  # the mode's own sub-object
+    for p in record["passes"]:
+        assert {"via", "rip", "bitmap", "claimed", "result", "arrivals", "cycle"} <= set(p), p
+    return record
+
+
+def test_out_is_one_format_in_every_mode(tmp_path):
+    """The same scenario's OUT from the model alone, interactive and program mode, the virtual board
+    and the softcore: one reader, and the same Outcome (a phase-placed scenario: every mode agrees)."""
+    import subprocess
+
+    from conftest import ROOT
+
+    scenario = SCENARIO_DIR / "spec6_legacy_noinstr_idt.yaml"
+    how = {"model": ["model"], "interactive": ["scenario"], "program": ["scenario", "MODE=program"],
+           "vboard": ["scenario", "TARGET=vboard"], "softcore": ["scenario", "MODE=softcore"]}
+    records = {}
+    for name, args in how.items():
+        out = tmp_path / f"{name}.json"
+        proc = subprocess.run(["make", "--no-print-directory", *args, f"FILE={scenario}", f"OUT={out}"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, (name, proc.stdout[-2000:], proc.stderr[-2000:])
+        records[name] = read_outcome(out)
+    assert {r["mode"] for r in records.values()} == {"model", "interactive", "program", "softcore"}
+    same = lambda r: ([{k: p[k] for k in ("via", "rip", "bitmap", "claimed", "result", "arrivals")}
+                       for p in r["passes"]], r["counts"], r["inversions"], r["lost"])
+    assert all(same(r) == same(records["model"]) for r in records.values()), {n: same(r) for n, r in records.items()}
+    assert records["softcore"]["softcore"]["checks"] == {"hardware": "PASS", "software": "PASS", "model": "PASS",
+                                                         "expect": "PASS"}
