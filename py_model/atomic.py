@@ -39,17 +39,13 @@ class OutputError(OSError):
 def write_output(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` by the rules in the module docstring; raise ``OutputError``."""
     path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
-        mode = os.stat(target).st_mode
-    except FileNotFoundError:
-        mode = None
+        target, kind = _resolve(path)
     except OSError as err:
         raise OutputError(err.errno, f"cannot write {path}: {err.strerror}") from None
     data = text.encode()
-    kind = _kind(mode)
     if kind in ("missing", "regular"):
-        _write_output(target, data, shown=path)
+        _write_whole(target, data, shown=path)
     elif kind in ("character device", "FIFO"):
         _write_in_place(target, data, fifo=kind == "FIFO", shown=path)
     elif kind == "socket":
@@ -60,14 +56,10 @@ def write_output(path: str | Path, text: str) -> None:
 
 def out_problem(out: Path) -> str | None:
     """Checked before any run: OUT names something ``write_output`` can write."""
-    target = Path(os.path.realpath(out)) if out.is_symlink() else out
     try:
-        mode = os.stat(target).st_mode
-    except FileNotFoundError:
-        mode = None
+        target, kind = _resolve(out)
     except OSError as err:
         return err.strerror or str(err)
-    kind = _kind(mode)
     if kind == "directory":
         return "is a directory; give a file name"
     if kind not in ("missing", "regular", "character device", "FIFO", "socket"):
@@ -83,9 +75,16 @@ def out_problem(out: Path) -> str | None:
     return None
 
 
-def _kind(mode: int | None) -> str:
-    if mode is None:
-        return "missing"
+def _resolve(path: Path) -> tuple[Path, str]:
+    """What a write to ``path`` reaches (a symlink followed to its end) and what kind of thing it is."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        return target, _kind(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return target, "missing"
+
+
+def _kind(mode: int) -> str:
     for test, name in ((stat.S_ISREG, "regular"), (stat.S_ISDIR, "directory"), (stat.S_ISCHR, "character device"),
                        (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISBLK, "block device")):
         if test(mode):
@@ -98,7 +97,7 @@ def _fail(err: OSError, shown: Path) -> OutputError:
     return OutputError(err.errno, f"cannot write {shown}: {reason}")
 
 
-def _write_output(target: Path, data: bytes, shown: Path) -> None:
+def _write_whole(target: Path, data: bytes, shown: Path) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(data)

@@ -259,12 +259,7 @@ def _main(argv=None) -> int:
         f" MODE={args.mode}" if args.mode != "interactive" else "") + (" STRICT=1" if args.strict else "") + (
         f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else "")
     ok = print_report(report, args.test, seed, reproduce)
-    report["ok"] = ok
-    if args.json:
-        write_output(Path(args.json), json.dumps(report))
-    if args.out:
-        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False,
-                   mode=args.mode)
+    publish(args, report, ok)
     if not args.no_svg and args.mode != "softcore":  # the timelines are drawn from the model's pass records
         from tb.reports.timeline_svg import write_svgs
 
@@ -284,13 +279,18 @@ def run_seed_batch(args) -> int:
     print(f"TEST={args.test} SEEDS={args.seeds}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
     report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds)
     ok = print_report(report, args.test, seeds[0], f"make sim TEST={args.test} SEED=<the failing run's seed>")
+    publish(args, report, ok)
+    return 0 if ok else 1
+
+
+def publish(args, report: dict, ok: bool) -> None:
+    """``make sim``'s files: the whole report (``--json``, for regressions) and the runs (``OUT=``)."""
     report["ok"] = ok
     if args.json:
         write_output(Path(args.json), json.dumps(report))
     if args.out:
         write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False,
                    mode=args.mode)
-    return 0 if ok else 1
 
 
 def scenario_files(specs: list[str]) -> list[str]:
@@ -448,12 +448,7 @@ def run_board_target(args, seed: int) -> int:
     print(f"bridge: {link['requests']} requests ({link['retries']} retried), {link['bytes_out'] + link['bytes_in']:,} bytes "
           f"in {report['seconds']:.2f} s = {(link['bytes_out'] + link['bytes_in']) / seconds:,.0f} bytes/s, "
           f"{len(report['runs']) / seconds:.1f} traces/s")
-    if args.json:
-        report["ok"] = ok
-        write_output(Path(args.json), json.dumps(report))
-    if args.out:
-        write_runs(Path(args.out), report.get("runs") or [], report.get("expected_runs") or 0, single=False,
-                   mode=args.mode)
+    publish(args, report, ok)
     return 0 if ok else 1
 
 

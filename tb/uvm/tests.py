@@ -99,6 +99,11 @@ class nmi_during_pass(NmiBaseTest):
 
 
 @backstop
+class timing_probes(NmiBaseTest):
+    pass
+
+
+@backstop
 class host_state(NmiBaseTest):
     pass
 

@@ -158,12 +158,12 @@ def test_make_model_out_to_a_fifo_and_a_symlink(tmp_path):
     proc = make_model(fifo)
     thread.join(10)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(got[0])["name"] == "a1_host_nmi_no_td" and stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert json.loads(got[0])["scenario"] == "a1_host_nmi_no_td" and stat.S_ISFIFO(fifo.lstat().st_mode)
     target, link = tmp_path / "target.json", tmp_path / "link.json"
     link.symlink_to(target)
     proc = make_model(link)
     assert proc.returncode == 0, proc.stderr
-    assert link.is_symlink() and json.loads(target.read_text())["name"] == "a1_host_nmi_no_td"
+    assert link.is_symlink() and json.loads(target.read_text())["scenario"] == "a1_host_nmi_no_td"
 
 
 @needs_root

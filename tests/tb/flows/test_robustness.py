@@ -162,7 +162,7 @@ def test_make_passes_awkward_file_names_through(tmp_path):
     out = tmp_path / "o u t.json"
     proc = make("model", f"FILE={odd}", f"OUT={out}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert json.loads(out.read_text())["pass"] is True
+    assert json.loads(out.read_text())["ok"] is True
 
 
 @pytest.mark.parametrize("module, args, fragment", [
