@@ -3,6 +3,7 @@
 #                                                  (STRICT=1: every cycle sampled, not only the design's events)
 #   make test | test-full                          the fast test tier (a sample of everything) | every test
 #   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
+#   (sim, scenario, model: MAX_CYCLES=n sets the run bound shared by the model and the RTL, default 200,000)
 #   make scenario FILE=<file|folder|a,b> [OUT=<json>] [MODE=] [TARGET=]  scenario files on the RTL and the model
 #   make explore                                   every NMI placement in every configuration
 #   make bench [NIGHTLY=1]                         speed: the model, the four ways of running, the targets
@@ -44,15 +45,15 @@ test-full: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(if $(filter 1,$(STRICT)),--strict) $(if $(OUT),--out $(call q,$(OUT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b)))
+	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(if $(filter 1,$(STRICT)),--strict) $(if $(OUT),--out $(call q,$(OUT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
 
 scenario: $(STAMP)
 	$(if $(FILE),,@echo "usage: make scenario FILE=<file.yaml|folder|a.yaml,b.yaml> [OUT=<json>] [MODE=program] [TARGET=vboard|board PORT=]"; exit 2)
-	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b)))
+	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
 
 model: $(STAMP)
 	$(if $(FILE),,@echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)
-	$(PY) -m py_model run $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT)))
+	$(PY) -m py_model run $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
 
 explore: $(STAMP)
 	$(PY) -m py_model explore

@@ -1,6 +1,6 @@
 """Command line: run scenario files on the model alone, or explore every interleaving.
 
-    python -m py_model [run] FILE [FILE ...] [--out OUT.json] [--trace]
+    python -m py_model [run] FILE [FILE ...] [--out OUT.json] [--trace] [--max-cycles N]
     python -m py_model explore [--quick]
 
 Exit status: 0 when every file is valid, runs, and meets its `expect`; 1 on an expectation
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .atomic import OutputError, out_problem, write_output
+from .config import set_run_cycle_bound
 from .outcome import check_expect
 from .run import run_model
 from .scenario import ScenarioFileError, load_scenario
@@ -28,6 +29,7 @@ def main(argv=None) -> int:
     run.add_argument("files", nargs="+", type=Path)
     run.add_argument("--out", type=Path, help="write the outcome as JSON (one file: an object; several: a list)")
     run.add_argument("--trace", action="store_true", help="print the transaction trace")
+    run.add_argument("--max-cycles", type=int, help="the run bound in cycles (default 200,000)")
     explore = sub.add_parser("explore", help="enumerate NMI placements in every configuration")
     explore.add_argument("--max-nmis", type=int, default=3)
     explore.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -45,6 +47,8 @@ def main(argv=None) -> int:
         if args.command == "bench":
             from .bench import main as bench_main
             return bench_main(args.entries, args.seed)
+        if args.max_cycles is not None:
+            set_run_cycle_bound(args.max_cycles)
         if args.out is not None:
             problem = out_problem(args.out)
             if problem:
@@ -54,7 +58,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\nINTERRUPTED", file=sys.stderr)
         return 130
-    except ValueError as err:  # e.g. a malformed TB_MAX_CYCLES
+    except ValueError as err:  # e.g. a malformed MAX_CYCLES
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OutputError as err:  # OUT=/dev/full and the like: one line

@@ -7,7 +7,6 @@ unbounded above.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields, replace
 
 MODULES = ("legacy", "fixed")
@@ -25,21 +24,26 @@ UNTIL_BOUND = 10_000
 SETTLE_BOUND = 10_000
 # One bound on a whole run's length, shared by the model and every RTL bench (README
 # "Robustness"): a run that has not ended after this many cycles fails with a clear message.
-# TB_MAX_CYCLES overrides it.
+# ``MAX_CYCLES=`` on the make commands sets it (the model's CLI and the RTL benches take it as a
+# setting, never from the environment here).
 DEFAULT_RUN_CYCLE_BOUND = 200_000
+_run_cycle_bound = DEFAULT_RUN_CYCLE_BOUND
 
 
 def run_cycle_bound() -> int:
-    raw = os.environ.get("TB_MAX_CYCLES", "")
-    if not raw:
-        return DEFAULT_RUN_CYCLE_BOUND
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"TB_MAX_CYCLES: expected a positive integer (cycles), got {raw!r}")
-    return int(raw)
+    return _run_cycle_bound
+
+
+def set_run_cycle_bound(cycles: int) -> None:
+    """The process's run bound (the CLI's ``--max-cycles``, a bench's settings)."""
+    global _run_cycle_bound
+    if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1:
+        raise ValueError(f"MAX_CYCLES={cycles!r}: expected a positive integer (cycles)")
+    _run_cycle_bound = cycles
 
 
 def beyond_bound(name: str, bound: int) -> str:
-    return f"{name}: did not end within {bound:,} cycles (the run bound; raise it with TB_MAX_CYCLES)"
+    return f"{name}: did not end within {bound:,} cycles (the run bound; raise it with MAX_CYCLES=)"
 
 
 @dataclass(frozen=True)

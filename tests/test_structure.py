@@ -147,3 +147,19 @@ def test_every_test_named_in_the_tiers_exists():
         names |= {n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
     assert (FULL_TESTS | SAMPLED) - names == set()
     assert all((ROOT / "tests" / m).exists() for m in FULL_MODULES)
+
+
+def test_only_tb_sim_reads_the_launchers_settings():
+    """The launcher-bench contract is one typed object (tb/sim/settings.py): no module outside tb/sim
+    reads a TB_* environment variable (the benches take RunSettings, through ConfigDB)."""
+    import re
+
+    readers = []
+    for base in ("tb", "py_model", "rtl"):
+        for path in (ROOT / base).rglob("*.py"):
+            if path.is_relative_to(ROOT / "tb" / "sim"):
+                continue
+            text = path.read_text()
+            if re.search(r"environ(\.get)?\s*[\[(]\s*[\"']TB_|getenv\(\s*[\"']TB_", text):
+                readers.append(path.relative_to(ROOT).as_posix())
+    assert readers == [], readers

@@ -42,6 +42,7 @@ from py_model.atomic import write_output
 from py_model.config import DEFAULT_RUN_CYCLE_BOUND
 
 from tb import ROOT
+from tb.sim.settings import RunSettings
 
 KILL_TESTS = ["nmi_seamret", "no_td", "single_exit", "nonnmi_exit", "nmi_during_pass", "host_state", "library",
               "random"]
@@ -289,9 +290,9 @@ def simulate(folder: Path, netlist: Path, mutants: list[int], jobs: int) -> dict
         runner = verified_build(**build)  # one runner per thread: cocotb's runner keeps per-run state
         run_dir = new_run_dir(folder / "runs", "campaign")
         out = run_dir / "results.json"
-        env = {"TB_MUTANTS": ",".join(map(str, group)), "TB_KILL_TESTS": ",".join(KILL_TESTS),
-               "TB_SEEDS": ",".join(map(str, RANDOM_SEEDS)), "TB_RESULTS": str(out),
-               "PYTHONPATH": str(ROOT), "COCOTB_LOG_LEVEL": "WARNING"}
+        settings = RunSettings(test="mcy_campaign", mutants=tuple(group), kill_tests=tuple(KILL_TESTS),
+                               seeds=tuple(RANDOM_SEEDS), results=str(out))
+        env = {**settings.to_env(), "PYTHONPATH": str(ROOT), "COCOTB_LOG_LEVEL": "WARNING"}
         try:
             runner.test(test_module="tb.uvm.mcy_campaign", hdl_toplevel="nmi_top", build_dir=build_dir, test_dir=run_dir,
                         extra_env=env, results_xml=str(run_dir / "results.xml"), log_file=run_dir / "sim.log")

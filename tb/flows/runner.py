@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from py_model.atomic import OutputError, write_output
+from py_model.config import set_run_cycle_bound
 from tb import ROOT
 from tb.flows.cli import OneLineParser, UsageError, check_out_path, fresh_seed
 from tb.sim.firmware import FirmwareError
@@ -199,6 +200,7 @@ def _main(argv=None) -> int:
     scen.add_argument("--out")
     scen.add_argument("--bug", action="append", default=[])
     for p in (sim, scen):
+        p.add_argument("--max-cycles", type=int, default=None, help="the run bound (MAX_CYCLES=), shared by model and RTL")
         p.add_argument("--fw-bug", action="append", default=[],
                        help="softcore mode: build the firmware with a deliberate defect (rtl/soc/firmware_defects.py)")
         p.add_argument("--mode", choices=["interactive", "program", "softcore"], default=None,
@@ -224,6 +226,11 @@ def _main(argv=None) -> int:
             raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))}")
         if args.target == "board" and not args.port:
             raise UsageError("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)")
+        if args.max_cycles is not None:
+            try:
+                set_run_cycle_bound(args.max_cycles)  # the model's runs here (board targets) and the bench's
+            except ValueError as err:
+                raise UsageError(str(err)) from None
         args.mode = resolve_mode(args.mode, args.target)
         args.firmware = firmware_with_defects(args.fw_bug, args.mode)
     if args.command == "scenario":

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from py_model.atomic import write_output
 from tb import ROOT
+from py_model.config import run_cycle_bound
 from tb.sim import build_cache
+from tb.sim.settings import RunSettings
 
 PUBLIC_PORTS = str(ROOT / "tb" / "sim" / "public_ports.vlt")
 
@@ -176,16 +178,15 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     run_dir = new_run_dir(build_dir / "runs", f"{test}-seeds{seeds[0]}-{seeds[-1]}" if seeds else f"{test}-seed{seed}")
     results_json = run_dir / "results.json"
     results_xml = run_dir / "results.xml"
-    env = {**cocotb_env(), "TB_SEED": str(seed), "TB_RESULTS": str(results_json),
-           "TB_HDL_CLOCK": "1" if mode == "program" else "0", "TB_STRICT": "1" if strict else "0"}
-    if seeds:
-        env["TB_SEEDS"] = ",".join(str(s) for s in seeds)
     if mode == "softcore":  # one cocotb test plays any catalog test's scenarios against the firmware
         from tb.sim.firmware import build_firmware
 
-        env.update(TB_TEST=test, TB_FIRMWARE=str(firmware or build_firmware(quiet=quiet)))
-    if scenario_files:  # test "scenario": these files, in one simulator process
-        env["TB_SCENARIO"] = os.pathsep.join(str(Path(f).resolve()) for f in scenario_files)
+        firmware = firmware or build_firmware(quiet=quiet)
+    settings = RunSettings(test=test, seed=seed, seeds=tuple(seeds or ()), results=str(results_json),
+                           scenario_files=tuple(str(Path(f).resolve()) for f in scenario_files),
+                           hdl_clock=mode == "program", strict=strict, firmware=str(firmware) if firmware else None,
+                           max_cycles=run_cycle_bound())
+    env = {**cocotb_env(), **settings.to_env()}
     log_file = run_dir / "sim.log"
     start = time.perf_counter()
     error = None
@@ -228,8 +229,9 @@ def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quie
     runner, build_dir, _, _, top = ensure_build(bugs, quiet=quiet, top=SOAK_CORE_NAME, hdl_clock=True, firmware=words)
     run_dir = new_run_dir(build_dir / "runs", f"soak-{label}")
     results, results_xml = run_dir / "results.json", run_dir / "results.xml"
-    env = {**cocotb_env(), "TB_SOAK_PINS": json.dumps(pins), "TB_SOAK_CONFIG": label, "TB_SOAK_SECONDS": str(seconds),
-           "TB_SOAK_DIVISOR": str(divisor), "TB_RESULTS": str(results)}
+    settings = RunSettings(test="soak", results=str(results), soak_pins=dict(pins), soak_config=label,
+                           soak_seconds=float(seconds), soak_divisor=divisor)
+    env = {**cocotb_env(), **settings.to_env()}
     error = None
     try:
         runner.test(test_module="tb.uvm.soak", hdl_toplevel=top, test_filter=r"\.soak$", extra_env=env,

@@ -49,7 +49,7 @@ class PinMonitor(uvm_monitor):
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
         self.bfm = ConfigDB().get(self, "", "BFM")
-        self.strict = ConfigDB().get(self, "", "STRICT")
+        self.strict = ConfigDB().get(self, "", "SETTINGS").strict
 
     async def run_phase(self):
         bfm = self.bfm

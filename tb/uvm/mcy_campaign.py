@@ -1,25 +1,21 @@
 """cocotb entry for ``make mcy``: the mutated netlist (every mutant behind ``mutsel``) against the model.
 
-For each mutant id in TB_MUTANTS, the scenarios of the kill tests run in order through the same
+For each mutant id in the settings' ``mutants``, the scenarios of the kill tests run in order through the same
 simulator-independent lockstep checker as the amaranth.sim bench (``tb/benches/lockstep.py``: reference
 cycle for cycle, invariants, model-alone outcome, expect, verdict) until one fails; the first
-failing test kills the mutant. Results go to TB_RESULTS as JSON.
+failing test kills the mutant. Results go to the settings' ``results`` as JSON.
 """
 
 from __future__ import annotations
-
-import json
-import os
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from py_model.atomic import write_output
-
-from tb.stimulus.catalog import TESTS
 from tb.benches.lockstep import Lockstep
 from tb.protocol.pins import IDLE_PINS
+from tb.sim.settings import RunSettings, publish_result
+from tb.stimulus.catalog import TESTS
 
 
 def _getter(dut):
@@ -49,9 +45,8 @@ async def _run(dut, scenario, verdict) -> str | None:
 
 @cocotb.test()
 async def mcy_campaign(dut):
-    mutants = [int(m) for m in os.environ["TB_MUTANTS"].split(",") if m]
-    tests = os.environ["TB_KILL_TESTS"].split(",")
-    seeds = [int(s) for s in os.environ.get("TB_SEEDS", "1").split(",")]
+    settings = RunSettings.from_env()
+    mutants, tests, seeds = settings.mutants, settings.kill_tests, settings.all_seeds
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     campaign = []  # (test name, scenario, verdict), built once
     for name in tests:
@@ -68,5 +63,4 @@ async def mcy_campaign(dut):
                 killed = {"test": label, "failure": problem.splitlines()[0][:300]}
                 break
         results[mutant] = killed
-        path = os.environ["TB_RESULTS"]
-        write_output(path, json.dumps(results))  # after every mutant: an interrupted campaign keeps them
+        publish_result(settings, results)  # after every mutant: an interrupted campaign keeps them

@@ -6,18 +6,16 @@ runner prints the same table.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, FallingEdge, RisingEdge, Timer
 
-from py_model.atomic import write_output
 from tb.check.program_check import check_result, program_row
 from tb.protocol.program import ProgramError, compile_scenario
 from tb.protocol.program_session import HOST_REGISTERS, RunStatus, run_on_async_port
+from tb.sim.settings import RunSettings, publish_result
 from tb.stimulus.catalog import TESTS, planned
 
 CLOCK_NS = 10
@@ -80,10 +78,10 @@ class CocotbProgramPort:
 
 
 async def program_test(dut, name: str) -> None:
-    seed = int(os.environ.get("TB_SEED", "1"))
-    files = os.environ.get("TB_SCENARIO", "")
-    scenarios, verdict = planned(name, seed, files.split(os.pathsep) if files else ())
-    if os.environ.get("TB_HDL_CLOCK") != "1":  # else the toplevel's HDL drives clk (tb/sim/verilator.py)
+    settings = RunSettings.from_env()
+    seed = settings.seed
+    scenarios, verdict = planned(name, seed, settings.scenario_files)
+    if not settings.hdl_clock:  # else the toplevel's HDL drives clk (tb/sim/verilator.py)
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns", impl="gpi").start())  # no Python per cycle
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
@@ -110,9 +108,7 @@ async def program_test(dut, name: str) -> None:
     # "seconds" is the simulation (load, run, read back), as the C++ harness's figure is.
     report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
               "seconds": split["simulate"], "split": {**split, **port.seconds}, "cycles": cycles}
-    path = os.environ.get("TB_RESULTS")
-    if path:  # published whole
-        write_output(path, json.dumps(report))
+    publish_result(settings, report)
     failures = [r["failure"] for r in rows if not r["ok"]]
     assert not failures, f"{len(failures)} run(s) failed; first: {failures[0]}"
 

@@ -8,8 +8,6 @@ reference in ``run_model``.
 
 from __future__ import annotations
 
-import os
-
 from pyuvm import ConfigDB, uvm_sequence
 
 from py_model.session import HostLoop
@@ -18,8 +16,8 @@ from tb.uvm.items import HostCycleItem, IdleItem, RunEndItem, RunStartItem
 
 
 class CatalogSeq(uvm_sequence):
-    """The scenarios of the catalog test named in ConfigDB ("TEST"), at each seed in ConfigDB
-    ("SEEDS"): a regression runs a batch of seeds in one simulator process."""
+    """The scenarios of the catalog test named in ConfigDB ("TEST"), at each seed of the run's
+    settings (ConfigDB "SETTINGS"): a regression runs a batch of seeds in one simulator process."""
 
     def plan(self):
         """([(seed, scenario)], verdict function) this sequence runs: made once (random scenarios are
@@ -29,8 +27,9 @@ class CatalogSeq(uvm_sequence):
         return self._plan
 
     def planned(self):
+        settings = ConfigDB().get(None, "", "SETTINGS")
         test, runs, verdict = ConfigDB().get(None, "", "TEST"), [], None
-        for seed in ConfigDB().get(None, "", "SEEDS"):
+        for seed in settings.all_seeds:
             scenarios, verdict = planned(test, seed)
             runs += [(seed, scenario) for scenario in scenarios]
         return runs, verdict
@@ -45,7 +44,7 @@ class CatalogSeq(uvm_sequence):
         await self.start_item(start)
         await self.finish_item(start)
         loop, state, edge = HostLoop(scenario), start.state, []
-        strict = ConfigDB().get(None, "", "STRICT")
+        strict = ConfigDB().get(None, "", "SETTINGS").strict
         while True:
             cycle = loop.cycle
             inputs = loop.step(state, edge)
@@ -70,8 +69,8 @@ class CatalogSeq(uvm_sequence):
 
 
 class ScenarioFileSeq(CatalogSeq):
-    """Scenario files (TB_SCENARIO, set by ``make scenario``) instead of a catalog entry."""
+    """Scenario files (the settings' ``scenario_files``: ``make scenario``) instead of a catalog entry."""
 
     def planned(self):
-        scenarios, verdict = planned("scenario", 0, os.environ["TB_SCENARIO"].split(os.pathsep))
+        scenarios, verdict = planned("scenario", 0, ConfigDB().get(None, "", "SETTINGS").scenario_files)
         return [(None, scenario) for scenario in scenarios], verdict

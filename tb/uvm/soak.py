@@ -4,24 +4,23 @@ The clock runs in HDL (``clocked_wrapper``), so the simulator runs the storm wit
 a cocotb UART receiver wakes on the line's start bits, samples each bit in its middle, and feeds the
 bytes to the same snapshot decoder the virtual board's pty and a real board's serial port feed
 (``tb/protocol/soak_frames.py``). A byte whose stop bit is low is a framing error: counted as damage,
-never decoded. The snapshots (with the wall time each arrived) go to ``TB_RESULTS``; the flow
+never decoded. The snapshots (with the wall time each arrived) go to the settings' ``results``; the flow
 (``tb/flows/soak.py``, through ``tb.sim.verilator.run_soak``) judges them as it judges the other targets.
 
-Environment: ``TB_SOAK_PINS`` (JSON: the configuration inputs), ``TB_SOAK_CONFIG`` (its name, for the
-progress line), ``TB_SOAK_SECONDS``, ``TB_SOAK_DIVISOR`` (clock cycles per UART bit), ``TB_RESULTS``.
+Settings (``tb.sim.settings.RunSettings``): ``soak_pins`` (the configuration inputs), ``soak_config``
+(its name, for the progress line), ``soak_seconds``, ``soak_divisor`` (clock cycles per UART bit),
+``soak_period_log2``, ``results``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import cocotb
 from cocotb.triggers import FallingEdge, First, Timer
 
-from py_model.atomic import write_output
 from tb.protocol.soak_frames import SnapshotDecoder
+from tb.sim.settings import RunSettings, publish_result
 from tb.sim.verilator import CLOCK_HALF_NS
 
 CLOCK_NS = 2 * CLOCK_HALF_NS
@@ -42,9 +41,10 @@ async def receive_byte(tx, bit_ns: int) -> int | None:
 
 @cocotb.test()
 async def soak(dut):
-    pins, config = json.loads(os.environ["TB_SOAK_PINS"]), os.environ["TB_SOAK_CONFIG"]
-    seconds, bit_ns = float(os.environ["TB_SOAK_SECONDS"]), int(os.environ["TB_SOAK_DIVISOR"]) * CLOCK_NS
-    period_cycles = 1 << int(os.environ.get("TB_SOAK_PERIOD_LOG2", "20"))
+    settings = RunSettings.from_env()
+    pins, config = settings.soak_pins, settings.soak_config
+    seconds, bit_ns = settings.soak_seconds, settings.soak_divisor * CLOCK_NS
+    period_cycles = 1 << settings.soak_period_log2
     dut.rst.value = 1
     for name, value in pins.items():
         getattr(dut, name).value = value
@@ -73,6 +73,4 @@ async def soak(dut):
                       f"{s['drops']:,}", flush=True)
                 next_progress += PROGRESS_S
     finally:  # published whole, whatever ended the run (what was read stays readable)
-        path = os.environ.get("TB_RESULTS")
-        if path:
-            write_output(path, json.dumps({"snapshots": snaps, "damaged": decoder.damaged + framing}))
+        publish_result(settings, {"snapshots": snaps, "damaged": decoder.damaged + framing})

@@ -12,8 +12,6 @@ Only the adapters here touch the simulator; the checking is plain Python.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -24,12 +22,11 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from pyuvm import (ConfigDB, uvm_agent, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_get_port,
                    uvm_monitor, uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_test, uvm_tlm_analysis_fifo)
 
-from py_model.atomic import write_output
-from py_model.config import run_cycle_bound
 from tb.check.softcore_check import SoftcoreRun
 from rtl.soc.abi import HS_TABLE_ADDR
 from tb.protocol.pins import EVENT_PINS, REGISTER_CHECKPOINTS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
 from tb.sim.firmware import firmware_words
+from tb.sim.settings import RunSettings, SettingsError, publish_result
 from tb.stimulus.catalog import planned
 from tb.stimulus.softcore import EnvPlayer, Handler, NotApplicable, softcore_case
 
@@ -96,13 +93,12 @@ class CaseItem(uvm_sequence_item):
 
 
 class CasesSeq(uvm_sequence):
-    """The test's scenarios (TB_TEST, seed TB_SEED, or TB_SCENARIO files) that apply to the softcore;
-    the rest go to ``skipped`` with the reason."""
+    """The test's scenarios (the settings' test and seed, or scenario files) that apply to the
+    softcore; the rest go to ``skipped`` with the reason."""
 
     async def body(self):
-        test, seed = os.environ["TB_TEST"], int(os.environ.get("TB_SEED", "1"))
-        files = os.environ.get("TB_SCENARIO", "")
-        scenarios, _ = planned(test, seed, files.split(os.pathsep) if files else ())
+        settings = ConfigDB().get(None, "", "SETTINGS")
+        scenarios, _ = planned(settings.test, settings.seed, settings.scenario_files)
         self.skipped, self.planned = [], 0
         for scenario in scenarios:
             try:
@@ -124,13 +120,14 @@ class EnvDriver(uvm_driver):
         self.ap = uvm_analysis_port("ap", self)
         self.bfm = ConfigDB().get(self, "", "BFM")
         self.words = ConfigDB().get(self, "", "FIRMWARE")
+        self.settings = ConfigDB().get(self, "", "SETTINGS")
 
     async def run_phase(self):
         bfm = self.bfm
         while True:
             item = await self.seq_item_port.get_next_item()
             await bfm.reset_and_load(self.words, item.case)
-            env, bound, start = EnvPlayer(item.case), run_cycle_bound(), bfm.retired()
+            env, bound, start = EnvPlayer(item.case), self.settings.max_cycles, bfm.retired()
             self.ap.write(("start", item, None))
             cycle, bfm.stop = 0, False
             while cycle <= bound and not bfm.stop:
@@ -187,6 +184,7 @@ class SoftcoreScoreboard(uvm_component):
         self.fifo = uvm_tlm_analysis_fifo("fifo", self)
         self.get_port = uvm_get_port("get_port", self)
         self.bfm = ConfigDB().get(self, "", "BFM")
+        self.settings = ConfigDB().get(self, "", "SETTINGS")
         self.rows = []
 
     def connect_phase(self):
@@ -203,7 +201,7 @@ class SoftcoreScoreboard(uvm_component):
                     run.cycle(what, pins.__getitem__)
                     self.bfm.stop |= run.broken  # the first divergence decides the run
             else:
-                self.rows.append(run.result(what.timed, run_cycle_bound(), what.instructions, what.done_value))
+                self.rows.append(run.result(what.timed, self.settings.max_cycles, what.instructions, what.done_value))
                 run = None
 
 
@@ -219,11 +217,15 @@ class SoftcoreEnv(uvm_env):
 
 @pyuvm.test(timeout_time=10, timeout_unit="sec")
 class softcore(uvm_test):
-    """Every applicable scenario of TB_TEST passes both levels of checks; the rest are listed."""
+    """Every applicable scenario of the settings' test passes both levels of checks; the rest are listed."""
 
     def build_phase(self):
+        self.settings = RunSettings.from_env()
+        if not self.settings.firmware:
+            raise SettingsError("TB_SETTINGS.firmware: softcore mode needs the firmware image")
+        ConfigDB().set(None, "*", "SETTINGS", self.settings)
         ConfigDB().set(None, "*", "BFM", SocBfm(cocotb.top))
-        ConfigDB().set(None, "*", "FIRMWARE", firmware_words(Path(os.environ["TB_FIRMWARE"])))
+        ConfigDB().set(None, "*", "FIRMWARE", firmware_words(Path(self.settings.firmware)))
         self.env = SoftcoreEnv("env", self)
 
     async def run_phase(self):
@@ -239,13 +241,11 @@ class softcore(uvm_test):
 
     def report_phase(self):
         rows, skipped = self.env.scoreboard.rows, self.seq.skipped
-        report = {"test": os.environ["TB_TEST"], "seed": int(os.environ.get("TB_SEED", "1")), "mode": "softcore",
+        report = {"test": self.settings.test, "seed": self.settings.seed, "mode": "softcore",
                   "runs": rows, "expected_runs": self.seq.planned, "not_applicable": skipped,
                   "seconds": self.seconds, "cycles": sum(r["cycles"] for r in rows),
                   "instructions": sum(r["instructions"] for r in rows)}
-        path = os.environ.get("TB_RESULTS")
-        if path:  # published whole, before the verdict
-            write_output(path, json.dumps(report))
+        publish_result(self.settings, report)  # whole, before the verdict
         assert rows, f"no scenario applies in softcore mode: {skipped[:1]}"
         assert len(rows) == self.seq.planned, f"{len(rows)} of {self.seq.planned} runs were checked"
         failures = [r["failure"] for r in rows if not r["ok"]]

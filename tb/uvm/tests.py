@@ -1,14 +1,12 @@
 """The pyuvm tests: one per catalog entry (``make sim TEST=<name>``), plus ``scenario`` (a file).
 
 Variants are subclasses; ``scenario`` swaps the sequence through the factory, as pyuvm's TinyALU
-example does. The runner passes the seed (TB_SEED), a scenario file (TB_SCENARIO) and where the
-report goes (TB_RESULTS) through the environment; the results come from the scoreboard.
+example does. What the launcher asked for (seeds, scenario files, where the report goes) is one
+``RunSettings``, put in ConfigDB for the sequences; the results come from the scoreboard.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import cocotb
@@ -17,7 +15,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_factory, uvm_test
 
-from py_model.atomic import write_output
+from tb.sim.settings import RunSettings, publish_result
 from tb.uvm.bfm import CLOCK_NS, NmiBfm
 from tb.uvm.env import NmiEnv
 from tb.uvm.seq_lib import CatalogSeq, ScenarioFileSeq
@@ -32,13 +30,13 @@ class NmiBaseTest(uvm_test):
     every check (reference, invariants, expect, the test's verdict)."""
 
     def build_phase(self):
-        # TB_SEEDS: a batch of seeds in this one process (regressions); else the one seed TB_SEED.
-        self.seeds = [int(s) for s in os.environ.get("TB_SEEDS", os.environ.get("TB_SEED", "1")).split(",")]
+        # A batch of seeds in this one process (regressions), or one; strict: drive and sample every
+        # cycle (the event-driven bench's per-cycle reference).
+        self.settings = RunSettings.from_env()
+        self.seeds = self.settings.all_seeds
+        ConfigDB().set(None, "*", "SETTINGS", self.settings)
         ConfigDB().set(None, "*", "TEST", type(self).__name__)
-        ConfigDB().set(None, "*", "SEEDS", self.seeds)
         ConfigDB().set(None, "*", "BFM", NmiBfm(cocotb.top))
-        # TB_STRICT=1: drive and sample every cycle (the event-driven bench's per-cycle reference).
-        ConfigDB().set(None, "*", "STRICT", os.environ.get("TB_STRICT", "") == "1")
         self.env = NmiEnv("env", self)
 
     def end_of_elaboration_phase(self):
@@ -63,9 +61,7 @@ class NmiBaseTest(uvm_test):
                   "runs": [r.row() for r in results], "expected_runs": len(self.runs),
                   "expected_runs_per_seed": [[seed, n] for seed, n in expected.items()], "seconds": self.seconds,
                   "cycles": sum(r.cycles for r in results), "coverage": self.env.coverage.summary()}
-        path = os.environ.get("TB_RESULTS")
-        if path:  # published whole: a reader never sees half a file
-            write_output(path, json.dumps(report))
+        publish_result(self.settings, report)  # whole: a reader never sees half a file
         # Fail after the report is written (check_phase would run before it and stop it).
         assert len(results) == len(self.runs), f"{len(results)} of {len(self.runs)} runs were checked"
         failures = [r.failure for r in results if not r.ok]

@@ -146,14 +146,13 @@ def test_model_and_rtl_share_one_cycle_bound(tmp_path):
                          "expect: {counts: {normal: 2}}\n")
     assert make("model", f"FILE={long_wait}").returncode == 0
     assert make("scenario", f"FILE={long_wait}").returncode == 0
-    env = dict(os.environ, TB_MAX_CYCLES="1000")
-    model = subprocess.run([PY, "-m", "py_model", "run", str(long_wait)], cwd=ROOT, capture_output=True, text=True,
-                           env=env, timeout=120)
-    rtl = subprocess.run([PY, "-m", "tb.flows.runner", "scenario", str(long_wait)], cwd=ROOT, capture_output=True,
-                         text=True, env=env, timeout=600)
-    message = "did not end within 1,000 cycles (the run bound; raise it with TB_MAX_CYCLES)"
-    assert model.returncode == 1 and message in model.stderr
-    assert rtl.returncode == 1 and message in rtl.stdout
+    model = make("model", f"FILE={long_wait}", "MAX_CYCLES=1000")
+    rtl = make("scenario", f"FILE={long_wait}", "MAX_CYCLES=1000")
+    message = "did not end within 1,000 cycles (the run bound; raise it with MAX_CYCLES=)"
+    assert model.returncode != 0 and message in model.stderr
+    assert rtl.returncode != 0 and message in rtl.stdout
+    bad = make("model", f"FILE={long_wait}", "MAX_CYCLES=0")
+    assert bad.returncode != 0 and "MAX_CYCLES=0: expected a positive integer" in bad.stderr
 
 
 def test_make_passes_awkward_file_names_through(tmp_path):
