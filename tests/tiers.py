@@ -52,6 +52,7 @@ SAMPLED = {
     "test_a_folder_of_scenarios_runs_as_one_table_and_a_wrong_expect_fails_in_every_mode",
     "test_event_driven_gives_the_per_cycle_rows",
     "test_every_rtl_defect_fails_the_hardware_check_in_softcore_mode",
+    "test_the_deepest_nesting_fits_the_stack_kept_free",
 }
 
 

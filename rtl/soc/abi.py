@@ -27,8 +27,9 @@ CFG_SHIFTS = {
 # (HS_FLAGS); words HS_HOST..: the host's value of every register (REGISTER_MAP order), low word first;
 # words HS_GUEST_XSAVE..: the TD's PKRU, XCR0 and XSS (KVM knows them from the TD's parameters).
 HS_TABLE_ADDR = 0xF38  # the stack grows down from here; the linker script keeps STACK_BYTES free below it
-STACK_BYTES = 416  # the deepest nesting, from the compiler's frames: main 80 + kvm_manual_nmi 32 + default_do_nmi 80
-# + exc_nmi's trap frame 112 + default_do_nmi 80 + handler_enter 16 = 400 bytes, and a margin
+STACK_BYTES = 400  # the deepest nesting, from the compiler's frames: main 80 + kvm_manual_nmi 32 + default_do_nmi 80
+# + exc_nmi's trap frame 96 + default_do_nmi 80 + handler_enter 16 = 384 bytes (tests/tb/sim/test_firmware_stack.py
+# sums them from the compiler's output), and a margin
 HS_TABLE = {"HS_HOST": 1, "HS_GUEST_XSAVE": 1 + 2 * len(REGISTER_MAP)}
 HS_TABLE_WORDS = HS_TABLE["HS_GUEST_XSAVE"] + 2 * 3
 HS_XSAVE = ("PKRU", "XCR0", "XSS")
@@ -54,8 +55,11 @@ LOG_FIELDS = {
     "LOG_HOST_STATE": ("refused", "writes"),  # KVM refused the TD; the register writes the host made
 }
 ENTRIES = {"ENTRY_IDT": 0, "ENTRY_FRED": 1, "ENTRY_KVM": 2}
+# The boundary a delivery was owed at (DELIVERED's bits from DELIVERED_AT_SHIFT, a record's flags from
+# PASS_AT_SHIFT): the first cycle after a SEAMRET, or after an IRET; neither: the host had run on.
+BOUNDARIES = {"AT_SEAMRET": 1 << 0, "AT_IRET": 1 << 1}
 PASS_FLAGS = {"PASS_RERUN": 1 << 0,  # an E1 re-run (LATCHED was found when the run before it ended)
-              "PASS_AT_BOUNDARY": 1 << 1}  # the delivery was owed at the boundary after SEAMRET or an IRET
+              "PASS_AT_SHIFT": 1}  # BOUNDARIES, shifted
 # HANDLER: the firmware's handler depth (bits 7..0), its innermost context's poll state (9..8: a pass
 # that has not started its poll, one polling (either side), one that has polled, a LATCHED mark), the
 # number of that pass's poll (15..10) and of polls so far (21..16), both mod 64.
@@ -63,8 +67,8 @@ HANDLER_POLL_SHIFT = 8
 HANDLER_INDEX_SHIFT = 10
 HANDLER_POLLS_SHIFT = 16
 POLL_STATES = {"POLL_AHEAD": 0, "POLL_POLLING": 1, "POLL_DONE": 2, "POLL_LATCHED": 3}
-# DELIVERED: the delivery's NMI-source bitmap (15..0), FRED (16), owed at a SEAMRET/IRET boundary (17).
-DELIVERED_BITS = {"DELIVERED_FRED_BIT": 16, "DELIVERED_AT_BOUNDARY_BIT": 17}
+# DELIVERED: the delivery's NMI-source bitmap (15..0), FRED (16), the boundary it was owed at (18..17).
+DELIVERED_BITS = {"DELIVERED_FRED_BIT": 16, "DELIVERED_AT_SHIFT": 17}
 RESULTS = {"RESULT_HANDLED": 0, "RESULT_EXTERNAL": 1, "RESULT_SWALLOWED": 2, "RESULT_UNKNOWN": 3}
 NO_BITMAP = 0xFFFFFFFF  # a pass without NMI-source reporting
 EXIT_REASON_NMI = 0

@@ -30,10 +30,14 @@ FIRMWARE_DEFECTS = {
                             "the swallow test without its back-to-back condition"),
     "non_atomic_decrement": ("    unsigned was = irq_save();\n    int left = --nmi_state;\n    irq_restore(was);\n",
                              "    int left = nmi_state - 1; /* load ... */\n"
-                             "    for (volatile int k = 0; k < 64; k++) {\n    }\n"
+                             "    __asm__ volatile(\"li t0, 64\\n1: addi t0, t0, -1\\nbnez t0, 1b\" ::: \"t0\");\n"
                              "    nmi_state = left; /* ... store: an NMI in between is overwritten */\n",
                              "nmi_state's decrement as a load and a later store (the window widened so a probe "
                              "lands in it): a LATCHED mark in between is lost, the pass never re-runs"),
+    "pad_always_r_seam": ("    if ((at & AT_SEAMRET) && rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) return ADDR(r_seam);",
+                          "    if (rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) return ADDR(r_seam);",
+                          "every landing in R_seam's pad reported as R_seam, also an NMI that arrived after SEAMRET "
+                          "(a back-to-back match Linux would not make)"),
     "idle_never_touches": ('        "r_idle:\\n"\n        "sw zero, 0(%1)\\n"\n', '        "r_idle:\\n"\n',
                            "the idle loop never forgets the last NMI's RIP (no local_touch_nmi): two separate "
                            "idle NMIs look back to back"),

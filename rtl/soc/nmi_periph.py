@@ -32,7 +32,7 @@ REGISTERS = {
     "IRET": (0x0C, "w", "IRET (ERETS/ERETU under FRED); bit 0: the frame returned through is an NMI frame"),
     "SOURCES": (0x10, "rw1c", "NMI-source status: an arrival from vector v (1..15) sets bit v; write 1s to clear"),
     "DELIVERED": (0x14, "r", "reading acknowledges the interrupt: the delivery's NMI-source bitmap (15..0), FRED (16), "
-                             "owed at the boundary after SEAMRET or an IRET (17: no host instruction ran before it)"),
+                             "owed at the boundary after a SEAMRET (17) or an IRET (18): no host instruction ran before it"),
     "CONFIG": (0x18, "r", "the firmware's parameters (``sw_cfg``, set by the testbench)"),
     "CYCLE": (0x1C, "r", "cycles since reset"),
     "LOG": (0x20, "w", "a firmware log word, seen by the testbench's bus monitor"),
@@ -135,12 +135,12 @@ class NmiPeripheral(wiring.Component):
 
     def _state_registers(self, m, dut):
         """What the CPU reads back: the interrupt, the last delivery, the last exit, the sources."""
-        self.delivered, self.exit_info, self.sources = Signal(18), Signal(32), Signal(16)
+        self.delivered, self.exit_info, self.sources = Signal(19), Signal(32), Signal(16)
         self.ack_irq, self.clear_sources = Signal(), Signal(16)
         # The events of the edge before this cycle: a delivery owed now is at that SEAMRET's or IRET's
         # boundary (C3: the RIP it interrupts is R_seam, or where the IRET returned), before any host
         # instruction; the CPU's interrupt latency moves where it lands, not which boundary it is.
-        at_boundary = dut.ev.seamret | dut.ev.iret
+        at_boundary = Cat(dut.ev.seamret, dut.ev.iret)  # abi.BOUNDARIES
         with m.If(dut.status.deliverable):
             m.d.sync += [self.mon.irq.eq(1), self.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred, at_boundary))]
         with m.Elif(self.ack_irq):

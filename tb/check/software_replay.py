@@ -37,7 +37,8 @@ from rtl.soc import abi
 
 ENTRY_NAMES = {code: name.split("_", 1)[1].lower() for name, code in abi.ENTRIES.items()}
 RESULT_NAMES = {code: name.split("_", 1)[1].lower() for name, code in abi.RESULTS.items()}
-RERUN, AT_BOUNDARY = abi.PASS_FLAGS["PASS_RERUN"], abi.PASS_FLAGS["PASS_AT_BOUNDARY"]
+RERUN, AT_SHIFT = abi.PASS_FLAGS["PASS_RERUN"], abi.PASS_FLAGS["PASS_AT_SHIFT"]
+BOUNDARY_FLAGS = {"seamret": abi.BOUNDARIES["AT_SEAMRET"], "iret": abi.BOUNDARIES["AT_IRET"]}
 # The SOURCES read follows the CYCLE read the log stamps as the poll by a few instructions: an arrival
 # in this many cycles after that stamp may be on either side of the read.
 POLL_SLACK = 8
@@ -310,10 +311,11 @@ class _Replay:
     def _delivery_rip(self, e: Entry, iret_key: dict) -> None:
         f, d = e.fields, e.delivery
         at = d.boundary
-        if bool(f["flags"] & AT_BOUNDARY) != (at is not None):
-            raise SoftwareMismatch(f"{e.describe()}: the firmware was told the delivery was "
-                                   f"{'' if f['flags'] & AT_BOUNDARY else 'not '}at a SEAMRET/IRET boundary; the "
-                                   f"hardware delivered it at cycle {d.cycle}, "
+        told = f["flags"] >> AT_SHIFT & (BOUNDARY_FLAGS["seamret"] | BOUNDARY_FLAGS["iret"])
+        if told != (BOUNDARY_FLAGS[at[0]] if at else 0):
+            names = [name for name, bit in BOUNDARY_FLAGS.items() if told & bit] or ["no"]
+            raise SoftwareMismatch(f"{e.describe()}: the firmware was told the delivery was at {'/'.join(names)} "
+                                   f"boundary; the hardware delivered it at cycle {d.cycle}, "
                                    f"{'right after ' + at[0] if at else 'with no SEAMRET or IRET the cycle before'}")
         if at is not None and at[0] == "seamret":
             e.key = e.place = "R_seam"

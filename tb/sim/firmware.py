@@ -22,7 +22,7 @@ from tb import ROOT
 
 SOURCE_DIR = ROOT / "rtl" / "soc" / "firmware"
 SOURCES = ("kvm_nmi.c",)
-CFLAGS = ["-target", "riscv32-freestanding-none", "-mcpu=generic_rv32", "-Os", "-nostdlib", "-ffreestanding",
+CFLAGS = ["-target", "riscv32-freestanding-none", "-mcpu=generic_rv32", "-mrelax", "-Os", "-nostdlib", "-ffreestanding",
           "-fno-builtin", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-Wall", "-Werror"]
 
 
@@ -38,7 +38,7 @@ def soc_header() -> str:
              "#define REG(name) (*(volatile unsigned*)(PERIPH_BASE + REG_##name))"]
     lines += [f"#define REG_{name} 0x{offset:02x}u  /* {access}: {doc} */" for name, (offset, access, doc) in REGISTERS.items()]
     constants = {**abi.CFG_BITS, **abi.CFG_SHIFTS, **abi.LOG_KINDS, **abi.ENTRIES, **abi.RESULTS,
-                 **abi.PASS_FLAGS, **abi.POLL_STATES, **abi.DELIVERED_BITS, "HANDLER_POLL_SHIFT": abi.HANDLER_POLL_SHIFT,
+                 **abi.PASS_FLAGS, **abi.BOUNDARIES, **abi.POLL_STATES, **abi.DELIVERED_BITS, "HANDLER_POLL_SHIFT": abi.HANDLER_POLL_SHIFT,
                  "HANDLER_INDEX_SHIFT": abi.HANDLER_INDEX_SHIFT, "HANDLER_POLLS_SHIFT": abi.HANDLER_POLLS_SHIFT,
                  "LOG_TAG": abi.LOG_TAG, "NO_BITMAP": abi.NO_BITMAP, "EXIT_REASON_NMI": abi.EXIT_REASON_NMI,
                  "HS_TABLE_ADDR": abi.HS_TABLE_ADDR, **abi.HS_TABLE, **abi.HS_FLAGS,

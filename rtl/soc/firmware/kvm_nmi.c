@@ -11,8 +11,9 @@
  *           already issued before it takes an interrupt, so a delivery at that boundary lands
  *           somewhere in the pad; no instruction of effect has run, and the handler reports the
  *           boundary itself. Only a delivery the hardware made at that boundary (DELIVERED's
- *           AT_BOUNDARY: owed in the first cycle after SEAMRET or an IRET) is reported so; an NMI
- *           that arrived later and lands in a pad is reported as the host RIP it is.
+ *           AT_SEAMRET, AT_IRET: owed in the first cycle after it) is reported so; an NMI that
+ *           arrived later and lands in a pad is reported as the host RIP it is. At another IRET's
+ *           boundary the delivery interrupts the RIP that IRET returned to (the same place again).
  *   E1      exc_nmi's nmi_state guard (IDT entry); its decrement is this_cpu_dec_return, which an
  *           interrupt on the same CPU cannot split: here interrupts are masked around it.
  *   E3      default_do_nmi: the back-to-back test on the interrupted RIP, handlers, swallow, unknown;
@@ -89,14 +90,16 @@ __attribute__((noinline)) static void handler_leave(unsigned outer) {
 
 static inline void log_word(unsigned w) { REG(LOG) = w; }
 
-static void log_record(unsigned kind, const unsigned* words, unsigned n) {
-    unsigned was = irq_save(); /* a nested pass's record must not land inside this one */
+/* A log record is its tag, then its words written in place (no copy on the stack a nested NMI also
+ * needs), with interrupts masked from log_begin to log_end: a nested pass's record cannot land inside. */
+__attribute__((noinline)) static unsigned log_begin(unsigned kind, unsigned n) {
+    unsigned was = irq_save();
     log_word(LOG_TAG | kind << 8 | n);
-    for (unsigned i = 0; i < n; i++) log_word(words[i]);
-    irq_restore(was);
+    return was;
 }
+#define log_end irq_restore
 
-/* E3 and E4: one pass of default_do_nmi. ``flags``: PASS_RERUN, PASS_AT_BOUNDARY. Returns its result. */
+/* E3 and E4: one pass of default_do_nmi. ``flags``: PASS_RERUN, PASS_AT_SEAMRET, PASS_AT_IRET. Returns its result. */
 static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, unsigned bitmap, int has_bitmap,
                                unsigned flags) {
     /* The pass begins: the back-to-back test and its bookkeeping, one step to a nested NMI (as the
@@ -147,8 +150,7 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
     irq_restore(was);
     unsigned end = REG(CYCLE);
     handler_leave(outer);
-    was = irq_save(); /* one record, written in place (no copy on the stack a nested NMI also needs) */
-    log_word(LOG_TAG | LOG_PASS << 8 | 12);
+    was = log_begin(LOG_PASS, 12);
     log_word(entry);
     log_word(rip);
     log_word(landing);
@@ -161,7 +163,7 @@ static unsigned default_do_nmi(unsigned entry, unsigned rip, unsigned landing, u
     log_word(poll);
     log_word(end);
     log_word(flags);
-    irq_restore(was);
+    log_end(was);
     return result;
 }
 
@@ -247,13 +249,25 @@ extern char r_seam[], r_seam_end[], r_kvm[], r_kvm_end[], r_idle[], r_idle_end[]
 
 #define ADDR(symbol) ((unsigned)(unsigned long)(symbol))
 
+/* Where the last IRET returned to and the RIP that place stood for: a delivery at that IRET's boundary
+ * interrupts it again (0: KVM's pass, whose IRET returns into R_kvm's pad). */
+static unsigned iret_landing, iret_rip;
+
 /* The RIP a landing address stands for (C3 and the pads above): a pad's boundary only for a delivery
- * the hardware made at that boundary. */
-static unsigned boundary(unsigned rip, int at_boundary) {
-    if (at_boundary && rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) return ADDR(r_seam);
-    if (at_boundary && rip >= ADDR(r_kvm) && rip <= ADDR(r_kvm_end)) return ADDR(r_kvm);
+ * the hardware made at that boundary (``at``: DELIVERED's boundary bits). */
+static unsigned boundary(unsigned rip, unsigned at) {
+    if ((at & AT_SEAMRET) && rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) return ADDR(r_seam);
+    if ((at & AT_IRET) && iret_landing && rip == iret_landing) return iret_rip;
+    if ((at & AT_IRET) && rip >= ADDR(r_kvm) && rip <= ADDR(r_kvm_end)) return ADDR(r_kvm);
     if (rip >= ADDR(r_idle) && rip < ADDR(r_idle_end)) return ADDR(r_idle); /* the idle loop is one place */
     return rip;
+}
+
+/* IRET back to ``landing``, which stands for ``rip`` (``nmi_frame``: bit 0 of the IRET store). */
+static void iret_to(unsigned landing, unsigned rip, unsigned nmi_frame) {
+    iret_landing = landing;
+    iret_rip = rip;
+    REG(IRET) = nmi_frame;
 }
 
 static int fault_pending;
@@ -273,23 +287,29 @@ __attribute__((interrupt("machine"), aligned(4))) void exc_nmi(void) {
     __asm__ volatile("csrr %0, mepc" : "=r"(landing));
     __asm__ volatile("csrr %0, mcause" : "=r"(cause));
     if (!(cause >> 31)) {            /* the fault: its handler does its work, then IRET */
-        REG(IRET) = 0;                /* not an NMI frame */
+        iret_to(landing + 4, landing + 4, 0); /* not an NMI frame; its RIP is where it returns */
         __asm__ volatile("csrw mepc, %0" ::"r"(landing + 4));
         return;
     }
     unsigned delivered = REG(DELIVERED); /* acknowledges the interrupt */
-    int fred = delivered >> DELIVERED_FRED_BIT & 1, at_boundary = delivered >> DELIVERED_AT_BOUNDARY_BIT & 1;
-    unsigned rip = boundary(landing, at_boundary), flags = at_boundary ? PASS_AT_BOUNDARY : 0;
+    int fred = delivered >> DELIVERED_FRED_BIT & 1;
+    unsigned at = delivered >> DELIVERED_AT_SHIFT & (AT_SEAMRET | AT_IRET);
+    unsigned rip = boundary(landing, at), flags = at << PASS_AT_SHIFT;
     unsigned bitmap = delivered & 0xFFFF;
     int has_bitmap = (REG(CONFIG) & CFG_NMI_SOURCE) && fred;
     if (!fred) {
         if (nmi_state != NOT_RUNNING) { /* E1: a pass is running: mark it and return */
             unsigned outer = handler_enter(POLL_LATCHED);
             nmi_state = LATCHED;
-            unsigned record[5] = {ENTRY_IDT, rip, landing, REG(CYCLE), flags};
-            log_record(LOG_LATCHED, record, 5);
+            unsigned was = log_begin(LOG_LATCHED, 5);
+            log_word(ENTRY_IDT);
+            log_word(rip);
+            log_word(landing);
+            log_word(REG(CYCLE));
+            log_word(flags);
+            log_end(was);
             handler_leave(outer);
-            REG(IRET) = 1;
+            iret_to(landing, rip, 1);
             return;
         }
         nmi_state = EXECUTING;
@@ -300,7 +320,7 @@ __attribute__((interrupt("machine"), aligned(4))) void exc_nmi(void) {
     } else {
         default_do_nmi(ENTRY_FRED, rip, landing, bitmap, has_bitmap, flags); /* E2: FRED nests, no guard */
     }
-    REG(IRET) = 1; /* the frame is an NMI frame */
+    iret_to(landing, rip, 1); /* the frame is an NMI frame */
 }
 
 /* SEAMCALL(TDH.VP.ENTER): returns 0 if the hardware refused it (an NMI is delivered first).
@@ -332,6 +352,7 @@ __attribute__((noinline)) static void kvm_manual_nmi(unsigned qual) {
         default_do_nmi(ENTRY_KVM, rip, rip, qual, (cfg & CFG_NMI_SOURCE) != 0, flags);
         flags = PASS_RERUN;
     } while (idt && nmi_state_dec() != NOT_RUNNING);
+    iret_landing = 0; /* its IRET returns into R_kvm's pad */
     __asm__ volatile(
         "sw %1, 0(%0)\n" /* IRET through the NMI frame KVM built */
         ".global r_kvm\n"
@@ -343,15 +364,26 @@ __attribute__((noinline)) static void kvm_manual_nmi(unsigned qual) {
 }
 
 static void log_counts(void) {
-    unsigned counts[5] = {normal, unknown, swallowed, external_count, passes};
-    log_record(LOG_COUNTS, counts, 5);
+    unsigned was = log_begin(LOG_COUNTS, 5);
+    log_word(normal);
+    log_word(unknown);
+    log_word(swallowed);
+    log_word(external_count);
+    log_word(passes);
+    log_end(was);
 }
 
 int main(void) {
     unsigned cfg = REG(CONFIG);
     unsigned entries = cfg >> CFG_ENTRIES_SHIFT & 0xFF, late_loops = cfg >> CFG_LATE_SHIFT & 0xFFFF;
-    unsigned marks[6] = {ADDR(r_seam), ADDR(r_seam_end), ADDR(r_kvm), ADDR(r_kvm_end), ADDR(r_idle), ADDR(r_idle_end)};
-    log_record(LOG_MARKS, marks, 6);
+    unsigned was = log_begin(LOG_MARKS, 6);
+    log_word(ADDR(r_seam));
+    log_word(ADDR(r_seam_end));
+    log_word(ADDR(r_kvm));
+    log_word(ADDR(r_kvm_end));
+    log_word(ADDR(r_idle));
+    log_word(ADDR(r_idle_end));
+    log_end(was);
     __asm__ volatile("csrw mtvec, %0" ::"r"(&exc_nmi));
     __asm__ volatile("csrw 0xBC0, %0" ::"r"(1));      /* unmask external interrupt 0 */
     __asm__ volatile("csrs mie, %0" ::"r"(1u << 11)); /* MEIE */
@@ -392,8 +424,10 @@ int main(void) {
     if (host_state && !refused) hs_return_to_user();
     log_counts();
     if (host_state) {
-        unsigned record[2] = {refused, hs_writes};
-        log_record(LOG_HOST_STATE, record, 2);
+        was = log_begin(LOG_HOST_STATE, 2);
+        log_word(refused);
+        log_word(hs_writes);
+        log_end(was);
     }
     REG(DONE) = 1;
     for (;;) {

@@ -86,6 +86,7 @@ DEFECT_CASES = {
     "swallow_without_b2b": ("e3_swallow_needs_back_to_back", "software", "e5_poll_before"),
     "non_atomic_decrement": ("timing/decrement_window_early", "software", "e2_fred_nesting"),
     "idle_never_touches": ("timing/idle_after_swallow_armed", "software", "e5_poll_before"),
+    "pad_always_r_seam": ("c3_nmi_after_seamret_is_a_host_rip", "software", "spec6_legacy_noinstr_idt"),
 }
 
 
