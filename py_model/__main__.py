@@ -9,12 +9,12 @@ miss or a run error; 2 on an invalid file or bad arguments.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from .atomic import OutputError, out_problem, write_output
+from .atomic import out_problem, write_output
+from .command import OneLineParser, UsageError, run_command
 from .config import set_run_cycle_bound
 from .outcome import check_expect
 from .run import run_model
@@ -23,8 +23,12 @@ from .session import RunError
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m py_model", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    return run_command(lambda: _main(argv), interrupted="the files run so far are above")
+
+
+def _main(argv=None) -> int:
+    parser = OneLineParser(prog="python -m py_model", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run", help="run scenario files on the model")
     run.add_argument("files", nargs="+", type=Path)
     run.add_argument("--out", type=Path, help="write the outcome as JSON (one file: an object; several: a list)")
@@ -40,33 +44,22 @@ def main(argv=None) -> int:
     if argv and argv[0] not in ("run", "explore", "bench", "-h", "--help"):
         argv.insert(0, "run")  # `python -m py_model FILE` means `run FILE`
     args = parser.parse_args(argv)
-    try:
-        if args.command == "explore":
-            from .explore import main as explore_main
-            return explore_main(args.max_nmis, args.markdown)
-        if args.command == "bench":
-            from .bench import main as bench_main
-            return bench_main(args.entries, args.seed)
-        if args.max_cycles is not None:
+    if args.command == "explore":
+        from .explore import main as explore_main
+        return explore_main(args.max_nmis, args.markdown)
+    if args.command == "bench":
+        from .bench import main as bench_main
+        return bench_main(args.entries, args.seed)
+    if args.max_cycles is not None:
+        try:
             set_run_cycle_bound(args.max_cycles)
-        if args.out is not None:
-            problem = out_problem(args.out)
-            if problem:
-                print(f"error: OUT={args.out}: {problem}", file=sys.stderr)
-                return 2
-        return run_files(args.files, args.out, args.trace)
-    except KeyboardInterrupt:
-        print("\nINTERRUPTED", file=sys.stderr)
-        return 130
-    except ValueError as err:  # e.g. a malformed MAX_CYCLES
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OutputError as err:  # OUT=/dev/full and the like: one line
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"error: cannot write {err.filename or args.out}: {err.strerror or err}", file=sys.stderr)
-        return 1
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    if args.out is not None:
+        problem = out_problem(args.out)
+        if problem:
+            raise UsageError(f"OUT={args.out}: {problem}")
+    return run_files(args.files, args.out, args.trace)
 
 
 def run_files(files, out, show_trace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from py_model.command import CommandError
 from rtl.board_top import BOARD_ID, CFG_FIELDS, LENS_FIELDS, MAX_READ_WORDS, OK, REGISTERS, STEPS_FIELDS, pack_fields
 
 from tb.check.program_check import check_result
@@ -18,7 +19,7 @@ from tb.protocol.program import Compiled
 from tb.protocol.program_session import RunStatus, run_on_port
 
 
-class BoardError(Exception):
+class BoardError(CommandError):
     """The board could not be reached or gave an answer that cannot be trusted."""
 
 

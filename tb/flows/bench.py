@@ -41,7 +41,17 @@ def nightly() -> tuple[bool, str]:
                                       f"{latest['runs'] / wall:.1f} runs/s")
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    from tb.flows.cli import run_command
+
+    return run_command(lambda: _main(argv), interrupted="the figures measured so far are above")
+
+
+def _main(argv=None) -> int:
+    from tb.flows.cli import OneLineParser
+
+    OneLineParser(prog="make bench", description="speed: the model, the four ways of running, the targets "
+                  "(NIGHTLY=1 in the environment adds the 1000-seed nightly)").parse_args(argv)
     from tb.stimulus import catalog
     from tb.benches import cpp_harness
     from tb.protocol.program import compile_scenario

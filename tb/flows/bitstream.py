@@ -6,7 +6,6 @@ Prints LUTs, block RAM and nextpnr's Fmax against the board clock; fails if timi
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -91,7 +90,15 @@ def build(board: str, program: bool = False, soak: str | None = None) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from tb.flows.cli import run_command
+
+    return run_command(lambda: _main(argv))
+
+
+def _main(argv=None) -> int:
+    from tb.flows.cli import CommandError, OneLineParser, UsageError
+
+    parser = OneLineParser(prog="make bitstream", description=__doc__.splitlines()[0])
     parser.add_argument("board", choices=sorted(BOARDS))
     parser.add_argument("--program", action="store_true", help="flash the board afterwards (iceprog / openFPGALoader)")
     parser.add_argument("--soak", help="the soak core (softcore + NMI storm) for this configuration instead of the bridge")
@@ -99,13 +106,11 @@ def main(argv=None) -> int:
     from rtl.soc.soak import SOAK_CONFIGS
 
     if args.soak is not None and args.soak not in SOAK_CONFIGS:
-        print(f"error: SOAK={args.soak}: one of {', '.join(SOAK_CONFIGS)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"SOAK={args.soak}: one of {', '.join(SOAK_CONFIGS)}")
     try:
         result = build(args.board, args.program, args.soak)
     except Exception as err:  # a missing programmer, a failed tool: say which
-        print(f"ERROR {type(err).__name__}: {err}", file=sys.stderr)
-        return 1
+        raise CommandError(f"{type(err).__name__}: {err}") from None
     print(f"{args.board}: bitstream {result['bitstream']} in {result['seconds']:.0f} s")
     for name in ("LUTs", "BRAM"):
         if name in result:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from tb.benches import cpp_harness
-from tb.flows.cli import OneLineParser
+from tb.flows.cli import OneLineParser, UsageError, run_command
 from tb.protocol.program import ProgramError, compile_scenario
 from tb.stimulus.catalog import random_scenarios
 
@@ -32,11 +32,21 @@ def campaign(seeds: int, first: int = 1, bugs=()) -> int:
 
 
 def main(argv=None) -> int:
+    return run_command(lambda: _main(argv))
+
+
+def _main(argv=None) -> int:
+    from rtl.bugs import BUGS
+
     parser = OneLineParser(prog="python -m tb.flows.campaign", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--first", type=int, default=1)
     parser.add_argument("--bug", action="append", default=[])
     args = parser.parse_args(argv)
+    unknown = [b for b in args.bug if b not in BUGS]
+    if args.seeds < 1 or args.first < 0 or unknown:
+        raise UsageError(f"SEEDS >= 1, FIRST >= 0, BUG a name in rtl/bugs.py (got {args.seeds}, {args.first}, "
+                         f"{', '.join(unknown) or '-'})")
     return campaign(args.seeds, args.first, args.bug)
 
 

@@ -1,13 +1,15 @@
-"""What every command line shares: one-line argument errors (exit 2), OUT checks, fresh seeds."""
+"""What every command line shares: ``run_command`` (one way every command fails: one line and an exit
+status, see ``py_model/command.py``), one-line argument errors (exit 2), OUT checks, fresh seeds."""
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
 from pathlib import Path
 
 from py_model.atomic import out_problem
+from py_model.command import CommandError, OneLineParser, UsageError, run_command, stop_children
+
+__all__ = ["CommandError", "OneLineParser", "UsageError", "check_out_path", "fresh_seed", "run_command", "stop_children"]
 
 def fresh_seed() -> int:
     """A seed from the OS's entropy: two runs started in the same second differ."""
@@ -21,14 +23,3 @@ def check_out_path(out: str) -> Path:
         raise UsageError(f"OUT={out}: {problem}")
     return Path(out)
 
-
-class UsageError(Exception):
-    """A bad argument: one line naming it, exit status 2, nothing run and nothing overwritten."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, with its errors as one line naming the argument (exit status 2)."""
-
-    def error(self, message):
-        print(f"{self.prog}: {message}", file=sys.stderr)
-        raise SystemExit(2)

@@ -8,20 +8,23 @@ from __future__ import annotations
 import sys
 
 from rtl.bugs import BUGS
-from tb.flows.cli import OneLineParser
+from tb.flows.cli import OneLineParser, UsageError, run_command
 from tb.formal.harness import ASSUMPTIONS, COVERS, PROPERTIES, cover, prove, table
 
 
 def main(argv=None) -> int:
+    return run_command(lambda: _main(argv), interrupted="the proofs finished so far are above")
+
+
+def _main(argv=None) -> int:
     parser = OneLineParser(prog="python -m tb.flows.formal", description=__doc__.splitlines()[0])
     parser.add_argument("--bug", action="append", default=[])
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args(argv)
     unknown = [b for b in args.bug if b not in BUGS] + [p for p in args.only if p not in PROPERTIES]
     if unknown:
-        print(f"error: unknown RTL bug or property {', '.join(unknown)}; bugs: {', '.join(sorted(BUGS))}; "
-              f"properties: {', '.join(PROPERTIES)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"unknown RTL bug or property {', '.join(unknown)}; bugs: {', '.join(sorted(BUGS))}; "
+                         f"properties: {', '.join(PROPERTIES)}")
     names = args.only or list(PROPERTIES)
     print("assumptions: " + "; ".join(ASSUMPTIONS))
     results = []

@@ -309,7 +309,13 @@ def simulate(folder: Path, netlist: Path, mutants: list[int], jobs: int) -> dict
 
 
 def main(argv=None) -> int:
-    from tb.flows.cli import OneLineParser
+    from tb.flows.cli import run_command
+
+    return run_command(lambda: _main(argv), interrupted="results so far are kept in build/mcy/")
+
+
+def _main(argv=None) -> int:
+    from tb.flows.cli import OneLineParser, UsageError
 
     parser = OneLineParser(prog="python -m tb.flows.mcy", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300)
@@ -317,13 +323,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.n < 1 or args.jobs < 1 or args.seed < 1:
-        print("error: N, JOBS and SEED must be integers >= 1", file=sys.stderr)
-        return 2
-    try:
-        return run(args.n, args.jobs, args.seed)
-    except KeyboardInterrupt:
-        print("\nINTERRUPTED: results so far are kept in build/mcy/", file=sys.stderr)
-        return 130
+        raise UsageError("N, JOBS and SEED must be integers >= 1")
+    return run(args.n, args.jobs, args.seed)
 
 
 def run(n: int, jobs: int, seed: int) -> int:

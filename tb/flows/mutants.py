@@ -12,7 +12,6 @@ the killing test of each.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -108,16 +107,22 @@ def hunt(name: str, kind: str, workdir: Path) -> MutantResult:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from tb.flows.cli import run_command
+
+    return run_command(lambda: _main(argv), interrupted="the mutants finished so far are above")
+
+
+def _main(argv=None) -> int:
+    from tb.flows.cli import OneLineParser, UsageError
+
+    parser = OneLineParser(prog="python -m tb.flows.mutants", description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args(argv)
     mutants = [(n, "rtl") for n in BUGS] + [(n, "model") for n in MODEL_MUTANTS] + [(n, "firmware") for n in FIRMWARE_DEFECTS]
     unknown = [n for n in args.only if n not in BUGS and n not in MODEL_MUTANTS and n not in FIRMWARE_DEFECTS]
     if unknown or args.jobs < 1:
-        print(f"error: {'unknown mutant ' + ', '.join(unknown) if unknown else f'JOBS={args.jobs}: expected >= 1'}",
-              file=sys.stderr)
-        return 2
+        raise UsageError('unknown mutant ' + ', '.join(unknown) if unknown else f'JOBS={args.jobs}: expected >= 1')
     if args.only:
         mutants = [(n, k) for n, k in mutants if n in args.only]
     workdir = ROOT / "build" / "mutants"

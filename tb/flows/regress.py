@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sys
 import time
 from pathlib import Path
@@ -258,6 +257,12 @@ def print_plan() -> int:
 
 
 def main(argv=None) -> int:
+    from tb.flows.cli import run_command
+
+    return run_command(lambda: _main(argv), interrupted="no job was running; nothing was recorded")
+
+
+def _main(argv=None) -> int:
     from tb.flows.cli import OneLineParser
 
     parser = OneLineParser(prog="python -m tb.flows.regress")
@@ -271,22 +276,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "plan":
         return print_plan()
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    # Ctrl-C stops the regression even when it was started with SIGINT ignored (a background job of a
-    # non-interactive shell inherits that, and Python then installs no KeyboardInterrupt handler).
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    try:
-        return regress(args.seeds, args.jobs, args.tests, args.cluster)
-    except KeyboardInterrupt:  # before or after the jobs (during them, run_jobs handles it)
-        print("\nINTERRUPTED: no job was running; nothing was recorded", file=sys.stderr)
-        return 130
-    except OSError as err:  # a read-only or full build/
-        print(f"error: cannot use {err.filename or 'build/regress'}: {err.strerror or err}", file=sys.stderr)
-        return 1
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+    # Ctrl-C and SIGTERM (run_command: also when SIGINT was inherited ignored) before or after the
+    # jobs end here; during them run_jobs stops the running jobs and keeps the finished ones.
+    return regress(args.seeds, args.jobs, args.tests, args.cluster)
 
 
 if __name__ == "__main__":

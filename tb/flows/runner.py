@@ -8,18 +8,15 @@ configurations never rebuild. Every simulation runs under a wall-clock limit.
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from py_model.atomic import OutputError, write_output
+from py_model.atomic import write_output
 from py_model.config import set_run_cycle_bound
 from tb import ROOT
-from tb.flows.cli import OneLineParser, UsageError, check_out_path, fresh_seed
-from tb.sim.firmware import FirmwareError
+from tb.flows.cli import OneLineParser, UsageError, check_out_path, fresh_seed, run_command, stop_children
 from tb.sim.verilator import run_test, verilator_env
 
 
@@ -119,63 +116,10 @@ def print_report(report: dict, test: str, seed: int, reproduce: str | None = Non
 
 
 def main(argv=None) -> int:
-    """The command line: arguments checked before any work; Ctrl-C/SIGTERM and internal errors end
-    in one line and a status (130 interrupted, 2 bad argument, 3 internal error), never a traceback."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
-        print("\nINTERRUPTED: the run was stopped; nothing from it was reported as passing", file=sys.stderr)
-        return 130
-    except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OutputError as err:  # an OUT= that could not take the results (/dev/full, a FIFO nobody reads)
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except FirmwareError as err:  # the compiler's own message is long: its last line says what failed
-        lines = [line for line in str(err).splitlines() if line.strip()]
-        print(f"error: the firmware did not build: {lines[-1] if lines else err}", file=sys.stderr)
-        return 1
-    except OSError as err:  # a read-only or full build/, a missing tool
-        where = f" {err.filename}" if err.filename else ""
-        print(f"error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
-        return 1
-    except Exception as err:  # noqa: BLE001 - the one place an unexpected error becomes one line
-        log = ROOT / "build" / "internal-error.log"
-        try:
-            import traceback
-
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(traceback.format_exc())
-            where = f"; full traceback in {log.relative_to(ROOT)}"
-        except OSError:
-            where = ""
-        print(f"internal error: {type(err).__name__}: {err}{where}", file=sys.stderr)
-        return 3
-
-
-def _raise_interrupt(signum, frame):
-    """Ctrl-C or SIGTERM: stop the simulator first (``timeout`` forwards SIGTERM to it), then unwind."""
-    for child in _children(os.getpid()):
-        try:
-            os.kill(child, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    raise KeyboardInterrupt
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:  # field 4 of stat, after the command name: the parent pid
-            out.append(int(stat.parent.name))
-    return out
+    """The command line: arguments checked before any work; Ctrl-C/SIGTERM stop the simulator first
+    (``timeout`` forwards SIGTERM to it); every failure is one line and a status (``run_command``)."""
+    return run_command(lambda: _main(argv), interrupted="the run was stopped; nothing from it was reported as passing",
+                       on_interrupt=stop_children)
 
 
 def _main(argv=None) -> int:

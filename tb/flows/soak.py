@@ -16,11 +16,11 @@ passes/s (wall clock), simulated cycles/s, and the verdict:
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
 
+from py_model.command import CommandError
 from rtl.soc.soak import SOAK_CONFIGS, soak_pins
 
 from tb import ROOT
@@ -32,7 +32,7 @@ PROGRESS_S = 5
 DIVISOR = 12  # cycles per UART bit: the iCEBreaker's 12 MHz at 1 Mbaud (SoakCore's default)
 
 
-class SoakError(Exception):
+class SoakError(CommandError):
     """The soak could not run or its board stopped answering."""
 
 
@@ -163,7 +163,16 @@ def run_sim(config: str, seconds: float, bugs=(), quiet: bool = False) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="make soak", description=__doc__.splitlines()[0])
+    from tb.flows.cli import run_command
+
+    return run_command(lambda: _main(argv),
+                       interrupted="the soak was stopped; the configurations finished so far are above")
+
+
+def _main(argv=None) -> int:
+    from tb.flows.cli import OneLineParser, UsageError
+
+    parser = OneLineParser(prog="make soak", description=__doc__.splitlines()[0])
     parser.add_argument("--target", choices=["vboard", "sim", "board"], default="vboard")
     parser.add_argument("--seconds", default="60")
     parser.add_argument("--config", default="all", help=f"all, or some of {', '.join(SOAK_CONFIGS)}")
@@ -179,28 +188,20 @@ def main(argv=None) -> int:
     except ValueError:
         seconds = -1
     if unknown or seconds <= 0 or (args.target == "board" and (not args.port or len(configs) != 1)):
-        print(f"error: CONFIG one of all, {', '.join(SOAK_CONFIGS)}; SECONDS > 0; BUG a name in rtl/bugs.py; "
-              "TARGET=board needs PORT= and one CONFIG (the one its bitstream was built for)", file=sys.stderr)
-        return 2
-    results = []
-    try:
+        raise UsageError(f"CONFIG one of all, {', '.join(SOAK_CONFIGS)}; SECONDS > 0; BUG a name in rtl/bugs.py; "
+                         "TARGET=board needs PORT= and one CONFIG (the one its bitstream was built for)")
+    results = []  # a SoakError, an OSError or Ctrl-C ends in run_command's one line; finished ones are above
+    if args.target == "vboard":
+        binary, names = build_vboard(args.bug)
+    where = {"vboard": "the virtual board", "sim": "Verilator under cocotb", "board": f"the board at {args.port}"}
+    print(f"soak on {where[args.target]}: {', '.join(configs)}, {seconds:g} s each", flush=True)
+    for config in configs:
         if args.target == "vboard":
-            binary, names = build_vboard(args.bug)
-        where = {"vboard": "the virtual board", "sim": "Verilator under cocotb", "board": f"the board at {args.port}"}
-        print(f"soak on {where[args.target]}: {', '.join(configs)}, {seconds:g} s each", flush=True)
-        for config in configs:
-            if args.target == "vboard":
-                results.append(run_vboard(config, seconds, binary, names))
-            elif args.target == "sim":
-                results.append(run_sim(config, seconds, args.bug))
-            else:
-                results.append(soak_one(args.port, config, seconds))
-    except (SoakError, OSError) as err:
-        print(f"ERROR {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("INTERRUPTED: the soak was stopped; the configurations finished so far are above", file=sys.stderr)
-        return 130
+            results.append(run_vboard(config, seconds, binary, names))
+        elif args.target == "sim":
+            results.append(run_sim(config, seconds, args.bug))
+        else:
+            results.append(soak_one(args.port, config, seconds))
     print(f"{'config':<18} {'NMIs/s':>9} {'passes/s':>9} {'cycles/s':>11} {'NMIs':>9} {'unknown':>8} {'swallowed':>9} "
           f"{'inversions':>10} {'dropped':>8}  verdict")
     ok = True

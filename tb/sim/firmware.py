@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from py_model.command import CommandError
 from rtl.interfaces import REGISTER_MAP
 from rtl.soc import abi
 from rtl.soc.nmi_periph import REGISTERS
@@ -26,7 +27,7 @@ CFLAGS = ["-target", "riscv32-freestanding-none", "-mcpu=generic_rv32", "-mrelax
           "-fno-builtin", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-Wall", "-Werror"]
 
 
-class FirmwareError(Exception):
+class FirmwareError(CommandError):
     """The firmware did not build (the compiler's message is attached)."""
 
 
