@@ -10,6 +10,7 @@
 #                                                  (NIGHTLY=1 also times make regress SEEDS=1000 TESTS=random)
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786]  every test x seeds, locally or on Dask
+#   make scheduler [PORT=8786] | worker SCHEDULER=tcp://host:8786 [THREADS=2]  a Dask cluster for make regress CLUSTER=
 #   make plan | mutants                            testplan with status; mutation kill table
 #   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
 #   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
@@ -29,7 +30,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: soak venv test test-full sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: scheduler worker soak venv test test-full sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -65,6 +66,17 @@ regress: $(STAMP)
 
 plan: $(STAMP)
 	$(PY) -m tb.flows.regress plan
+
+# A Dask cluster for make regress CLUSTER=...: the project is on the scheduler's and workers' path
+# (PYTHONPATH, exported above), since both unpickle the regression's tasks.
+PORT    ?= 8786
+THREADS ?= 2
+scheduler: $(STAMP)
+	DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1 $(VENV)/bin/dask scheduler --port $(call q,$(PORT)) --no-dashboard $(if $(SCHEDULER_FILE),--scheduler-file $(call q,$(SCHEDULER_FILE)))
+
+worker: $(STAMP)
+	$(if $(SCHEDULER),,@echo "usage: make worker SCHEDULER=tcp://host:8786 [THREADS=2] [NAME=] [NANNY=0]"; exit 2)
+	$(VENV)/bin/dask worker $(call q,$(SCHEDULER)) --nthreads $(call q,$(THREADS)) --no-dashboard $(if $(NAME),--name $(call q,$(NAME))) $(if $(filter 0,$(NANNY)),--no-nanny)
 
 mutants: $(STAMP)
 	$(PY) -m tb.flows.mutants --jobs $(call q,$(JOBS))

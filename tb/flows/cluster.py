@@ -27,6 +27,9 @@ from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Stop, group_jobs, run_job_group
 
 CONNECT_TIMEOUT_S = 15
+# Run on the scheduler and the workers (``eval`` and a string travel by reference and value): this module.
+IMPORT_PROBE = "__import__('importlib').import_module('tb.flows.cluster').__name__"
+PROBE_ANSWER = "tb.flows.cluster"
 EVENT_TOPIC = "tdx-nmi-regress"
 
 
@@ -96,7 +99,22 @@ def connect(address: str):
     workers = client.scheduler_info().get("workers", {})
     if not workers:
         client.close()
-        raise ClusterError(f"CLUSTER={address}: the scheduler has no workers (start some with `dask worker {address}`)")
+        raise ClusterError(f"CLUSTER={address}: the scheduler has no workers (start some with "
+                           f"`make worker SCHEDULER={address}`)")
+    # The scheduler and every worker unpickle the regression's tasks, which name this project's code:
+    # each must import it (started by make scheduler / make worker from a clone, which put it on the path).
+    try:
+        client.run_on_scheduler(eval, IMPORT_PROBE)
+    except Exception as err:  # noqa: BLE001 - whatever the scheduler raised: say what to do
+        client.close()
+        raise ClusterError(f"CLUSTER={address}: the scheduler cannot import this project ({type(err).__name__}: "
+                           f"{str(err).splitlines()[0][:120]}); start it with `make scheduler` from a clone") from None
+    answers = client.run(eval, IMPORT_PROBE, on_error="return")
+    blind = sorted(addr for addr, answer in answers.items() if answer != PROBE_ANSWER)
+    if blind:
+        client.close()
+        raise ClusterError(f"CLUSTER={address}: worker {blind[0]} cannot import this project; start workers with "
+                           f"`make worker SCHEDULER={address}` from a clone of the same commit")
     return client
 
 

@@ -18,23 +18,33 @@ RESULTS = ROOT / "build" / "regress" / "results.jsonl"
 LATEST = ROOT / "build" / "regress" / "latest.json"
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dask")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
-    scheduler_file = folder / "scheduler.json"
-    procs = [subprocess.Popen([DASK, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file",
-                               str(scheduler_file)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
+def started(*command, env=None, cwd=ROOT):
+    """A server in its own process group (make and what it runs), killed as a whole."""
+    return subprocess.Popen(list(command), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def scheduler_address(scheduler_file):
     deadline = time.monotonic() + 60
     while not scheduler_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    address = json.loads(scheduler_file.read_text())["address"]
+    return json.loads(scheduler_file.read_text())["address"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Started exactly as the README says (make scheduler, make worker), nothing added to the environment."""
+    folder = tmp_path_factory.mktemp("dask")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    scheduler_file = folder / "scheduler.json"
+    procs = [started("make", "--no-print-directory", "scheduler", "PORT=0", f"SCHEDULER_FILE={scheduler_file}",
+                     env=env)]
+    deadline = time.monotonic() + 60
+    address = scheduler_address(scheduler_file)
     workers = {}
     for name in ("w1", "w2"):
-        workers[name] = subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                          "--name", name], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+        workers[name] = started("make", "--no-print-directory", "worker", f"SCHEDULER={address}", "THREADS=1",
+                                f"NAME={name}", "NANNY=0", env=env)
         procs.append(workers[name])
     from distributed import Client
 
@@ -44,7 +54,10 @@ def cluster(tmp_path_factory):
         assert len(client.scheduler_info()["workers"]) == 2
     yield address, workers
     for proc in procs:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait()
 
 
@@ -82,6 +95,40 @@ def test_a_worker_refuses_a_different_clone(cluster):
             future.result(timeout=120)
 
 
+def test_a_scheduler_that_cannot_import_the_project_is_one_line_saying_how_to_start_it(tmp_path):
+    """A scheduler that cannot import the project (started by hand on a machine where it is not on the
+    path: here a package named tb that is not the project's comes first) cannot unpickle the
+    regression's tasks: the client says so in one line, with the command that works, before
+    submitting anything."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    shadow = tmp_path / "elsewhere"
+    (shadow / "tb").mkdir(parents=True)
+    (shadow / "tb" / "__init__.py").write_text("raise ImportError(\"No module named 'tb'\")\n")
+    scheduler_file = tmp_path / "scheduler.json"
+    procs = [started(DASK, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file),
+                     env=dict(env, PYTHONPATH=str(shadow)), cwd=tmp_path)]
+    try:
+        address = scheduler_address(scheduler_file)
+        procs.append(started("make", "--no-print-directory", "worker", f"SCHEDULER={address}", "THREADS=1", "NANNY=0",
+                             env=env))
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while not client.scheduler_info()["workers"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+        proc = regress("--seeds", "1", "--tests", "^no_td$", "--cluster", address, timeout=120)
+        assert proc.returncode == 2 and "the scheduler cannot import this project" in proc.stderr, proc.stderr
+        assert "make scheduler" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    finally:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
 def test_an_unreachable_scheduler_is_a_bounded_error():
     start = time.monotonic()
     proc = regress("--seeds", "1", "--tests", "^no_td$", "--cluster", "tcp://127.0.0.1:9", timeout=120)
@@ -105,7 +152,7 @@ def test_a_killed_worker_is_retried_and_every_job_accounted_for(cluster):
                 if any("regress-batch" in str(k) for k in keys) and addr in info:
                     time.sleep(1.5)  # into the batch: a simulator is running
                     killed = info[addr]["name"]
-                    workers[killed].send_signal(signal.SIGKILL)
+                    os.killpg(workers[killed].pid, signal.SIGKILL)
                     break
             time.sleep(0.1)
     output, _ = proc.communicate(timeout=900)
