@@ -18,7 +18,8 @@
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
 #   make soak [TARGET=vboard|sim|board] [SECONDS=60] [CONFIG=all|legacy,...] [PORT=]  the firmware under an NMI storm,
 #                                                  counters read back as it runs, the spec's signs asserted
-#   make list | rtl | lint | clean
+#   make list | rtl | clean
+#   make lint                                      ruff on the Python, verilator --lint-only -Wall on the Verilog
 
 PYTHON ?= python3
 VENV   := .venv
@@ -110,6 +111,7 @@ rtl: $(STAMP)
 	$(PY) -m rtl
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff check rtl py_model tb tests
 	$(PY) -m tb.flows.runner lint
 
 clean:

@@ -6,7 +6,7 @@ hardware; ``outcome`` computes passes, counts, inversions and losses.
 """
 
 from .config import Config
-from .hardware import Inputs, HwState, NmiHardware
+from .hardware import HwState, Inputs, NmiHardware
 from .outcome import Outcome, check_expect
 from .run import run_model
 from .scenario import Scenario, ScenarioFileError, load_scenario, parse_scenario

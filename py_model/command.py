@@ -23,8 +23,8 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 INTERNAL_ERROR_LOG = ROOT / "build" / "internal-error.log"
@@ -46,8 +46,9 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def run_command(body: Callable[[], int], interrupted: str = "the command was stopped; nothing was reported as "
-                                                                 "passing", on_interrupt: Callable[[], None] | None = None) -> int:
+def run_command(body: Callable[[], int],
+                interrupted: str = "the command was stopped; nothing was reported as passing",
+                on_interrupt: Callable[[], None] | None = None) -> int:
     """Run ``body`` with the project's signals and failure handling; return the exit status."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 

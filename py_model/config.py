@@ -15,14 +15,13 @@ ENTRIES = ("idt", "fred")
 
 HW_KNOBS = ("seamcall", "vmentry", "exit", "step", "step_window")
 # The module's zero-step mitigation (SPEC B6): ``steps`` single steps (0: off; the module draws 1..32).
-ZERO_STEP_KNOBS = ("steps", "step", "step_window")
 SW_KNOBS = ("handler", "late", "poll", "fault", "nest")
 
-# Bounds on waiting, documented in the README: an `until` step fails after UNTIL_BOUND
+# Bounds on waiting, documented in docs/scenarios.md: an `until` step fails after UNTIL_BOUND
 # cycles; the run after the last step fails if it has not settled after SETTLE_BOUND.
 UNTIL_BOUND = 10_000
 SETTLE_BOUND = 10_000
-# One bound on a whole run's length, shared by the model and every RTL bench (README
+# One bound on a whole run's length, shared by the model and every RTL bench (docs/robustness.md,
 # "Robustness"): a run that has not ended after this many cycles fails with a clear message.
 # ``MAX_CYCLES=`` on the make commands sets it (the model's CLI and the RTL benches take it as a
 # setting, never from the environment here).
@@ -133,7 +132,7 @@ class Config:
             out.append(("poll", f"must be less than handler ({self.handler}), got {self.poll}"))
         return out
 
-    def with_(self, **changes) -> "Config":
+    def with_(self, **changes) -> Config:
         return replace(self, **changes)
 
     def label(self) -> str:

@@ -34,7 +34,7 @@ def placements(max_nmis: int, vectors=VECTORS):
     slots = [(p, v) for p in range(len(PHASES)) for v in vectors]
     for n in range(max_nmis + 1):
         for combo in itertools.product(slots, repeat=n):
-            if all(a[0] <= b[0] for a, b in zip(combo, combo[1:])):
+            if all(a[0] <= b[0] for a, b in zip(combo, combo[1:], strict=False)):
                 yield tuple((PHASES[p], v) for p, v in combo)
 
 
@@ -45,12 +45,16 @@ def timeline(placement, fault: bool, handler_until: str = "handler") -> list[tup
     by_phase = {p: [v for q, v in placement if q == p] for p in PHASES}
     if by_phase["handler"] and not (by_phase["seam_pre"] or by_phase["guest"] or by_phase["seam_post"]):
         return None  # no pass runs after SEAMRET to land in
-    nmis = lambda phase: [("nmi", v) for v in by_phase[phase]]
+    def nmis(phase):
+        return [("nmi", v) for v in by_phase[phase]]
     if handler_until == "polled":  # every host-run arrival placed by a phase anchor, none by time
-        anchored = lambda vectors: [step for v in vectors for step in (("until", "polled"), ("nmi", v))]
-        nmis = lambda phase: ([("nmi", v) for v in by_phase[phase][:1]] + anchored(by_phase[phase][1:])
-                              if phase == "host" else anchored(by_phase[phase]) if phase == "handler"
-                              else [("nmi", v) for v in by_phase[phase]])
+        def anchored(vectors):
+            return [step for v in vectors for step in (("until", "polled"), ("nmi", v))]
+        def nmis(phase):
+            vectors = by_phase[phase]
+            if phase == "host":
+                return [("nmi", v) for v in vectors[:1]] + anchored(vectors[1:])
+            return anchored(vectors) if phase == "handler" else [("nmi", v) for v in vectors]
     steps = nmis("host") + [("enter", None), ("until", "seam_root")] + nmis("seam_pre")
     steps.append(("until", "guest"))
     if by_phase["guest"]:
@@ -145,11 +149,11 @@ def main(max_nmis: int = 3, markdown: bool = False) -> int:
     print(f"exploring up to {max_nmis} NMIs x vectors {VECTORS} x phases {', '.join(PHASES)}")
     widths = [30, 13, 14, 16, 9, 20]
     if not markdown:
-        print("  ".join(h.ljust(w) for h, w in zip(HEADER, widths)))
+        print("  ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True)))
 
     def show(row):
         if not markdown:
-            print("  ".join(str(c).ljust(w) for c, w in zip(format_row(row), widths)), flush=True)
+            print("  ".join(str(c).ljust(w) for c, w in zip(format_row(row), widths, strict=True)), flush=True)
 
     rows, seconds, runs = explore(max_nmis, show)
     if markdown:

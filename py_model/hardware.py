@@ -35,7 +35,6 @@ MODE_NAMES = {VMX_ROOT: "host", SEAM_ROOT: "seam_root", SEAM_NONROOT: "guest"}
 HOST, SEAMCALL, VMENTRY, GUEST, EXIT, STEP = 0, 1, 2, 3, 4, 5
 PHASE_MODE = {HOST: VMX_ROOT, SEAMCALL: SEAM_ROOT, VMENTRY: SEAM_ROOT, GUEST: SEAM_NONROOT, EXIT: SEAM_ROOT,
               STEP: SEAM_ROOT}
-PHASE_NAMES = {HOST: "host", SEAMCALL: "seamcall", VMENTRY: "vmentry", GUEST: "guest", EXIT: "exit", STEP: "step"}
 GUEST_CYCLES_MAX = 255  # the RTL's saturating count of cycles since the TD started
 
 NMI_EXIT = EXIT_REASONS["nmi"]

@@ -15,6 +15,7 @@ re-run), E2 (FRED nests), E5 (the poll point).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from .config import Config
@@ -24,6 +25,29 @@ from .linux_nmi import EXECUTING, LATCHED, NOT_RUNNING, LinuxNmi, NmiSources
 from .transactions import Txn, bitmap_vectors
 
 R_SEAM, R_KVM = "R_seam", "R_kvm"
+
+
+class Kvm(enum.Enum):
+    """Where KVM is in its TD run path (C1/C1'), and with host state (SPEC §7) its restores."""
+
+    IDLE = "idle"
+    WANT_ENTER = "want_enter"
+    IN_SEAM = "in_seam"
+    LATE_WINDOW = "late_window"  # C1': the instrumentable window before the manual pass
+    MANUAL_PASS = "manual_pass"  # C1/C2: the manual pass is due
+    IN_PASS = "in_pass"
+    SETUP = "setup"  # loading the host's values
+    RESTORING = "restoring"  # after an entry
+    TO_USER = "to_user"  # vcpu_put, then the user-return notifier
+    RETURNED = "returned"
+
+
+class Ctx(enum.Enum):
+    """What runs on the host CPU and ends with IRET."""
+
+    PASS = "pass"  # a pass of default_do_nmi
+    LATCHED = "latched"  # an IDT entry that only set LATCHED (E1)
+    FAULT = "fault"  # an instrumentation exception
 
 
 class ScenarioError(Exception):
@@ -52,7 +76,7 @@ class Pass:
 class Context:
     """Something running on the host CPU that ends with IRET (a pass, a latched entry, a fault)."""
 
-    kind: str  # "pass" | "latched" | "fault"
+    kind: Ctx
     rip: str  # where its IRET returns: the RIP it interrupted
     length: int
     record: Pass | None = None
@@ -84,11 +108,9 @@ class HostCpu:
         self.sources = NmiSources()
         self.passes: list[Pass] = []
         self.stack: list[Context] = []
-        # idle | want_enter | in_seam | late_window | manual_pass | in_pass, and with host state:
-        # setup (loading host values) | restoring (after an entry) | to_user | returned
-        self.kvm = "idle"
+        self.kvm = Kvm.IDLE
         if host_state is not None:
-            self.kvm, self.write_queue = "setup", host_state.setup_writes()
+            self.kvm, self.write_queue = Kvm.SETUP, host_state.setup_writes()
         self.late_left = 0
         self.exit_reason: int | None = None
         self.exit_qual = 0
@@ -114,41 +136,41 @@ class HostCpu:
         return arrival
 
     def request_enter(self) -> None:
-        if self.kvm != "idle":
+        if self.kvm != Kvm.IDLE:
             raise ScenarioError(f"enter: KVM is already inside an entry (state {self.kvm})")
-        self.kvm = "want_enter"
+        self.kvm = Kvm.WANT_ENTER
 
     def request_fault(self) -> None:
         self.pending_faults += 1
 
     # ----- queries ---------------------------------------------------------------------
     def in_handler(self) -> bool:
-        return any(ctx.kind in ("pass", "latched") for ctx in self.stack)
+        return any(ctx.kind in (Ctx.PASS, Ctx.LATCHED) for ctx in self.stack)
 
     def pass_polled(self, since: int | None = None) -> bool | None:
         """Where the innermost running context is in its poll (E5): False before it (this cycle's
         arrivals are seen by it), True after it (and, with ``since``, after the ``since``-th poll of
         the run); None when that context is not a pass."""
-        if not self.stack or self.stack[-1].kind != "pass":
+        if not self.stack or self.stack[-1].kind != Ctx.PASS:
             return None
         ctx = self.stack[-1]
         return ctx.elapsed > self.cfg.poll and (since is None or ctx.poll_index > since)
 
     def kvm_idle(self) -> bool:
-        return self.kvm == "idle"
+        return self.kvm == Kvm.IDLE
 
     def settled(self) -> bool:
-        return not self.stack and self.kvm == "idle" and not self.pending_faults and not self.raised
+        return not self.stack and self.kvm == Kvm.IDLE and not self.pending_faults and not self.raised
 
     def return_to_user(self) -> None:
         """KVM leaves the vCPU (vcpu_put) and the task returns to user space (the uret notifier)."""
-        self.kvm = "to_user"
+        self.kvm = Kvm.TO_USER
         self.write_queue = self.hs.vcpu_put_writes() + self.hs.user_return_writes()
 
     def in_noinstr_region(self) -> bool:
-        if self.kvm in ("want_enter", "in_seam"):
+        if self.kvm in (Kvm.WANT_ENTER, Kvm.IN_SEAM):
             return True
-        return self.cfg.kvm == "noinstr" and self.kvm in ("manual_pass", "in_pass")
+        return self.cfg.kvm == "noinstr" and self.kvm in (Kvm.MANUAL_PASS, Kvm.IN_PASS)
 
     # ----- one cycle -------------------------------------------------------------------
     def on_edge(self, cycle: int, txns: list[Txn]) -> None:
@@ -194,7 +216,7 @@ class HostCpu:
         # never inside an NMI handler (noinstr too); they wait for the host's own code.
         if self.pending_faults and not self.in_noinstr_region() and not self.in_handler():
             self.pending_faults -= 1
-            self.stack.append(Context("fault", self._fresh_rip(), self.cfg.fault))
+            self.stack.append(Context(Ctx.FAULT, self._fresh_rip(), self.cfg.fault))
         if not self.stack:
             self._kvm_progress(cycle, inputs)
         if self.stack:
@@ -212,15 +234,15 @@ class HostCpu:
             return 0
         if self.stack:
             ctx = self.stack[-1]
-            if ctx.kind == "pass" and not ctx.elapsed:
+            if ctx.kind == Ctx.PASS and not ctx.elapsed:
                 return 0  # default_do_nmi starts: the back-to-back test (E3)
             left = ctx.length - ctx.elapsed - 1  # cycles before the one that ends it
-            if ctx.kind == "pass" and ctx.elapsed <= self.cfg.poll:
+            if ctx.kind == Ctx.PASS and ctx.elapsed <= self.cfg.poll:
                 left = min(left, self.cfg.poll - ctx.elapsed)
             return max(left, 0)
-        if self.kvm == "late_window":
+        if self.kvm == Kvm.LATE_WINDOW:
             return self.late_left
-        return 1 << 30 if self.kvm in ("idle", "in_seam", "returned") else 0
+        return 1 << 30 if self.kvm in (Kvm.IDLE, Kvm.IN_SEAM, Kvm.RETURNED) else 0
 
     def skip(self, n: int, hw: HwState) -> None:
         """Advance ``n`` quiet cycles (see ``quiet_cycles``)."""
@@ -228,7 +250,7 @@ class HostCpu:
             return
         if self.stack:
             self.stack[-1].elapsed += n
-        elif self.kvm == "late_window":
+        elif self.kvm == Kvm.LATE_WINDOW:
             self.late_left -= n
         self.boundary_rip = None
 
@@ -245,14 +267,14 @@ class HostCpu:
             # E1: exc_nmi finds a pass running: mark LATCHED and return with IRET.
             self.linux.nmi_state = LATCHED
             record.result = "latched"
-            outer = next(ctx for ctx in reversed(self.stack) if ctx.guarded and ctx.kind == "pass")
+            outer = next(ctx for ctx in reversed(self.stack) if ctx.guarded and ctx.kind == Ctx.PASS)
             outer.rerun_arrivals += arrivals
-            self.stack.append(Context("latched", rip, self.cfg.nest, record))
+            self.stack.append(Context(Ctx.LATCHED, rip, self.cfg.nest, record))
             return
         guarded = via == "idt"
         if guarded:
             self.linux.nmi_state = EXECUTING
-        self.stack.append(Context("pass", rip, self.cfg.handler, record, guarded, bitmap))
+        self.stack.append(Context(Ctx.PASS, rip, self.cfg.handler, record, guarded, bitmap))
 
     def _write(self, inputs: Inputs, name: str, value: int) -> None:
         inputs.reg_we, inputs.reg_addr, inputs.reg_data = True, ADDRESS[name], value
@@ -260,36 +282,36 @@ class HostCpu:
     def _entry_done(self) -> None:
         """KVM is back from TDH.VP.ENTER and its NMI handling: now the host-state restores."""
         if self.hs is None:
-            self.kvm = "idle"
+            self.kvm = Kvm.IDLE
         else:
-            self.kvm, self.write_queue = "restoring", self.hs.after_exit_writes()
+            self.kvm, self.write_queue = Kvm.RESTORING, self.hs.after_exit_writes()
 
     def _after_seamret(self) -> None:
         if self.exit_reason != NMI_EXIT:
             self._entry_done()
         elif self.cfg.kvm == "late":
-            self.kvm, self.late_left = "late_window", self.cfg.late  # C1'
+            self.kvm, self.late_left = Kvm.LATE_WINDOW, self.cfg.late  # C1'
         else:
-            self.kvm = "manual_pass"  # C1
+            self.kvm = Kvm.MANUAL_PASS  # C1
 
     def _kvm_progress(self, cycle: int, inputs: Inputs) -> None:
-        if self.kvm in ("setup", "restoring", "to_user"):
+        if self.kvm in (Kvm.SETUP, Kvm.RESTORING, Kvm.TO_USER):
             if self.write_queue:
                 self._write(inputs, *self.write_queue.pop(0))
                 return
-            self.kvm = "returned" if self.kvm == "to_user" else "idle"
-        if self.kvm == "want_enter":
+            self.kvm = Kvm.RETURNED if self.kvm == Kvm.TO_USER else Kvm.IDLE
+        if self.kvm == Kvm.WANT_ENTER:
             inputs.seamcall = True
-            self.kvm = "in_seam"
+            self.kvm = Kvm.IN_SEAM
             if self.hs is not None:
                 self.guest_queue = self.hs.guest_writes()
             return
-        if self.kvm == "late_window":
+        if self.kvm == Kvm.LATE_WINDOW:
             if self.late_left:
                 self.late_left -= 1
                 return
-            self.kvm = "manual_pass"
-        if self.kvm == "manual_pass":
+            self.kvm = Kvm.MANUAL_PASS
+        if self.kvm == Kvm.MANUAL_PASS:
             # C2: the manual pass for NMI X; IDT-style calls go through exc_nmi's guard.
             bitmap = self.exit_qual if self.cfg.nmi_source else None
             vectors = bitmap_vectors(bitmap) if bitmap is not None else None
@@ -298,15 +320,15 @@ class HostCpu:
             guarded = self.cfg.entry == "idt"
             if guarded:
                 self.linux.nmi_state = EXECUTING
-            self.stack.append(Context("pass", R_KVM, self.cfg.handler, record, guarded, bitmap))
-            self.kvm = "in_pass"
+            self.stack.append(Context(Ctx.PASS, R_KVM, self.cfg.handler, record, guarded, bitmap))
+            self.kvm = Kvm.IN_PASS
 
     def _context_progress(self, cycle: int, ctx: Context, inputs: Inputs) -> None:
         # E3: the back-to-back test and its bookkeeping as default_do_nmi starts; claiming at the
         # poll point (E5), possibly later, after a nested FRED pass has run.
-        if ctx.kind == "pass" and ctx.elapsed == 0:
+        if ctx.kind == Ctx.PASS and ctx.elapsed == 0:
             ctx.b2b = self.linux.begin_pass(ctx.rip)
-        if ctx.kind == "pass" and ctx.elapsed == self.cfg.poll:
+        if ctx.kind == Ctx.PASS and ctx.elapsed == self.cfg.poll:
             self.polls += 1
             ctx.poll_index = self.polls
             outcome = self.linux.finish_pass(ctx.b2b, ctx.bitmap, self.sources)
@@ -326,8 +348,8 @@ class HostCpu:
         if ctx.guarded:
             self.linux.nmi_state = NOT_RUNNING
         inputs.iret = True
-        inputs.iret_nmi = ctx.kind != "fault"  # a pass's or latched entry's frame is an NMI frame (A1)
+        inputs.iret_nmi = ctx.kind != Ctx.FAULT  # a pass's or latched entry's frame is an NMI frame (A1)
         self.iret_rip = ctx.rip
         self.stack.pop()
-        if ctx.kind == "pass" and ctx.record.via == "kvm":
+        if ctx.kind == Ctx.PASS and ctx.record.via == "kvm":
             self._entry_done()  # the noinstr region (if any) ends after the manual pass

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MASK64 = (1 << 64) - 1
-
 # The register file, in address order (the RTL's write-port addresses).
 REGISTERS = ("DR0", "DR1", "DR2", "DR3", "DR6", "DR7", "DEBUGCTL", "KERNEL_GS_BASE", "STAR", "LSTAR",
              "FMASK", "TSC_AUX", "XFD", "XFD_ERR", "UARCH_MISC_CTL", "CR2", "TSX_CTRL", "UMWAIT_CONTROL",
@@ -37,7 +35,7 @@ PRESETS = {
     "first_posting": {**{step: True for step in RESTORE_STEPS}, "debugctl": False, "refuse": False},
 }
 
-# Typical values (documented in the README): a host with breakpoints and user-return MSRs set,
+# Typical values (documented in docs/scenarios.md): a host with breakpoints and user-return MSRs set,
 # and a TD whose own values differ from every one of them.
 DEFAULT_HOST = {
     "DR0": 0xFFFF_8000_0010_0000, "DR1": 0, "DR2": 0, "DR3": 0, "DR6": DR6_INIT, "DR7": DR7_INIT | 1,  # L0 on
@@ -73,7 +71,7 @@ def module_exit_value(name: str, current: int, at_seamcall: int, td_tsx: bool, t
 
 @dataclass
 class HostStateConfig:
-    """The ``host_state`` section of a scenario (see the README)."""
+    """The ``host_state`` section of a scenario (docs/scenarios.md)."""
 
     preset: str = "merged"
     td_tsx: bool = False

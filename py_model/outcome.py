@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from .table import table_lines
 from .transactions import Txn
 
 
@@ -27,7 +28,7 @@ class Outcome:
     host_state: dict | None = None  # registers that differ at return to user space, refusal
 
     @classmethod
-    def from_host(cls, host, trace: list[Txn], cycles: int, regs=None) -> "Outcome":
+    def from_host(cls, host, trace: list[Txn], cycles: int, regs=None) -> Outcome:
         inverted = find_inversions(host.passes)
         lost_events = sorted(a for arrivals in host.sources.covered.values() for a in arrivals)
         lost_nmis = [a for a in host.dropped if host.arrival_vector[a] == 0]
@@ -35,12 +36,12 @@ class Outcome:
         host_state = None
         if host.hs is not None:
             from .host_state import REGISTERS
-            host_state = host.hs.result(dict(zip(REGISTERS, regs or [0] * len(REGISTERS))))
+            host_state = host.hs.result(dict(zip(REGISTERS, regs or [0] * len(REGISTERS), strict=True)))
         return cls(list(host.passes), host.linux.counts(), len(inverted), inverted, lost,
                    lost_events, lost_nmis, list(trace), cycles, dict(host.arrival_vector), host_state)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Outcome":
+    def from_json(cls, data: dict) -> Outcome:
         """An outcome as ``to_json`` (or ``OUT=``) wrote it, for the same checks (no trace needed)."""
         from .host import Pass
 
@@ -75,8 +76,7 @@ class Outcome:
             bitmap = "-" if p.bitmap is None else str(p.bitmap)
             rows.append((str(i), str(p.cycle), p.via, p.rip, bitmap, str(p.claimed), p.result + mark,
                          ",".join(map(str, p.arrivals))))
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines = table_lines(rows)
         counts = " ".join(f"{k}={v}" for k, v in self.counts.items())
         lines.append(f"counts: {counts}  inversions={self.inversions}  lost={self.lost}  cycles={self.cycles}")
         if self.host_state is not None:
@@ -125,7 +125,8 @@ def check_expect(expect: dict, outcome: Outcome) -> str | None:
                 if actual[key] != value:
                     return f"expect.passes[{i}].{key}: expected {value!r}, got {actual[key]!r} (pass: {_brief(actual)})"
         if len(got) > len(want):
-            return f"expect.passes: expected {len(want)} passes, got {len(got)}; first extra: {_brief(got[len(want)].to_json())}"
+            return (f"expect.passes: expected {len(want)} passes, got {len(got)}; "
+                    f"first extra: {_brief(got[len(want)].to_json())}")
     for key, value in expect.get("counts", {}).items():
         if outcome.counts[key] != value:
             return f"expect.counts.{key}: expected {value}, got {outcome.counts[key]}"

@@ -9,8 +9,8 @@ testbench calls it with the RTL's pins.
 from __future__ import annotations
 
 from .config import SETTLE_BOUND, UNTIL_BOUND, beyond_bound, run_cycle_bound
-from .hardware import HOST, SEAM_NONROOT, SEAM_ROOT, STEP, VMX_ROOT, HwState, Inputs
-from .host import HostCpu, ScenarioError
+from .hardware import HOST, MODE_NAMES, SEAM_NONROOT, SEAM_ROOT, STEP, VMX_ROOT, HwState, Inputs
+from .host import HostCpu, Kvm, ScenarioError
 from .host_state import HostStateSw
 from .outcome import Outcome
 from .scenario import Scenario
@@ -56,7 +56,7 @@ class Session:
         """Cycles ahead in which this session would only count (0 if it acts now)."""
         host = self.host.quiet_cycles(hw)
         if self.index >= len(self.scenario.steps):
-            settled = hw.phase == HOST and not hw.latch and (self.host.settled() or self.host.kvm == "returned")
+            settled = hw.phase == HOST and not hw.latch and (self.host.settled() or self.host.kvm == Kvm.RETURNED)
             stim = 0 if settled else SETTLE_BOUND - self.settle_elapsed - 1
         else:
             kind, arg = self.scenario.steps[self.index]
@@ -88,7 +88,7 @@ class Session:
         pins = Inputs()
         steps = self.scenario.steps
         if self.host_state is not None:
-            if self.host.kvm == "setup":
+            if self.host.kvm == Kvm.SETUP:
                 return pins  # host values still loading
             if self.host_state.refused:
                 self.done = True  # KVM refused to create the TD: nothing runs
@@ -119,7 +119,7 @@ class Session:
                 pins.nmi, pins.vector = True, arg
             elif kind == "exit":
                 if hw.mode != SEAM_NONROOT and hw.phase != STEP:  # the TD runs, or the module steps it (B6)
-                    raise RunError(self._where(f"exit: {arg}: no TD is running (mode {_mode_name(hw)})"))
+                    raise RunError(self._where(f"exit: {arg}: no TD is running (mode {MODE_NAMES[hw.mode]})"))
                 pins.exit_req, pins.exit_reason = True, EXIT_REASONS[arg]
             elif kind == "enter":
                 self.host.request_enter()
@@ -133,7 +133,7 @@ class Session:
                 self.host.return_to_user()
             else:
                 self.done = True
-        elif self.host.kvm == "returned":
+        elif self.host.kvm == Kvm.RETURNED:
             self.done = True
         else:
             self.settle_elapsed += 1
@@ -161,10 +161,6 @@ class Session:
 
     def _where(self, message: str) -> str:
         return f"{self.scenario.name}: timeline[{self.index}] at cycle {self.cycle_now}: {message}"
-
-
-def _mode_name(hw: HwState) -> str:
-    return {VMX_ROOT: "host", SEAM_ROOT: "seam_root", SEAM_NONROOT: "guest"}[hw.mode]
 
 
 class HostLoop:

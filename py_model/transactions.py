@@ -43,7 +43,7 @@ class Txn:
     fields: tuple = field(default=())
 
     @classmethod
-    def make(cls, cycle: int, kind: str, **fields) -> "Txn":
+    def make(cls, cycle: int, kind: str, **fields) -> Txn:
         if kind not in _ORDER_INDEX:
             raise ValueError(f"unknown transaction kind {kind!r}")
         return cls(cycle, kind, tuple(sorted(fields.items())))
@@ -82,7 +82,7 @@ def bitmap_vectors(bitmap: int) -> list[int]:
 
 def first_difference(expected: list[Txn], actual: list[Txn]) -> str | None:
     """Describe the first element where two transaction streams differ, or None if equal."""
-    for i, (e, a) in enumerate(zip(expected, actual)):
+    for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
         if e != a:
             return f"transaction #{i}: model {e} | rtl {a}"
     if len(expected) != len(actual):

@@ -63,7 +63,6 @@ TRACE_FIELDS = (("cycle", 24),) + EVENT_FIELDS + STATE_BEFORE_FIELDS + STATE_AFT
 TRACE_WIDTH = sum(w for _, w in TRACE_FIELDS)
 # With the host-state unit, entries also carry the edge's register write.
 TRACE_FIELDS_HS = TRACE_FIELDS + (("ev__write", 1), ("ev__write_addr", 5), ("ev__write_data", 64))
-TRACE_WIDTH_HS = sum(w for _, w in TRACE_FIELDS_HS)
 DATA_DEPTH = 128
 
 

@@ -12,8 +12,15 @@ from amaranth.lib.wiring import In, Out, connect, flipped
 
 from .bugs import check_bugs
 from .host_state import HostStateUnit
-from .interfaces import (REGISTER_MAP, ConfigSignature, EventSignature, StatusSignature, StimulusSignature,
-                         TraceSignature, port_table)
+from .interfaces import (
+    REGISTER_MAP,
+    ConfigSignature,
+    EventSignature,
+    StatusSignature,
+    StimulusSignature,
+    TraceSignature,
+    port_table,
+)
 from .nmi_controller import NmiController
 from .seam_sequencer import SeamSequencer
 

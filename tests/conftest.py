@@ -12,6 +12,7 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     import pytest
+
     from tiers import is_full
 
     seen: dict[str, int] = {}

@@ -57,6 +57,6 @@ SAMPLED = {
 
 
 def is_full(module: str, name: str, callspec_index: int | None) -> bool:
-    """``module``: the test file's path below tests/; ``callspec_index``: the position of a parametrized case among its test's cases (None if not
-    parametrized)."""
+    """``module``: the test file's path below tests/; ``callspec_index``: the position of a
+    parametrized case among its test's cases (None if not parametrized)."""
     return module in FULL_MODULES or name in FULL_TESTS or (name in SAMPLED and bool(callspec_index))

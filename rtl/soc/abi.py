@@ -97,6 +97,6 @@ def decode_log(words: list[int]) -> list[tuple[str, dict]]:
             raise ValueError(f"log word {i}: 0x{tag:08x} is not a record tag")
         if i + 1 + n > len(words):
             raise ValueError(f"log word {i}: a {kinds[kind]} record cut short")
-        out.append((kinds[kind], dict(zip(LOG_FIELDS[kinds[kind]], words[i + 1:i + 1 + n]))))
+        out.append((kinds[kind], dict(zip(LOG_FIELDS[kinds[kind]], words[i + 1:i + 1 + n], strict=True))))
         i += 1 + n
     return out

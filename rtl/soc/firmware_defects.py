@@ -34,7 +34,8 @@ FIRMWARE_DEFECTS = {
                              "    nmi_state = left; /* ... store: an NMI in between is overwritten */\n",
                              "nmi_state's decrement as a load and a later store (the window widened so a probe "
                              "lands in it): a LATCHED mark in between is lost, the pass never re-runs"),
-    "pad_always_r_seam": ("    if ((at & AT_SEAMRET) && rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) return ADDR(r_seam);",
+    "pad_always_r_seam": ("    if ((at & AT_SEAMRET) && rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) "
+                          "return ADDR(r_seam);",
                           "    if (rip >= ADDR(r_seam) && rip <= ADDR(r_seam_end)) return ADDR(r_seam);",
                           "every landing in R_seam's pad reported as R_seam, also an NMI that arrived after SEAMRET "
                           "(a back-to-back match Linux would not make)"),

@@ -18,7 +18,15 @@ from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
-from ..interfaces import ConfigSignature, Mode, EventSignature, RegWriteSignature, StatusSignature, StimulusSignature, forward
+from ..interfaces import (
+    ConfigSignature,
+    EventSignature,
+    Mode,
+    RegWriteSignature,
+    StatusSignature,
+    StimulusSignature,
+    forward,
+)
 from ..top import NmiTop
 from . import abi
 from .wishbone import WishboneSignature
@@ -38,9 +46,9 @@ REGISTERS = {
     "LOG": (0x20, "w", "a firmware log word, seen by the testbench's bus monitor"),
     "DONE": (0x24, "w", "the firmware finished; the value is its status"),
     "HANDLER": (0x28, "w", "the firmware's NMI handler depth (7..0: a pass, or exc_nmi marking one LATCHED, runs "
-                           "while nonzero), its innermost pass's poll state (9..8, abi.POLL_STATES) and poll number (15..10), "
-                           "the polls so far (21..16); the environment's `until: handler`, `until: poll` and "
-                           "`until: polled` wait for them"),
+                           "while nonzero), its innermost pass's poll state (9..8, abi.POLL_STATES) and poll "
+                           "number (15..10), the polls so far (21..16); the environment's `until: handler`, "
+                           "`until: poll` and `until: polled` wait for them"),
     "ENV": (0x2C, "r", "bit 0: the environment has played its timeline and the system has settled (the firmware "
                        "may end its run)"),
     "REG_LO": (0x30, "w", "host-state register file: bits 31..0 of the value the next REG_WRITE writes"),

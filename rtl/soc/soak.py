@@ -57,7 +57,8 @@ def soak_pins(name: str) -> dict:
     c = SOAK_CONFIGS[name]
     sw = abi.sw_config(c["kvm"], "fred" if c["fred"] else "idt", False, 0, LATE_LOOPS if c["kvm"] == "late" else 0,
                        c["fault"], soak=True)
-    return {"cfg__fixed": c["fixed"], "cfg__fred": c["fred"], "cfg__nmi_source": 0, **{f"cfg__{k}": v for k, v in PHASES.items()},
+    return {"cfg__fixed": c["fixed"], "cfg__fred": c["fred"], "cfg__nmi_source": 0,
+            **{f"cfg__{k}": v for k, v in PHASES.items()},
             "cfg__td_tsx": 0, "cfg__td_waitpkg": 0, "sw_cfg": sw, "nmi_rate": NMI_RATE, "exit_rate": EXIT_RATE}
 
 
@@ -103,7 +104,7 @@ class SoakCounters(wiring.Component):
                 m.d.sync += left.eq(0)  # another record began: this one is abandoned
             with m.Elif(left != 0):
                 m.d.sync += left.eq(left - 1)
-                for i, name in enumerate(FIRMWARE_COUNTS):
+                for i in range(len(FIRMWARE_COUNTS)):
                     with m.If(left == len(FIRMWARE_COUNTS) - i):
                         m.d.sync += staged[i].eq(self.mon.log_data)
                 with m.If(left == 1):  # the record is complete: publish it whole
@@ -139,8 +140,8 @@ class SnapshotSender(wiring.Component):
         sending, sequence = Signal(), Signal(32)
         m.d.sync += timer.eq(timer + 1)
         with m.If(~sending & (timer == 0)):
-            m.d.sync += [frame.eq(Cat(Const(SYNC, 8), Const(n, 8), sequence, self.words)), index.eq(0), checksum.eq(0), sending.eq(1),
-                         sequence.eq(sequence + 1)]
+            m.d.sync += [frame.eq(Cat(Const(SYNC, 8), Const(n, 8), sequence, self.words)), index.eq(0), checksum.eq(0),
+                         sending.eq(1), sequence.eq(sequence + 1)]
         with m.If(sending):
             last = len(frame) // 8
             byte = Signal(8)

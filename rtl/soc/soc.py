@@ -1,6 +1,7 @@
 """The softcore SoC: VexRiscv, block RAM for the firmware, and the NMI peripheral.
 
-Memory map (byte addresses): RAM at 0x0000_0000 (``RAM_WORDS`` words; code, data, stack); the NMI peripheral at 0x8000_0000 (``nmi_periph.REGISTERS``). The CPU starts at 0.
+Memory map (byte addresses): RAM at 0x0000_0000 (``RAM_WORDS`` words; code, data, stack); the NMI
+peripheral at 0x8000_0000 (``nmi_periph.REGISTERS``). The CPU starts at 0.
 """
 
 from amaranth import Module

@@ -5,7 +5,6 @@
 unmasked bit of ``irq`` raises the machine external interrupt (``mie.MEIE``, ``mstatus.MIE``).
 """
 
-import hashlib
 from pathlib import Path
 
 from amaranth import ClockSignal, Const, Instance, Module, ResetSignal, Signal
@@ -22,10 +21,6 @@ def verilog_source() -> Path:
     import pythondata_cpu_vexriscv
 
     return Path(pythondata_cpu_vexriscv.data_location) / f"{VARIANT}.v"
-
-
-def source_digest() -> str:
-    return hashlib.sha256(verilog_source().read_bytes()).hexdigest()[:12]
 
 
 class VexRiscv(wiring.Component):

@@ -8,9 +8,8 @@ from amaranth.sim import Simulator
 from py_model import Scenario
 from rtl.interfaces import resolve
 from rtl.top import NmiTop
-
-from tb.check.checker import RunResult
 from tb.benches.lockstep import Lockstep
+from tb.check.checker import RunResult
 
 
 def run_on_amaranth(scenario: Scenario, bugs=(), label: str = "") -> RunResult:
@@ -21,7 +20,8 @@ def run_on_amaranth(scenario: Scenario, bugs=(), label: str = "") -> RunResult:
     sim.add_clock(1e-8)
 
     async def bench(ctx):
-        get = lambda name: ctx.get(Value.cast(resolve(dut, name)))
+        def get(name):
+            return ctx.get(Value.cast(resolve(dut, name)))
         for name, value in lock.config_pins().items():
             ctx.set(resolve(dut, name), value)
         pins = lock.step(get)  # None once the run is over (finished, failed or past the cycle bound)

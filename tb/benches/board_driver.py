@@ -12,7 +12,6 @@ import time
 
 from py_model.command import CommandError
 from rtl.board_top import BOARD_ID, CFG_FIELDS, LENS_FIELDS, MAX_READ_WORDS, OK, REGISTERS, STEPS_FIELDS, pack_fields
-
 from tb.check.program_check import check_result
 from tb.protocol.board_protocol import STATUS_NAMES, ResponseDecoder, read_request, write_request
 from tb.protocol.program import Compiled
@@ -32,7 +31,7 @@ class BoardLink:
         self.stats = {"requests": 0, "retries": 0, "bytes_out": 0, "bytes_in": 0}
 
     @classmethod
-    def open(cls, port: str, baud: int = 1_000_000, **options) -> "BoardLink":
+    def open(cls, port: str, baud: int = 1_000_000, **options) -> BoardLink:
         import serial
 
         return cls(serial.Serial(port, baudrate=baud, timeout=0.02), **options)

@@ -6,8 +6,8 @@ import time
 
 from tb.benches.board_driver import BoardError, BoardLink
 from tb.check.program_check import program_row
-from tb.stimulus.catalog import planned
 from tb.protocol.program import ProgramError, compile_scenario
+from tb.stimulus.catalog import planned
 
 
 def run_on_board(test: str, seed: int, link: BoardLink, files=()) -> dict:

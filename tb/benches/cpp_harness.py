@@ -14,17 +14,16 @@ import time
 from pathlib import Path
 
 from tb import ROOT
+from tb.check.program_check import check_run
 from tb.protocol.pins import CONFIG_PINS, config_pins
 from tb.protocol.program import Compiled
 from tb.protocol.program_session import HOST_REGISTERS, harness_header, run_bound
-from tb.check.program_check import check_run
 
 SOURCE = ROOT / "tb" / "sim" / "harness" / "program_main.cpp"
 
 
 def build(bugs=()) -> Path:
     from rtl.generate import PROGRAM_TOP_NAME
-
     from tb.sim.harness.build import build_harness
 
     return build_harness(PROGRAM_TOP_NAME, SOURCE, "program_harness", bugs, header=harness_header())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from py_model import Scenario
 from py_model.session import HostLoop
-
 from tb.check.checker import RunChecker, RunResult
 from tb.protocol.pins import config_pins, input_pins
 

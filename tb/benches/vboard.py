@@ -16,7 +16,6 @@ SOURCE = ROOT / "tb" / "sim" / "harness" / "vboard_main.cpp"
 
 def build(bugs=()) -> Path:
     from rtl.generate import BOARD_CORE_NAME
-
     from tb.sim.harness.build import build_harness
 
     return build_harness(BOARD_CORE_NAME, SOURCE, "vboard", bugs)
@@ -30,7 +29,7 @@ class VirtualBoard:
         self.proc = None
         self.path = None
 
-    def __enter__(self) -> "VirtualBoard":
+    def __enter__(self) -> VirtualBoard:
         self.proc = subprocess.Popen([str(self.binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("PTY "):

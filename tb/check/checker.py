@@ -12,15 +12,15 @@ when the design's ``trace.wake`` is high (the state provably changes only then: 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from py_model import NmiHardware, Scenario, check_expect, run_model
 from py_model.hardware import IDLE
+from py_model.outcome import Outcome
 from py_model.transactions import first_difference
-
 from tb.check.invariants import InvariantChecker
-from tb.protocol.pins import changes_registers, read_events, read_regs, read_state
 from tb.check.scoreboard import Mismatch, Scoreboard
+from tb.protocol.pins import changes_registers, read_events, read_regs, read_state
 
 
 class RegSample(tuple):
@@ -29,14 +29,15 @@ class RegSample(tuple):
     def __str__(self):
         from py_model.host_state import REGISTERS
         cycle, values = self
-        return f"@{cycle} " + " ".join(f"{n}=0x{v:x}" for n, v in zip(REGISTERS, values))
+        return f"@{cycle} " + " ".join(f"{n}=0x{v:x}" for n, v in zip(REGISTERS, values, strict=True))
 
     def diff(self, other) -> str:
         """Only the registers that differ, reference first."""
         from py_model.host_state import REGISTERS
         if self[0] != other[0]:
             return f"sampled after edge {self[0]} | rtl after edge {other[0]}"
-        wrong = [f"{n}: reference 0x{a:x}, rtl 0x{b:x}" for n, a, b in zip(REGISTERS, self[1], other[1]) if a != b]
+        wrong = [f"{n}: reference 0x{a:x}, rtl 0x{b:x}"
+                 for n, a, b in zip(REGISTERS, self[1], other[1], strict=True) if a != b]
         return f"register file after edge {self[0]}: " + "; ".join(wrong)
 
 
@@ -52,12 +53,12 @@ class StateSample(tuple):
 @dataclass
 class RunResult:
     scenario: Scenario
-    outcome: object  # py_model.Outcome of the RTL run
+    outcome: Outcome  # of the RTL run
     failure: str | None  # the first problem, or None
     verdict: object = None  # catalog.Verdict where the test has one
     transactions: int = 0
     cycles: int = 0
-    violations: list = None  # protocol invariants the DUT broke (tb/check/invariants.py)
+    violations: list[str] = field(default_factory=list)  # protocol invariants the DUT broke (tb/check/invariants.py)
     seed: int | None = None  # the seed the scenario was made from (several seeds share one process)
 
     @property

@@ -83,7 +83,8 @@ class InvariantChecker:
         elif kind == "seamret":
             keep = self.cfg.module == "fixed" and self.last_exit_nmi
             want = 1 if keep else int(bool(self.saved_at_seamcall))
-            rule = "B5: fixed module keeps NMIs blocked after an NMI exit" if keep else "B4: SEAMRET restores SEAMCALL-time blocking"
+            rule = ("B5: fixed module keeps NMIs blocked after an NMI exit" if keep
+                    else "B4: SEAMRET restores SEAMCALL-time blocking")
             self._require(txn.get("blocked") == want, txn, rule)
             after = self.states.get(txn.cycle + 1)
             if after is not None:  # the blocking the hardware holds, not only what it reports

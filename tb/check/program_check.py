@@ -14,6 +14,7 @@ from tb.check.invariants import InvariantChecker
 from tb.protocol.pins import read_events
 from tb.protocol.program import Compiled, decode_entry, decode_trace
 
+
 def trace_violations(config, entries: list[int], host_state: bool = False) -> list[str]:
     """The reference-free invariants (``tb/check/invariants.py``) over a program-mode trace.
 
@@ -29,7 +30,7 @@ def trace_violations(config, entries: list[int], host_state: bool = False) -> li
         checker.state(t, HwState(f["before_phase"], bool(f["before_blocked"]), bool(f["before_latch"]), None, None))
         checker.state(t + 1, HwState(f["after_phase"], bool(f["after_blocked"]), bool(f["after_latch"]), None,
                                      f["after_bitmap"]))
-        txns = read_events(t, lambda name: f.get(name, 0))
+        txns = read_events(t, lambda name, f=f: f.get(name, 0))
         for txn in txns:
             checker.txn(txn)
         checker.edge(t, txns)
@@ -64,7 +65,8 @@ def check_run(compiled: Compiled, entries: list[int], done: bool, error: bool, o
     if compiled.final_regs is not None and regs != compiled.final_regs:
         from py_model.host_state import REGISTERS
 
-        wrong = [f"{n}: model 0x{a:x}, rtl 0x{b:x}" for n, a, b in zip(REGISTERS, compiled.final_regs, regs or [])
+        wrong = [f"{n}: model 0x{a:x}, rtl 0x{b:x}"
+                 for n, a, b in zip(REGISTERS, compiled.final_regs, regs or [], strict=False)
                  if a != b] or ["not read back"]
         return f"{name}: register file at the end: {'; '.join(wrong)}"
     # The design's trace equals the model's, and the program replays the model's software

@@ -52,7 +52,8 @@ def host_state_outcome(scenario, log: dict | None, regs) -> dict:
     model's ``Outcome.host_state``."""
     if log is None:
         raise ValueError("the firmware logged no host-state record (it never reached return to user space)")
-    result = HostStateSw(scenario.host_state).result(dict(zip(REGISTERS, regs)))  # the host's values, differences
+    # the host's values, differences
+    result = HostStateSw(scenario.host_state).result(dict(zip(REGISTERS, regs, strict=True)))
     return {**result, "refused": log["refused"], "writes": log["writes"]}
 
 

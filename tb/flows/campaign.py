@@ -22,11 +22,12 @@ def campaign(seeds: int, first: int = 1, bugs=()) -> int:
             except ProgramError as err:
                 print(f"skipped: {err}")
     problems, cycles, seconds = cpp_harness.run(compiled, bugs)
-    failed = [(c, p) for c, p in zip(compiled, problems) if p]
+    failed = [(c, p) for c, p in zip(compiled, problems, strict=True) if p]
     print(f"C++ harness campaign: {len(compiled)} programs from seeds {first}..{first + seeds - 1}, "
           f"{cycles:,} cycles in {seconds:.2f} s ({cycles / seconds:,.0f} cycles/s incl. process start)")
     for c, p in failed[:10]:
-        print(f"FAIL {p}\n     reproduce: make sim TEST=random SEED={c.scenario.name.split('=')[1].split('.')[0]} MODE=program")
+        print(f"FAIL {p}\n     reproduce: make sim TEST=random "
+              f"SEED={c.scenario.name.split('=')[1].split('.')[0]} MODE=program")
     print(f"{len(compiled) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 

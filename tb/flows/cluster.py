@@ -1,9 +1,10 @@
 """Regressions on a Dask cluster (``make regress CLUSTER=tcp://host:8786``).
 
 The client submits batches of the same jobs the local runner runs (``jobs.run_job_group``: a
-test's seeds share one simulator process, each judged alone) to a Dask scheduler; each batch runs on one worker, in that worker's
-clone of the project, and its results stream back as it ends into the same files, coverage and
-summary as a local run. Every failure prints the local ``make sim TEST=... SEED=...``.
+test's seeds share one simulator process, each judged alone) to a Dask scheduler; each batch
+runs on one worker, in that worker's clone of the project, and its results stream back as it
+ends into the same files, coverage and summary as a local run. Every failure prints the local
+``make sim TEST=... SEED=...``.
 
 - A worker checks first that its clone is the client's: the RTL hash and a hash of the Python
   sources (model, testbench, RTL) must both match, else the batch is refused with the reason.

@@ -31,8 +31,8 @@ def _main(argv=None) -> int:
     for name in names:
         result = prove(name, args.bug)
         results.append(result)
-        print(f"  {name}: {result.status} ({result.seconds:.1f} s){' counterexample: ' + result.detail if result.detail else ''}",
-              flush=True)
+        print(f"  {name}: {result.status} ({result.seconds:.1f} s)"
+              f"{' counterexample: ' + result.detail if result.detail else ''}", flush=True)
     if not args.bug and not args.only:
         for name in COVERS:
             results.append(cover(name))

@@ -151,7 +151,8 @@ def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> l
             with stop.lock:
                 stop.running.discard(proc)
             return None
-    share = lambda: (time.perf_counter() - start) / len(jobs)  # each job's part of the process's time
+    def share():  # each job's part of the process's time
+        return (time.perf_counter() - start) / len(jobs)
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -8,8 +8,9 @@
    ``mutsel == 0`` is the original design, ``mutsel == i`` switches mutant i on. One Verilator
    build serves the whole campaign.
 3. Every mutant is model-checked against the formal property set (``tb/formal/harness.py`` over the
-   mutated netlist's ports; SymbiYosys + Yices BMC to ``FORMAL_DEPTH`` cycles from reset, every
-   input free): a failing property is ``killed by formal: <property>``.
+   mutated netlist's ports; SymbiYosys + Yices BMC to ``FORMAL_DEPTH`` cycles from reset, the inputs
+   free but for the harness's ``ASSUMPTIONS``, a legal host): a failing property is
+   ``killed by formal: <property>``.
 4. Every mutant the properties leave runs the simulation campaign (the kill tests, in order, through the same checker
    as every bench: reference cycle for cycle, invariants, expect, verdicts) until a test fails:
    ``killed by <test>``. A killed mutant is observable by definition, so the equivalence check
@@ -40,7 +41,6 @@ from amaranth.back import rtlil
 
 from py_model.atomic import write_output
 from py_model.config import DEFAULT_RUN_CYCLE_BOUND
-
 from tb import ROOT
 from tb.sim.settings import RunSettings
 
@@ -136,7 +136,8 @@ def check_equivalence(folder: Path, index: int, mutation: str) -> dict:
     shutil.copy(folder / "top.il", job / "top.il")
     both = f"{PREP}\ncopy nmi_top gate\nrename nmi_top gold\n{mutation.replace('-module nmi_top', '-module gate')}\n"
     start = time.perf_counter()
-    seconds = lambda: round(time.perf_counter() - start, 1)
+    def seconds():
+        return round(time.perf_counter() - start, 1)
 
     # Yosys' structural equivalence first (registers matched by name, then temporal induction):
     # it proves a local, unobservable change in seconds, unbounded.
@@ -222,7 +223,7 @@ ENTERS_UNBLOCKED = ("SEAMCALL-time blocking is 1 only if KVM entered with NMIs b
 
 
 def waiver(mutation: str) -> str | None:
-    """Why a surviving mutant cannot be seen by any legal host, where that is known (README, make mcy).
+    """Why a surviving mutant cannot be seen by any legal host, where that is known (docs/regressions.md, make mcy).
 
     Each rule names the legal host's behaviour that keeps the mutated signal at the value the mutant
     forces; the BMC's counterexample drives an input the host never drives in that state."""
@@ -354,7 +355,8 @@ def run(n: int, jobs: int, seed: int) -> int:
               f"cycles from reset), {jobs} processes ...", flush=True)
         done = 0
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for i, got in zip(to_prove, pool.map(lambda i: formal_check(folder, i, mutations[i - 1]), to_prove)):
+            for i, got in zip(to_prove, pool.map(lambda i: formal_check(folder, i, mutations[i - 1]), to_prove),
+                              strict=True):
                 m = mutations[i - 1]
                 entry = db.setdefault(m, {"source": source_of(m)})
                 for key in ("formal", "property", "formal_seconds"):
@@ -399,14 +401,14 @@ def run(n: int, jobs: int, seed: int) -> int:
 
     todo = [(i, m) for i, m in enumerate(mutations, 1)
             if db[m]["outcome"] == "not killed" and "equivalence" not in db[m]]
-    for i, m in enumerate(mutations, 1):  # an earlier survivor no test kills yet: its check stands
+    for m in mutations:  # an earlier survivor no test kills yet: its check stands
         if db[m]["outcome"] == "not killed" and "equivalence" in db[m]:
             db[m]["outcome"] = "survived"
     save()
     if todo:
         print(f"  equivalence: {len(todo)} mutants no test killed, checked against the original ...", flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for (i, m), eq in zip(todo, pool.map(lambda im: check_equivalence(folder, *im), todo)):
+        for (_, m), eq in zip(todo, pool.map(lambda im: check_equivalence(folder, *im), todo), strict=True):
             db[m].update(eq)
             db[m]["outcome"] = eq["equivalence"] if eq["equivalence"].startswith("equivalent") else "survived"
             save()

@@ -20,9 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from py_model.table import table_text
 from rtl.bugs import BUGS
 from rtl.soc.firmware_defects import FIRMWARE_DEFECTS
-
 from tb import ROOT
 from tb.flows.jobs import Job, run_job
 
@@ -39,8 +39,8 @@ MODEL_MUTANTS = {
                             "swallow_nmi never armed by a pass that claims two events"),
     "swallow_armed_at_one": ("linux_nmi.py", "if handled > 1:", "if handled >= 1:",
                              "swallow_nmi armed by a pass that claims a single event"),
-    "b2b_compared_at_poll": ("host.py", 'if ctx.kind == "pass" and ctx.elapsed == 0:',
-                             'if ctx.kind == "pass" and ctx.elapsed == self.cfg.poll:',
+    "b2b_compared_at_poll": ("host.py", 'if ctx.kind == Ctx.PASS and ctx.elapsed == 0:',
+                             'if ctx.kind == Ctx.PASS and ctx.elapsed == self.cfg.poll:',
                              "the back-to-back test and last_nmi_rip write at the poll point, not as the pass starts"),
     "fred_fault_return_unblocks": ("hardware.py", 'return entry == "idt" or nmi_frame', "return True",
                                    "under FRED, the return from a fault unblocks NMIs too (the model before A1's fix)"),
@@ -48,7 +48,7 @@ MODEL_MUTANTS = {
                                 "exc_nmi without the nmi_state guard: IDT NMIs nest like FRED"),
     "external_path_skipped": ("linux_nmi.py", "arrivals = sources.claim(EXTERNAL_VECTOR)", "arrivals = []",
                               "the external reason port never read"),
-    "noinstr_region_ignored": ("host.py", 'return self.cfg.kvm == "noinstr" and self.kvm in ("manual_pass", "in_pass")',
+    "noinstr_region_ignored": ("host.py", 'return self.cfg.kvm == "noinstr" and self.kvm in (Kvm.MANUAL_PASS, Kvm.IN_PASS)',
                                "return False", "faults taken inside KVM's noinstr region"),
     "nmi_source_filter_ignored": ("linux_nmi.py", "call_all = bitmap is None or bitmap == 0 or bitmap & 1",
                                   "call_all = True", "NMI-source bitmap ignored: every handler runs"),
@@ -119,7 +119,8 @@ def _main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args(argv)
-    mutants = [(n, "rtl") for n in BUGS] + [(n, "model") for n in MODEL_MUTANTS] + [(n, "firmware") for n in FIRMWARE_DEFECTS]
+    mutants = ([(n, "rtl") for n in BUGS] + [(n, "model") for n in MODEL_MUTANTS]
+               + [(n, "firmware") for n in FIRMWARE_DEFECTS])
     unknown = [n for n in args.only if n not in BUGS and n not in MODEL_MUTANTS and n not in FIRMWARE_DEFECTS]
     if unknown or args.jobs < 1:
         raise UsageError('unknown mutant ' + ', '.join(unknown) if unknown else f'JOBS={args.jobs}: expected >= 1')
@@ -135,15 +136,14 @@ def _main(argv=None) -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for result in pool.map(lambda m: hunt(m[0], m[1], workdir), mutants):
             results.append(result)
-            print(f"  {result.kind:<8} {result.name:<26} {'killed by ' + result.killed_by if result.killed_by else 'SURVIVED'}"
+            print(f"  {result.kind:<8} {result.name:<26} "
+                  f"{'killed by ' + result.killed_by if result.killed_by else 'SURVIVED'}"
                   f" ({result.seconds:.1f} s)", flush=True)
     killed = [r for r in results if r.killed_by]
     rows = [("mutant", "kind", "killed by", "first failure")]
     rows += [(r.name, r.kind, r.killed_by or "SURVIVED", r.message) for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
     print()
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+    print(table_text(rows))
     print(f"kill ratio: {len(killed)}/{len(results)} in {time.perf_counter() - start:.0f} s")
     (workdir / "report.txt").write_text("\n".join(" | ".join(row) for row in rows) + "\n")
     return 0 if len(killed) == len(results) else 1

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 import yaml
 
 from py_model.atomic import write_output
-
+from py_model.table import table_text
 from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
 
@@ -47,8 +47,7 @@ def summary_table(results: list[JobResult]) -> str:
         failed = [r for r in mine if not r.ok]
         rows.append((test, str(len(mine)), str(len(failed)), str(failed[0].job.seed) if failed else "-",
                      failed[0].job.command() if failed else ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    return table_text(rows)
 
 
 def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:

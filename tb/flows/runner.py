@@ -15,6 +15,7 @@ from pathlib import Path
 
 from py_model.atomic import write_output
 from py_model.config import set_run_cycle_bound
+from py_model.table import table_text
 from tb import ROOT
 from tb.flows.cli import OneLineParser, UsageError, check_out_path, fresh_seed, run_command, stop_children
 from tb.sim.verilator import run_test, verilator_env
@@ -38,15 +39,14 @@ def print_softcore_report(report: dict, reproduce: str) -> bool:
         table.append([r["scenario"], passes or "-", *(str(counts.get(k, "-")) for k in ("normal", "unknown", "swallow")),
                       str(o.get("inversions", "-")), str(o.get("lost", "-")), str(r.get("cycles", "-")),
                       *(checks.get(k, "-") for k in ("software", "model", "expect")), "PASS" if r["ok"] else "FAIL"])
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print(table_text(table))
     for skipped in report.get("not_applicable", []):
         print(f"not applicable in softcore mode: {skipped['scenario']}: {skipped['reason']}")
     for r in runs:
         if not r["ok"]:
             print(f"FAIL {r['scenario']}: {r['failure']}")
-    tally = lambda key, value: sum(1 for r in runs if (r.get("checks") or {}).get(key) == value)
+    def tally(key, value):
+        return sum(1 for r in runs if (r.get("checks") or {}).get(key) == value)
     skipped = len(report.get("not_applicable", []))
     print(f"{len(runs)} runs ({skipped} scenario{'' if skipped == 1 else 's'} not run: not applicable in softcore mode, "
           f"listed above): software checked in {tally('software', 'PASS') + tally('software', 'FAIL')}; model "
@@ -74,7 +74,9 @@ def print_report(report: dict, test: str, seed: int, reproduce: str | None = Non
     if verdict_rows:  # every run keeps its row; one that failed before its verdict shows "-"
         names = list(verdict_rows[0]["verdict"])
         cols = ["case", *names, "result"]
-        short = lambda name: name.split("[", 1)[1].rstrip("]") if name.startswith(f"{test}[") else name
+        def short(name):
+            return name.split("[", 1)[1].rstrip("]") if name.startswith(f"{test}[") else name
+
         table = [cols] + [[short(r["scenario"]), *(str((r.get("verdict") or {}).get(c, "-")) for c in names),
                            "PASS" if r["ok"] else "FAIL"] for r in runs]
     else:
@@ -87,9 +89,7 @@ def print_report(report: dict, test: str, seed: int, reproduce: str | None = Non
                       if o else ["-"] * 4)
             table.append([r["scenario"], label, *counts, str(r.get("cycles", "-")), str(r.get("transactions", "-")),
                           "PASS" if r["ok"] else "FAIL"])
-    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print(table_text(table))
     for r in runs:
         if not r["ok"]:
             print(f"FAIL {r['scenario']}: {r['failure']}")
@@ -349,7 +349,8 @@ def firmware_with_defects(names: list[str], mode: str):
 
     unknown = [n for n in names if n not in FIRMWARE_DEFECTS]
     if unknown:
-        raise UsageError(f"FW_BUG={','.join(unknown)}: unknown firmware defect; known: {', '.join(sorted(FIRMWARE_DEFECTS))}")
+        raise UsageError(f"FW_BUG={','.join(unknown)}: unknown firmware defect; "
+                         f"known: {', '.join(sorted(FIRMWARE_DEFECTS))}")
     if mode != "softcore":
         raise UsageError("FW_BUG= applies to MODE=softcore only (the firmware runs nowhere else)")
     if len(names) > 1:

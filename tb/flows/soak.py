@@ -22,9 +22,8 @@ import time
 
 from py_model.command import CommandError
 from rtl.soc.soak import SOAK_CONFIGS, soak_pins
-
 from tb import ROOT
-from tb.protocol.soak_frames import SnapshotDecoder
+from tb.protocol.soak_frames import SnapshotDecoder, progress_line
 
 DEFAULT_CONFIGS = ("legacy", "fixed-noinstr", "fixed-late", "fixed-late-faults")
 FIRST_FRAME_S = 60  # the virtual board's first snapshot comes after 2**20 cycles: well within this
@@ -95,10 +94,7 @@ def soak_one(port_path: str, config: str, seconds: float, progress: bool = True)
                 raise SoakError(f"{config}: no snapshot from the board within {FIRST_FRAME_S} s")
             snaps += [dict(s, wall=time.monotonic() - start) for s in decoder.feed(link.read(4096))]
             if progress and snaps and now >= next_progress:
-                s = snaps[-1]
-                print(f"  {config:<18} {now - start:5.0f} s  NMIs {s['nmis']:,}  passes {s['passes']:,}  unknown "
-                      f"{s['unknown']:,}  swallowed {s['swallow']:,}  inversions {s['inversions']:,}  dropped "
-                      f"{s['drops']:,}", flush=True)
+                print(progress_line(config, now - start, snaps[-1]), flush=True)
                 next_progress += PROGRESS_S
     return summarize(config, snaps, decoder.damaged)
 

@@ -17,8 +17,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 from amaranth import Cat, ClockSignal, Elaboratable, Instance, Module, Mux, Signal, Value
 from amaranth.asserts import AnyConst, AnySeq
@@ -27,12 +27,12 @@ from amaranth.hdl import Assert, Assume, Cover, ResetSignal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
+from py_model.table import table_text
 from rtl.bugs import check_bugs
 from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
 from rtl.interfaces import REGISTER_MAP, EventSignature, Mode, Phase, resolve
 from rtl.seam_sequencer import NMI_EXIT_REASON
 from rtl.top import PORTS, NmiTop
-
 from tb import ROOT
 
 DEPTH = 8  # k for k-induction (and the base case depth)
@@ -86,7 +86,8 @@ PROPERTIES = {
                                   "raises it: a monitor that samples only then misses nothing; and it rises for "
                                   "nothing else (the event-driven bench sleeps whenever it can)",
     "cycle_counts_edges": "trace.cycle counts the edges since reset",
-    "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits 1/12/14 (SPEC 7)",
+    "host_state_policy": "SEAMRET leaves the module's values: zeroed MSRs, INIT DRs, FMASK, host DEBUGCTL bits "
+                         "1/12/14 (SPEC 7)",
 }
 COVERS = {
     "race_legacy": "legacy policy: after an NMI exit, a latched NMI is delivered at the first host cycle after SEAMRET",
@@ -173,14 +174,15 @@ class FormalHarness(Elaboratable):
         prev_nmi, prev_vector, prev_exit_req, prev_exit_reason = Signal(), Signal(4), Signal(), Signal(7)
         m.d.sync += [prev_nmi.eq(dut.stim.nmi), prev_vector.eq(dut.stim.nmi_vector), prev_exit_req.eq(dut.stim.exit_req),
                      prev_exit_reason.eq(dut.stim.exit_reason)]
-        m.d.sync += [prev_iret_taken.eq(dut.stim.iret & (dut.status.phase.as_value() == Phase.HOST.value) & ~dut.status.deliverable
-                                        & ~dut.stim.seamcall),
+        m.d.sync += [prev_iret_taken.eq(dut.stim.iret & (dut.status.phase.as_value() == Phase.HOST.value)
+                                        & ~dut.status.deliverable & ~dut.stim.seamcall),
                      prev_iret_nmi.eq(dut.stim.iret_nmi)]
         prev_saved, prev_regs, prev_cycle = Signal(), Signal.like(dut.status.host_regs), Signal(32)
         m.d.sync += [prev_saved.eq(dut.status.saved_blocked), prev_regs.eq(dut.status.host_regs),
                      prev_cycle.eq(dut.trace.cycle)]
         m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.status.blocked), prev_latch.eq(dut.status.latch),
-                     prev_bitmap.eq(dut.status.bitmap), prev_phase.eq(dut.status.phase.as_value()), prev_seamret.eq(dut.ev.seamret)]
+                     prev_bitmap.eq(dut.status.bitmap), prev_phase.eq(dut.status.phase.as_value()),
+                     prev_seamret.eq(dut.ev.seamret)]
         ghost_saved, ghost_nmi_exit, ghost_debugctl = Signal(), Signal(), Signal(64)
         with m.If(dut.ev.seamcall):
             m.d.sync += ghost_saved.eq(prev_blocked)
@@ -273,7 +275,8 @@ class FormalHarness(Elaboratable):
         def prop(name, build):
             self._prop(m, name, build)
 
-        prop("no_delivery_while_blocked", lambda: Assert(~dut.status.deliverable | (in_host & ~dut.status.blocked & dut.status.latch)))
+        prop("no_delivery_while_blocked",
+             lambda: Assert(~dut.status.deliverable | (in_host & ~dut.status.blocked & dut.status.latch)))
         prop("blocked_in_seam", lambda: Assert(in_host | dut.status.blocked))
         with m.If(past_valid):
             prop("latch_binary", lambda: Assert(~consumed | (dut.status.latch == dut.ev.latch)))
@@ -291,7 +294,8 @@ class FormalHarness(Elaboratable):
                 | ((prev_phase == Phase.STEP.value) & ((phase == Phase.EXIT.value) | (phase == Phase.GUEST.value)))))
         with m.If(past_valid):
             prop("latched_nmi_exits_td", lambda: Assert(
-                ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value) | (phase == Phase.STEP.value)))
+                ~((prev_phase == Phase.GUEST.value) & prev_latch) | (phase == Phase.EXIT.value)
+                | (phase == Phase.STEP.value)))
             prop("iret_unblocks_idt", lambda: Assert(~(prev_iret_taken & ~dut.cfg.fred) | ~dut.status.blocked))
             prop("fred_nmi_return_unblocks",
                  lambda: Assert(~(prev_iret_taken & dut.cfg.fred & prev_iret_nmi) | ~dut.status.blocked))
@@ -448,5 +452,4 @@ def cover(name: str, root: Path | None = None) -> Result:
 def table(results: list[Result]) -> str:
     rows = [("property", "method", "depth", "result", "time")]
     rows += [(r.name, r.method, str(r.depth), r.status, f"{r.seconds:.1f} s") for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    return table_text(rows)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import struct
 
-from rtl.board_top import (BAD_COMMAND, BAD_CRC, BAD_LENGTH, CMD_READ, CMD_WRITE, MAX_READ_WORDS, OK,
-                           SYNC_REQUEST, SYNC_RESPONSE)
+from rtl.board_top import (
+    BAD_COMMAND,
+    BAD_CRC,
+    BAD_LENGTH,
+    CMD_READ,
+    CMD_WRITE,
+    MAX_READ_WORDS,
+    OK,
+    SYNC_REQUEST,
+    SYNC_RESPONSE,
+)
 
 STATUS_NAMES = {OK: "OK", BAD_CRC: "BAD_CRC", BAD_LENGTH: "BAD_LENGTH", BAD_COMMAND: "BAD_COMMAND"}
 MAX_RESPONSE_PAYLOAD = 4 * MAX_READ_WORDS

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from py_model import Scenario
 from py_model.run import ModelRun
 from py_model.transactions import Txn
-from rtl.program_top import (AWAIT_LIMIT, DATA_DEPTH, DRIVE_FIELDS, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END,
-                             trace_fields)
-
+from rtl.program_top import AWAIT_LIMIT, DATA_DEPTH, DRIVE_FIELDS, EVENTS, OP_AWAIT, OP_DELAY, OP_DRIVE, OP_END, trace_fields
 from tb.protocol.pins import input_pins, read_events
 
 MAX_DELAY = (1 << 24) - 1
@@ -129,7 +127,7 @@ def decode_trace(entries: list[int], host_state: bool = False) -> list[Txn]:
     trace = []
     for value in entries:
         fields = decode_entry(value, host_state)
-        trace += read_events(fields["cycle"], lambda name: fields.get(name, 0))  # no register writes here
+        trace += read_events(fields["cycle"], lambda name, f=fields: f.get(name, 0))  # no register writes here
     return trace
 
 

@@ -40,10 +40,17 @@ class SnapshotDecoder:
                 continue
             del self.buffer[:FRAME_BYTES]
             words = [int.from_bytes(frame[2 + 4 * i:6 + 4 * i], "little") for i in range(WORDS)]
-            out.append(dict(zip(SNAPSHOT, words)))
+            out.append(dict(zip(SNAPSHOT, words, strict=True)))
 
 
 def encode(values: dict) -> bytes:
     """A frame, as the core sends it (for tests)."""
     body = bytes([WORDS]) + b"".join(values[name].to_bytes(4, "little") for name in SNAPSHOT)
     return bytes([SYNC]) + body + bytes([sum(body) & 0xFF])
+
+
+def progress_line(config: str, seconds: float, snapshot: dict) -> str:
+    """A soak's progress, printed as it runs (every target prints the same line)."""
+    s = snapshot
+    return (f"  {config:<18} {seconds:5.0f} s  NMIs {s['nmis']:,}  passes {s['passes']:,}  unknown {s['unknown']:,}  "
+            f"swallowed {s['swallow']:,}  inversions {s['inversions']:,}  dropped {s['drops']:,}")

@@ -22,8 +22,10 @@ HS_RESULTS = ["clean", "differs", "refused"]
 
 # (cover item, bin with None as a wildcard, reason): each removed from the bins to reach.
 EXCLUSIONS = [
-    ("top.nmi.arrival.cross", ("seam_root", 0, None, None), "NMIs are always blocked in SEAM root (B1; formal: blocked_in_seam)"),
-    ("top.nmi.arrival.cross", ("guest", 0, None, None), "NMIs are always blocked in SEAM non-root (B1; formal: blocked_in_seam)"),
+    ("top.nmi.arrival.cross", ("seam_root", 0, None, None),
+     "NMIs are always blocked in SEAM root (B1; formal: blocked_in_seam)"),
+    ("top.nmi.arrival.cross", ("guest", 0, None, None),
+     "NMIs are always blocked in SEAM non-root (B1; formal: blocked_in_seam)"),
     ("top.nmi.arrival.cross", ("host", 1, "legacy", None),
      "outside a handler the host is blocked only between SEAMRET and KVM's pass, and the legacy SEAMRET unblocks"),
     ("top.nmi.arrival.cross", ("host", 1, None, "noinstr"),
@@ -136,7 +138,8 @@ def summary() -> dict:
         item = coverage_db[name]
         detail = item.detailed_coverage
         holes = [b for b, n in detail.items() if n < item.at_least]
-        out[name] = {"bins": len(detail), "hit": len(detail) - len(holes), "holes": [list(b) if isinstance(b, tuple) else b for b in holes]}
+        out[name] = {"bins": len(detail), "hit": len(detail) - len(holes),
+                     "holes": [list(b) if isinstance(b, tuple) else b for b in holes]}
         total += len(detail)
         hit += len(detail) - len(holes)
     out["total"] = {"bins": total, "hit": hit, "percent": round(100.0 * hit / total, 1) if total else 0.0}

@@ -18,7 +18,6 @@ from rtl.interfaces import REGISTER_MAP
 from rtl.soc import abi
 from rtl.soc.nmi_periph import REGISTERS
 from rtl.soc.soc import PERIPH_BASE, RAM_WORDS
-
 from tb import ROOT
 
 SOURCE_DIR = ROOT / "rtl" / "soc" / "firmware"
@@ -37,9 +36,11 @@ def soc_header() -> str:
              "#pragma once",
              f"#define PERIPH_BASE 0x{PERIPH_BASE:08x}u",
              "#define REG(name) (*(volatile unsigned*)(PERIPH_BASE + REG_##name))"]
-    lines += [f"#define REG_{name} 0x{offset:02x}u  /* {access}: {doc} */" for name, (offset, access, doc) in REGISTERS.items()]
+    lines += [f"#define REG_{name} 0x{offset:02x}u  /* {access}: {doc} */"
+              for name, (offset, access, doc) in REGISTERS.items()]
     constants = {**abi.CFG_BITS, **abi.CFG_SHIFTS, **abi.LOG_KINDS, **abi.ENTRIES, **abi.RESULTS,
-                 **abi.PASS_FLAGS, **abi.BOUNDARIES, **abi.POLL_STATES, **abi.DELIVERED_BITS, "HANDLER_POLL_SHIFT": abi.HANDLER_POLL_SHIFT,
+                 **abi.PASS_FLAGS, **abi.BOUNDARIES, **abi.POLL_STATES, **abi.DELIVERED_BITS,
+                 "HANDLER_POLL_SHIFT": abi.HANDLER_POLL_SHIFT,
                  "HANDLER_INDEX_SHIFT": abi.HANDLER_INDEX_SHIFT, "HANDLER_POLLS_SHIFT": abi.HANDLER_POLLS_SHIFT,
                  "LOG_TAG": abi.LOG_TAG, "NO_BITMAP": abi.NO_BITMAP, "EXIT_REASON_NMI": abi.EXIT_REASON_NMI,
                  "HS_TABLE_ADDR": abi.HS_TABLE_ADDR, **abi.HS_TABLE, **abi.HS_FLAGS,
@@ -65,7 +66,8 @@ def linker_script() -> str:
             f"    _stack_top = 0x{abi.HS_TABLE_ADDR:x};\n"
             "}\n"
             f"ASSERT(_bss_end + {abi.STACK_BYTES} <= 0x{abi.HS_TABLE_ADDR:x}, "
-            f"\"the firmware's code and data leave less than {abi.STACK_BYTES} bytes of stack below the host-state table\")\n")
+            f"\"the firmware's code and data leave less than {abi.STACK_BYTES} bytes of stack below "
+            "the host-state table\")\n")
 
 
 def _zig(*args: str, cwd: Path) -> subprocess.CompletedProcess:

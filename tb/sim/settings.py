@@ -104,7 +104,7 @@ class RunSettings:
         return {ENV_NAME: json.dumps(asdict(self))}
 
     @classmethod
-    def from_env(cls, environ=None) -> "RunSettings":
+    def from_env(cls, environ=None) -> RunSettings:
         """The settings the launcher gave this process (validated), applied to the model's run bound."""
         raw = (os.environ if environ is None else environ).get(ENV_NAME)
         if raw is None:

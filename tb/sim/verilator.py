@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from py_model.atomic import write_output
-from tb import ROOT
 from py_model.config import run_cycle_bound
+from tb import ROOT
 from tb.sim import build_cache
 from tb.sim.settings import RunSettings
 
@@ -192,7 +192,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     error = None
     try:
         module = {"interactive": "tb.uvm.tests", "program": "tb.uvm.program", "softcore": "tb.uvm.softcore"}[mode]
-        runner.test(test_module=module, hdl_toplevel=top, test_filter=r"\.softcore$" if mode == "softcore" else rf"\.{test}$",
+        runner.test(test_module=module, hdl_toplevel=top,
+                    test_filter=r"\.softcore$" if mode == "softcore" else rf"\.{test}$",
                     seed=seed, extra_env=env, waves=waves, build_dir=build_dir, test_dir=run_dir,
                     results_xml=str(results_xml), log_file=log_file)
     except (Exception, SystemExit) as err:  # failed tests (cocotb exits), a crash, or the time limit

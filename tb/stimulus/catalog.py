@@ -8,9 +8,9 @@ every run gets (RTL == reference cycle for cycle, RTL == model-alone outcome, `e
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from py_model import Config, Scenario, check_expect, load_scenario
 from py_model.explore import PHASES, timeline
@@ -183,7 +183,8 @@ def corner_case(rng: random.Random, config: Config) -> list[tuple[str, object]]:
     """A timeline aimed at an edge the uniform placements rarely hit, using the knobs' values:
     an NMI in the last cycle of SEAM root (on the SEAMRET edge), on a handler's IRET edge, on the
     VM-entry edge, or back to back while blocked."""
-    v = lambda: rng.choice(RANDOM_VECTORS)
+    def v():
+        return rng.choice(RANDOM_VECTORS)
     kind = rng.choice(["seamret_edge", "iret_edge", "vmentry_edge", "back_to_back", "after_seamret", "two_entries"])
     steps = [("enter", None)]
     if kind == "two_entries":
@@ -210,7 +211,8 @@ def host_state_verdict(scenario: Scenario, outcome) -> Verdict:
     """Per case: the registers that differ at return to user space (and, for random values under
     the merged preset, that none does unless the TD was refused)."""
     hs, result = scenario.host_state, outcome.host_state
-    columns = {"preset": hs.preset, "td": "+".join(a for a, on in (("tsx", hs.td_tsx), ("waitpkg", hs.td_waitpkg)) if on) or "-",
+    columns = {"preset": hs.preset,
+               "td": "+".join(a for a, on in (("tsx", hs.td_tsx), ("waitpkg", hs.td_waitpkg)) if on) or "-",
                "restore off": ",".join(k for k, on in hs.restore.items() if not on) or "-",
                "refused": "yes" if result["refused"] else "no",
                "differ at return to user": ", ".join(result["differs"]) or "none"}

@@ -9,8 +9,21 @@ from __future__ import annotations
 from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from tb.protocol.pins import (CYCLE_PIN, EVENT_PINS, IDLE_PINS, REGS_PIN, STATE_PINS, WAKE_PIN, changes_registers,
-                              config_pins, input_pins, read_cycle, read_events, read_regs, read_state)
+from tb.protocol.pins import (
+    CYCLE_PIN,
+    EVENT_PINS,
+    IDLE_PINS,
+    REGS_PIN,
+    STATE_PINS,
+    WAKE_PIN,
+    changes_registers,
+    config_pins,
+    input_pins,
+    read_cycle,
+    read_events,
+    read_regs,
+    read_state,
+)
 
 CLOCK_NS = 10
 

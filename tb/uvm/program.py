@@ -10,7 +10,7 @@ import time
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, First, FallingEdge, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
 
 from tb.check.program_check import check_result, program_row
 from tb.protocol.program import ProgramError, compile_scenario

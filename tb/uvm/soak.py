@@ -19,7 +19,7 @@ import time
 import cocotb
 from cocotb.triggers import FallingEdge, First, Timer
 
-from tb.protocol.soak_frames import SnapshotDecoder
+from tb.protocol.soak_frames import SnapshotDecoder, progress_line
 from tb.sim.settings import RunSettings, publish_result
 from tb.sim.verilator import CLOCK_HALF_NS
 
@@ -67,10 +67,7 @@ async def soak(dut):
             now = time.monotonic()
             snaps += [dict(s, wall=now - start) for s in decoder.feed(bytes([byte]))]
             if snaps and now >= next_progress:
-                s = snaps[-1]
-                print(f"  {config:<18} {now - start:5.0f} s  NMIs {s['nmis']:,}  passes {s['passes']:,}  unknown "
-                      f"{s['unknown']:,}  swallowed {s['swallow']:,}  inversions {s['inversions']:,}  dropped "
-                      f"{s['drops']:,}", flush=True)
+                print(progress_line(config, now - start, snaps[-1]), flush=True)
                 next_progress += PROGRESS_S
     finally:  # published whole, whatever ended the run (what was read stays readable)
         publish_result(settings, {"snapshots": snaps, "damaged": decoder.damaged + framing})

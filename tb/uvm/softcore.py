@@ -19,11 +19,24 @@ import cocotb
 import pyuvm
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
-from pyuvm import (ConfigDB, uvm_agent, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_get_port,
-                   uvm_monitor, uvm_sequence, uvm_sequence_item, uvm_sequencer, uvm_test, uvm_tlm_analysis_fifo)
+from pyuvm import (
+    ConfigDB,
+    uvm_agent,
+    uvm_analysis_port,
+    uvm_component,
+    uvm_driver,
+    uvm_env,
+    uvm_get_port,
+    uvm_monitor,
+    uvm_sequence,
+    uvm_sequence_item,
+    uvm_sequencer,
+    uvm_test,
+    uvm_tlm_analysis_fifo,
+)
 
-from tb.check.softcore_check import SoftcoreRun
 from rtl.soc.abi import HS_TABLE_ADDR
+from tb.check.softcore_check import SoftcoreRun
 from tb.protocol.pins import EVENT_PINS, REGISTER_CHECKPOINTS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
 from tb.sim.firmware import firmware_words
 from tb.sim.settings import RunSettings, SettingsError, publish_result

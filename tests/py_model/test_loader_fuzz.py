@@ -5,11 +5,11 @@ Random bytes, random edits of the library's files, and the shapes the format doe
 """
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from py_model import ScenarioFileError, load_scenario
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import SCENARIO_DIR
+from py_model import ScenarioFileError, load_scenario
 
 LIBRARY = sorted(SCENARIO_DIR.glob("*.yaml"))
 

@@ -1,10 +1,10 @@
 """One test per rule of shared/SPEC.md, named after the rule it checks."""
 
+from helpers import RACE, brief, kinds, run
+
 from py_model import Config, Inputs, NmiHardware
 from py_model.hardware import GUEST, HOST, SEAMCALL
 from py_model.transactions import EXIT_REASONS
-
-from helpers import RACE, brief, kinds, run
 
 
 def hw_run(config, script):
@@ -147,7 +147,8 @@ def test_E4_nmi_source_filters_handlers():
 
 
 def test_E5_poll_point():
-    timeline = lambda wait: [{"nmi": 3}, {"until": "handler"}, {"wait": wait}, {"nmi": 4}, {"wait": 40}]
+    def timeline(wait):
+        return [{"nmi": 3}, {"until": "handler"}, {"wait": wait}, {"nmi": 4}, {"wait": 40}]
     before = run(timeline(2), handler=10, poll=5)
     after = run(timeline(7), handler=10, poll=5)
     assert [p.claimed for p in before.passes] == [[3, 4], []]

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from py_model import ScenarioFileError, load_scenario, parse_scenario
 from conftest import ROOT, SCENARIO_DIR
+from py_model import ScenarioFileError, load_scenario, parse_scenario
 
 GOOD = {"timeline": ["enter", {"until": "guest"}, {"nmi": 3}, {"until": "host"}]}
 
@@ -28,7 +28,8 @@ def error_of(data):
     ({**GOOD, "config": {"handler": 4, "poll": 4}}, "f.yaml: config.poll: must be less than handler"),
     ({"timeline": []}, "f.yaml: timeline: expected a non-empty list"),
     ({"timeline": ["enter", {"nmi": 16}]}, "f.yaml: timeline[1].nmi: expected a source vector 0..15, got 16"),
-    ({"timeline": ["enter", {"until": "sleep"}]}, "f.yaml: timeline[1].until: expected one of guest, seam_root, host, handler"),
+    ({"timeline": ["enter", {"until": "sleep"}]},
+     "f.yaml: timeline[1].until: expected one of guest, seam_root, host, handler"),
     ({"timeline": [{"wait": -1}]}, "f.yaml: timeline[0].wait: expected an integer >= 0"),
     ({"timeline": [{"exit": "nmi"}]}, "f.yaml: timeline[0].exit: expected one of interrupt, ept, tdvmcall"),
     ({"timeline": ["jump"]}, "f.yaml: timeline[0]: unknown step 'jump'"),

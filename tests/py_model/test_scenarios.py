@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from py_model import check_expect, load_scenario, run_model
-
 from conftest import SCENARIO_DIR
+from py_model import check_expect, load_scenario, run_model
 
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 

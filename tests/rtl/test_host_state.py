@@ -1,11 +1,20 @@
 """Host state across TDH.VP.ENTER (SPEC §7): the module's policy, KVM's restore steps, the uret cache."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from py_model import Config, Scenario, run_model
-from py_model.host_state import (DEBUGCTL_PRESERVED, PRESETS, REGISTERS, RESTORE_STEPS, SCRATCH, HostStateConfig,
-                                 HostStateSw, module_exit_value)
+from py_model.host_state import (
+    DEBUGCTL_PRESERVED,
+    PRESETS,
+    REGISTERS,
+    RESTORE_STEPS,
+    SCRATCH,
+    HostStateConfig,
+    HostStateSw,
+    module_exit_value,
+)
 from rtl.interfaces import REGISTER_MAP
 
 ENTRY = [("enter", None), ("until", "guest"), ("wait", 30), ("exit", "tdvmcall"), ("until", "host")]
@@ -16,8 +25,9 @@ def run_hs(**hs):
 
 
 def test_module_policy_is_spec_section_7():
-    left = lambda name, current=0x1234, at_call=0xFFFF, tsx=False, waitpkg=False: module_exit_value(
-        name, current, at_call, tsx, waitpkg)
+    def left(name, current=0x1234, at_call=0xFFFF, tsx=False, waitpkg=False):
+        return module_exit_value(name, current, at_call, tsx, waitpkg)
+
     for name in ("DR0", "DR1", "DR2", "DR3", "KERNEL_GS_BASE", "STAR", "LSTAR", "TSC_AUX", "XFD", "XFD_ERR",
                  "UARCH_MISC_CTL", "CR2"):
         assert left(name) == 0, name

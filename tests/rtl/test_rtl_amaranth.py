@@ -3,17 +3,16 @@
 import pytest
 from amaranth.hdl import Value
 from amaranth.sim import Simulator
-
-from py_model import load_scenario
 from defect_cases import INVARIANT_CASES
-from rtl.bugs import BUGS, TRACE_BUGS
-from rtl.generate import verilog_text
-from rtl.nmi_controller import NmiController
-from rtl.interfaces import Phase
-from rtl.seam_sequencer import SeamSequencer
-from tb.benches.amaranth_bench import run_on_amaranth
 
 from conftest import SCENARIO_DIR
+from py_model import load_scenario
+from rtl.bugs import BUGS, TRACE_BUGS
+from rtl.generate import verilog_text
+from rtl.interfaces import Phase
+from rtl.nmi_controller import NmiController
+from rtl.seam_sequencer import SeamSequencer
+from tb.benches.amaranth_bench import run_on_amaranth
 
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 
@@ -129,7 +128,8 @@ BUG_CASES = {
     "seamret_blocking_ignored": ("spec6_legacy_noinstr_idt", "blocked=0 latch=1 saved=0 bitmap=0x0000 | rtl"),
     "delivery_one_cycle_late": ("a1_host_nmi_no_td", "reference @1     deliver  bitmap=0x0000 via=idt | rtl @2     deliver"),
     "fred_return_ignores_frame": ("spec6_fixed_late_fred_fault", "reference @25    iret     nmi=1 | rtl @17    deliver"),
-    "zero_step_window_ignored": ("b6_nmi_after_the_window_exits", "reference @11    exit     qual=0x0000 reason=nmi | rtl @11    step"),
+    "zero_step_window_ignored": ("b6_nmi_after_the_window_exits",
+                                 "reference @11    exit     qual=0x0000 reason=nmi | rtl @11    step"),
     "self_nmi_not_sent": ("b6_zero_step_nmi_exit", "reference @17 phase=3 blocked=1 latch=1"),
 }
 

@@ -18,6 +18,7 @@ def build_harness(top: str, source: Path, name: str, bugs=(), header: str = "", 
     ``header``: the text of a generated ``harness_defs.h`` the source includes (constants taken
     from the Python definitions, so the C++ never retypes them)."""
     from rtl.generate import extra_sources, generate
+
     # ``config``: Verilator configuration files (.vlt) that go into the build and its hash.
     from tb.sim.verilator import verilator_env
 

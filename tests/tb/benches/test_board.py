@@ -4,13 +4,14 @@ import random
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtl.board_top import BAD_COMMAND, BAD_CRC, BAD_LENGTH, CMD_READ, OK, REGISTERS, SYNC_REQUEST, SYNC_RESPONSE
 from tb.benches.board_driver import BoardError, BoardLink
-from tb.protocol.board_protocol import ResponseDecoder, crc8, frame, read_request
 from tb.benches.board_run import run_on_board
 from tb.benches.vboard import VirtualBoard
+from tb.protocol.board_protocol import ResponseDecoder, crc8, frame, read_request
 
 
 def test_crc8_known_value():
@@ -24,7 +25,8 @@ def test_decoder_finds_every_frame_among_garbage(prefix, frames, suffix):
     """Garbage before them (without sync bytes) and after them never hides well-formed responses:
     they come out first, complete and in order, however the bytes are split."""
     payloads = [(status, bytes(random.Random(n).getrandbits(8) for _ in range(4 * n))) for status, n in frames]
-    wire = bytes(b for b in prefix if b != SYNC_RESPONSE) + b"".join(frame(SYNC_RESPONSE, s, p) for s, p in payloads) + suffix
+    wire = (bytes(b for b in prefix if b != SYNC_RESPONSE) + b"".join(frame(SYNC_RESPONSE, s, p) for s, p in payloads)
+            + suffix)
     decoded = []
     decoder = ResponseDecoder()
     for i in range(0, len(wire), 7):  # in pieces, as a serial port delivers them
@@ -154,8 +156,8 @@ def test_the_softcore_soak_core_fits_the_icebreaker_and_meets_timing():
 
 def test_a_board_reset_during_download_is_not_trusted(monkeypatch):
     """STATUS read before and after the download must agree; a reset in between clears it."""
-    from tb.stimulus.catalog import TESTS
     from tb.protocol.program import compile_scenario
+    from tb.stimulus.catalog import TESTS
 
     compiled = compile_scenario(TESTS["nmi_seamret"].scenarios(1)[0])
     link = BoardLink(transport=None)
@@ -173,10 +175,9 @@ def test_a_board_reset_during_download_is_not_trusted(monkeypatch):
 
 
 def test_the_virtual_board_checks_the_scenarios_expectation(board):
+    from conftest import SCENARIO_DIR
     from py_model import load_scenario
     from tb.protocol.program import compile_scenario
-
-    from conftest import SCENARIO_DIR
 
     scenario = load_scenario(SCENARIO_DIR / "spec6_fixed_late_fred_fault.yaml")
     scenario.expect["inversions"] = 1  # wrong on purpose
@@ -190,10 +191,9 @@ def test_the_virtual_board_checks_the_scenarios_expectation(board):
 def test_the_virtual_board_checks_the_invariants():
     """A defect the trace comparison alone would not name is reported by the reference-free
     invariants on the board's trace too (IRET ignored: NMIs stay blocked)."""
+    from conftest import SCENARIO_DIR
     from py_model import load_scenario
     from tb.protocol.program import compile_scenario
-
-    from conftest import SCENARIO_DIR
 
     scenario = load_scenario(SCENARIO_DIR / "a1_host_nmi_no_td.yaml")
     with VirtualBoard(bugs=["iret_ignored"]) as buggy:

@@ -1,6 +1,7 @@
 """Property-based tests over random timelines and configurations (hypothesis)."""
 
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from py_model import Config, NmiHardware, RunError, Scenario, Session
 from py_model.explore import PHASES, ordered_by_design, timeline
@@ -117,7 +118,7 @@ def test_fix_never_inverts_nor_loses(kvm, entry, ns, placement, seamcall, exit_,
 
     SEAM-root exit work of 5+ cycles leaves room for the placed NMIs to arrive there.
     Vectors 0 and 2 and repeated vectors are left out on purpose: they give unknown NMIs or a
-    pending external reason by Linux's own design (see the explore table in the README).
+    pending external reason by Linux's own design (see the explore table in docs/explore.md).
     """
     config = Config(module="fixed", kvm=kvm, entry=entry, nmi_source=ns and entry == "fred",
                     seamcall=seamcall, exit=exit_)

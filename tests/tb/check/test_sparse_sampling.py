@@ -1,10 +1,10 @@
 """The checker fed only the cycles after an edge that did something (the event-driven bench) reaches
 the verdicts it reaches fed every cycle: the state is compared at its change points."""
 
-from tb.check.checker import HardwareChecker
+from conftest import SCENARIO_DIR
 from py_model import Scenario, load_scenario
 from py_model.hardware import IDLE, Inputs, NmiHardware
-from conftest import SCENARIO_DIR
+from tb.check.checker import HardwareChecker
 
 
 def sampled(checker_factory, hw_trace, every_cycle: bool):

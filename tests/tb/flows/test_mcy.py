@@ -21,7 +21,8 @@ def test_only_known_unobservable_survivors_are_waived():
     assert "B1" in waiver(at_host) and "B4" in waiver(saved)
     assert waiver(at_host.replace("const1", "const0")) is None  # at_host stuck at 0 is observable
     assert waiver("mutate -mode inv -module nmi_top -cell $flatten\\nmi.$62 -port Q -portbit 7 -wire bitmap") is None
-    debugctl = "mutate -mode const0 -module nmi_top -cell $flatten\\hs.$110 -port Q -portbit {0} -wire hs.debugctl_at_seamcall -wirebit {0}"
+    debugctl = ("mutate -mode const0 -module nmi_top -cell $flatten\\hs.$110 -port Q -portbit {0} "
+                "-wire hs.debugctl_at_seamcall -wirebit {0}")
     assert "bits 1, 12 and 14" in waiver(debugctl.format(29))
     assert waiver(debugctl.format(12)) is None  # a kept bit is observable
     cycle = "mutate -mode const0 -module nmi_top -cell $54 -port A -portbit {0} -wire trace__cycle -wirebit {0} -src x"

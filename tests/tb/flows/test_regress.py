@@ -5,16 +5,15 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from py_model import run_model
-from tb.reports import coverage
-from tb.flows import regress
-from tb.stimulus.catalog import TESTS, random_host_state, random_scenarios
-from tb.formal.harness import PROPERTIES
-from tb.flows.mutants import MODEL_MUTANTS, hunt, make_overlay
-from tb.flows.jobs import Job, JobResult
-from tb.flows.regress import junit_xml, plan_jobs, summary_table
-
 from conftest import ROOT
+from py_model import run_model
+from tb.flows import regress
+from tb.flows.jobs import Job, JobResult
+from tb.flows.mutants import MODEL_MUTANTS, hunt, make_overlay
+from tb.flows.regress import junit_xml, plan_jobs, summary_table
+from tb.formal.harness import PROPERTIES
+from tb.reports import coverage
+from tb.stimulus.catalog import TESTS, random_host_state, random_scenarios
 
 
 def test_plan_runs_seeded_tests_over_seeds_and_directed_once():

@@ -1,4 +1,4 @@
-"""Runs that cannot lie (README "Robustness"): concurrent runs in one tree, Ctrl-C, a damaged
+"""Runs that cannot lie (docs/robustness.md): concurrent runs in one tree, Ctrl-C, a damaged
 build cache, bad arguments and OUT paths, board refusals, the shared cycle bound.
 
 Each test drives the user's commands as separate processes, the way a user or CI would.
@@ -49,7 +49,7 @@ def test_the_printed_reproduce_command_works_as_printed(tmp_path):
     bad = tmp_path / "it's wrong.yaml"
     bad.write_text((SCENARIO_DIR / "b3_single_nmi_exit.yaml").read_text().replace("claimed: [7]", "claimed: [6]"))
     first = make("scenario", f"FILE={bad}")
-    line = next(l for l in first.stdout.splitlines() if l.startswith("reproduce: "))
+    line = next(s for s in first.stdout.splitlines() if s.startswith("reproduce: "))
     again = subprocess.run(line[len("reproduce: "):], shell=True, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert first.returncode == again.returncode == 2  # make's status for a failed recipe
     assert "expect.passes[0].claimed: expected [6], got [7]" in again.stdout
@@ -62,7 +62,7 @@ def test_two_sims_without_a_seed_get_different_seeds():
     for proc in procs:
         output, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, output
-        seeds.add(next(l for l in output.splitlines() if l.startswith("TEST=")))
+        seeds.add(next(s for s in output.splitlines() if s.startswith("TEST=")))
     assert len(seeds) == 2
 
 

@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
-from tb.flows.soak import expectation
 from conftest import ROOT
+from tb.flows.soak import expectation
 
 
 def snap(**kw):

@@ -1,17 +1,16 @@
 """Program mode: the host engine, the trace buffer, the compiler, and the C++ harness."""
 
 import pytest
-
-from py_model import load_scenario
-from rtl.program_top import OP_AWAIT, OP_END, EVENTS
-from tb.benches.amaranth_bench import run_on_amaranth
-from tb.stimulus.catalog import TESTS, random_scenarios
-from tb.protocol.program import Compiled, ProgramError, compile_scenario
-from tb.benches.program_amaranth import run_programs
-from tb.sim.verilator import run_test
+from defect_cases import INVARIANT_CASES
 
 from conftest import SCENARIO_DIR
-from defect_cases import INVARIANT_CASES
+from py_model import load_scenario
+from rtl.program_top import EVENTS, OP_AWAIT, OP_END
+from tb.benches.amaranth_bench import run_on_amaranth
+from tb.benches.program_amaranth import run_programs
+from tb.protocol.program import Compiled, ProgramError, compile_scenario
+from tb.sim.verilator import run_test
+from tb.stimulus.catalog import TESTS, random_scenarios
 
 FILES = sorted(SCENARIO_DIR.glob("*.yaml"))
 
@@ -25,7 +24,7 @@ def test_library_and_random_campaign_give_the_interactive_trace():
     traces = []
     problems = run_programs([compile_scenario(s) for s in scenarios], traces=traces)
     assert problems == [None] * len(scenarios), [p for p in problems if p][:3]
-    for scenario, program_trace in zip(scenarios, traces):
+    for scenario, program_trace in zip(scenarios, traces, strict=True):
         interactive = run_on_amaranth(scenario)
         assert interactive.ok and interactive.outcome.trace == program_trace, scenario.name
 
@@ -72,7 +71,6 @@ def test_verilator_program_mode_gives_the_interactive_table():
 
 def test_cpp_harness_campaign_and_a_bug():
     from tb.benches import cpp_harness
-
     from tb.stimulus.catalog import random_host_state
 
     compiled = [compile_scenario(s) for seed in range(1, 11) for s in random_scenarios(seed) + random_host_state(seed)]
@@ -117,5 +115,5 @@ def test_owed_edges_add_no_entries_on_the_product_rtl():
     compiled = [compile_scenario(load_scenario(p)) for p in FILES]
     raw = []
     assert run_programs(compiled, raw=raw) == [None] * len(compiled)
-    for c, entries in zip(compiled, raw):
+    for c, entries in zip(compiled, raw, strict=True):
         assert len(entries) == len({t.cycle for t in c.trace}), c.scenario.name

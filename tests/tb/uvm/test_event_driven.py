@@ -4,8 +4,8 @@ The default bench lets the simulator run through stretches in which the session 
 samples only cycles after an edge that raised ``trace.wake``; ``make formal`` proves the state
 changes only then (``state_changes_only_at_wake``). These tests show the two modes give the same
 rows, and that the event-driven monitor depends on that property: a design whose ``wake`` misses a
-state change fails in event mode (and in formal) while the per-cycle bench cannot see it. (The checker's sparse sampling alone:
-``tests/tb/check/test_sparse_sampling.py``.)
+state change fails in event mode (and in formal) while the per-cycle bench cannot see it. (The
+checker's sparse sampling alone: ``tests/tb/check/test_sparse_sampling.py``.)
 """
 
 import pytest

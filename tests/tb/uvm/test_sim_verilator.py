@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from tb.sim.verilator import run_test
 from conftest import ROOT, SCENARIO_DIR
+from tb.sim.verilator import run_test
 
 
 def ok_runs(report):

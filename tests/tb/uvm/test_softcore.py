@@ -3,6 +3,7 @@ checked by the reference hardware cycle for cycle and by the model's software pa
 
 import pytest
 
+from conftest import SCENARIO_DIR
 from py_model import Config, Scenario, load_scenario
 from rtl.bugs import BUGS, TRACE_BUGS
 from rtl.soc import abi
@@ -11,7 +12,6 @@ from tb.sim.firmware import FirmwareError, build_firmware
 from tb.sim.verilator import run_test
 from tb.stimulus.catalog import TESTS
 from tb.stimulus.softcore import EnvPlayer, Handler, NotApplicable, softcore_case
-from conftest import SCENARIO_DIR
 
 
 def rows(report):
@@ -66,7 +66,8 @@ def test_every_rtl_defect_fails_the_hardware_check_in_softcore_mode(bug):
     report = run_test("library", 1, quiet=True, mode="softcore", bugs=[bug])
     failed = [r for r in report["runs"] if not r["ok"]]
     assert failed, f"{bug}: every softcore run passed"
-    hardware_words = ("txn #", "state #", "regs #", "invariant broken", "the rtl never produced", "the rtl produced unpredicted")
+    hardware_words = ("txn #", "state #", "regs #", "invariant broken", "the rtl never produced",
+                      "the rtl produced unpredicted")
     hardware = [r for r in failed if any(word in r["failure"] for word in hardware_words)]
     assert hardware, (bug, [r["failure"] for r in failed][:3])
 
@@ -163,7 +164,8 @@ def test_the_environment_places_nmis_and_exits_by_phase():
 
 
 def test_the_firmware_log_is_decoded_and_a_damaged_one_refused():
-    tag = lambda kind: abi.LOG_TAG | abi.LOG_KINDS[kind] << 8 | len(abi.LOG_FIELDS[kind])
+    def tag(kind):
+        return abi.LOG_TAG | abi.LOG_KINDS[kind] << 8 | len(abi.LOG_FIELDS[kind])
     words = [tag("LOG_MARKS"), 0x100, 0x120, 0x200, 0x220, 0x300, 0x310, tag("LOG_COUNTS"), 2, 1, 0, 0, 3]
     assert abi.decode_log(words) == [("LOG_MARKS", {"r_seam": 0x100, "r_seam_end": 0x120, "r_kvm": 0x200,
                                                     "r_kvm_end": 0x220, "r_idle": 0x300, "r_idle_end": 0x310}),
@@ -283,8 +285,10 @@ def test_out_is_one_format_in_every_mode(tmp_path):
         assert proc.returncode == 0, (name, proc.stdout[-2000:], proc.stderr[-2000:])
         records[name] = read_outcome(out)
     assert {r["mode"] for r in records.values()} == {"model", "interactive", "program", "softcore"}
-    same = lambda r: ([{k: p[k] for k in ("via", "rip", "bitmap", "claimed", "result", "arrivals")}
-                       for p in r["passes"]], r["counts"], r["inversions"], r["lost"])
+    def same(r):
+        return ([{k: p[k] for k in ("via", "rip", "bitmap", "claimed", "result", "arrivals")} for p in r["passes"]],
+                r["counts"], r["inversions"], r["lost"])
+
     assert all(same(r) == same(records["model"]) for r in records.values()), {n: same(r) for n, r in records.items()}
     assert records["softcore"]["softcore"]["checks"] == {"hardware": "PASS", "software": "PASS", "model": "PASS",
                                                          "expect": "PASS"}
