@@ -1,5 +1,9 @@
 """Softcore mode under cocotb + pyuvm on Verilator: the firmware on VexRiscv against the design.
 
+Components talk in typed messages (``CaseStarted``, ``SocSample``, ``CaseEnded``, ``StopCase``), are
+made through the factory (``create``), and the scoreboard stops a diverged run through an analysis
+path to the driver, as the interactive bench's components do.
+
 item (one scenario as a softcore case) -> sequence (the test's scenarios; the ones the softcore
 cannot run are listed with the reason) -> driver (loads the firmware, configures, and plays the
 environment side each cycle: NMI arrivals and TD exits from ``tb.stimulus.softcore.EnvPlayer``) ->
@@ -13,6 +17,7 @@ Only the adapters here touch the simulator; the checking is plain Python.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
@@ -57,7 +62,6 @@ class SocBfm:
     def __init__(self, dut):
         self.dut = dut
         self.cycle: int | None = None
-        self.stop = False  # the scoreboard saw the hardware diverge: the run ends early
         self.handles = {name: getattr(dut, "mon__" + name)
                         for name in self.SAMPLED + ("in_handler", "poll_state", "poll_index", "polls", "irq",
                                                     "done_value", REGS_PIN)}
@@ -105,6 +109,35 @@ class CaseItem(uvm_sequence_item):
         self.done, self.cycles, self.timed, self.instructions, self.done_value = False, 0, False, 0, 0
 
 
+@dataclass
+class CaseStarted:
+    """The driver has loaded and configured a case: its cycles follow."""
+
+    item: CaseItem
+
+
+@dataclass
+class SocSample:
+    """The monitor port's pins during one cycle of a case."""
+
+    cycle: int
+    pins: dict
+
+
+@dataclass
+class CaseEnded:
+    """The case is over (the firmware finished, the bound passed, or the scoreboard stopped it)."""
+
+    item: CaseItem
+
+
+@dataclass
+class StopCase:
+    """The scoreboard to the driver: the hardware has diverged or broken a rule; the run can end."""
+
+    reason: str
+
+
 class CasesSeq(uvm_sequence):
     """The test's scenarios (the settings' test and seed, or scenario files) that apply to the
     softcore; the rest go to ``skipped`` with the reason."""
@@ -127,10 +160,13 @@ class CasesSeq(uvm_sequence):
 
 class EnvDriver(uvm_driver):
     """Loads and configures, then plays the environment cycle by cycle until the firmware is done
-    (bounded by the shared run bound). Publishes each run's item at its start and at its end."""
+    (bounded by the shared run bound) or the scoreboard says stop (``stop_export``). Publishes each
+    run's start and end (``CaseStarted``, ``CaseEnded``)."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
+        self.stop_fifo = uvm_tlm_analysis_fifo("stop_fifo", self)
+        self.stop_export = self.stop_fifo.analysis_export
         self.bfm = ConfigDB().get(self, "", "BFM")
         self.words = ConfigDB().get(self, "", "FIRMWARE")
         self.settings = ConfigDB().get(self, "", "SETTINGS")
@@ -141,9 +177,11 @@ class EnvDriver(uvm_driver):
             item = await self.seq_item_port.get_next_item()
             await bfm.reset_and_load(self.words, item.case)
             env, bound, start = EnvPlayer(item.case), self.settings.max_cycles, bfm.retired()
-            self.ap.write(("start", item, None))
-            cycle, bfm.stop = 0, False
-            while cycle <= bound and not bfm.stop:
+            while self.stop_fifo.can_get():  # a stop meant for the run before
+                self.stop_fifo.try_get()
+            self.ap.write(CaseStarted(item))
+            cycle = 0
+            while cycle <= bound and not self.stop_fifo.can_get():
                 bfm.cycle = cycle
                 if bfm.get("done"):
                     item.done = True
@@ -159,7 +197,7 @@ class EnvDriver(uvm_driver):
             item.instructions, item.done_value = bfm.retired() - start, bfm.get("done_value")
             await FallingEdge(bfm.dut.clk)  # the monitor has published the run's last cycle by now
             bfm.cycle = None
-            self.ap.write(("end", item, None))
+            self.ap.write(CaseEnded(item))
             self.seq_item_port.item_done()
 
 
@@ -176,7 +214,7 @@ class SocMonitor(uvm_monitor):
             await FallingEdge(self.bfm.dut.clk)
             await ReadOnly()
             if self.bfm.cycle is not None:
-                self.ap.write(("cycle", self.bfm.cycle, self.bfm.sample()))
+                self.ap.write(SocSample(self.bfm.cycle, self.bfm.sample()))
 
 
 class SoftcoreAgent(uvm_agent):
@@ -191,12 +229,13 @@ class SoftcoreAgent(uvm_agent):
 
 class SoftcoreScoreboard(uvm_component):
     """Feeds each run's cycles to a ``SoftcoreRun`` as they come; keeps the rows. The driver's run
-    boundaries and the monitor's samples arrive on one FIFO, in the order they happened."""
+    boundaries and the monitor's samples arrive on one FIFO, in the order they happened; the first
+    divergence is published on ``stop_ap`` (the driver ends the run there)."""
 
     def build_phase(self):
         self.fifo = uvm_tlm_analysis_fifo("fifo", self)
         self.get_port = uvm_get_port("get_port", self)
-        self.bfm = ConfigDB().get(self, "", "BFM")
+        self.stop_ap = uvm_analysis_port("stop_ap", self)
         self.settings = ConfigDB().get(self, "", "SETTINGS")
         self.rows = []
 
@@ -204,17 +243,20 @@ class SoftcoreScoreboard(uvm_component):
         self.get_port.connect(self.fifo.get_export)
 
     async def run_phase(self):
-        run = None
+        run, stopped = None, False
         while True:
-            kind, what, pins = await self.get_port.get()
-            if kind == "start":
-                run = SoftcoreRun(what.case)
-            elif kind == "cycle":
+            message = await self.get_port.get()
+            if isinstance(message, CaseStarted):
+                run, stopped = SoftcoreRun(message.item.case), False
+            elif isinstance(message, SocSample):
                 if run is not None and not run.done:
-                    run.cycle(what, pins.__getitem__)
-                    self.bfm.stop |= run.broken  # the first divergence decides the run
-            else:
-                self.rows.append(run.result(what.timed, self.settings.max_cycles, what.instructions, what.done_value))
+                    run.cycle(message.cycle, message.pins.__getitem__)
+                    if run.broken and not stopped:  # the first divergence decides the run
+                        self.stop_ap.write(StopCase(run.checker.early_problem()))
+                        stopped = True
+            else:  # CaseEnded
+                item = message.item
+                self.rows.append(run.result(item.timed, self.settings.max_cycles, item.instructions, item.done_value))
                 run = None
 
 
@@ -226,6 +268,7 @@ class SoftcoreEnv(uvm_env):
     def connect_phase(self):
         self.agent.driver.ap.connect(self.scoreboard.fifo.analysis_export)
         self.agent.monitor.ap.connect(self.scoreboard.fifo.analysis_export)
+        self.scoreboard.stop_ap.connect(self.agent.driver.stop_export)
 
 
 @pyuvm.test(timeout_time=10, timeout_unit="sec")
@@ -239,12 +282,12 @@ class softcore(uvm_test):
         ConfigDB().set(None, "*", "SETTINGS", self.settings)
         ConfigDB().set(None, "*", "BFM", SocBfm(cocotb.top))
         ConfigDB().set(None, "*", "FIRMWARE", firmware_words(Path(self.settings.firmware)))
-        self.env = SoftcoreEnv("env", self)
+        self.env = SoftcoreEnv.create("env", self)
 
     async def run_phase(self):
         self.raise_objection()
         cocotb.start_soon(Clock(cocotb.top.clk, CLOCK_NS, unit="ns").start())
-        self.seq = CasesSeq("cases")
+        self.seq = CasesSeq.create("cases")
         start = time.perf_counter()
         await self.seq.start(self.env.agent.seqr)
         await FallingEdge(cocotb.top.clk)  # the scoreboard takes the last run's end
