@@ -2,6 +2,7 @@
 
 from amaranth import Module, Signal
 from amaranth.lib import wiring
+from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 
@@ -32,9 +33,8 @@ class UartRx(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        sync_rx = Signal(2, init=0b11)  # two flip-flops against metastability
-        m.d.sync += sync_rx.eq((sync_rx << 1) | self.rx)
-        line = sync_rx[1]
+        line = Signal(init=1)  # the line idles high; two flip-flops against metastability
+        m.submodules.rx_sync = FFSynchronizer(self.rx, line, init=1, stages=2)
         timer = Signal(range(self.divisor * 2))
         bits = Signal(4)
         shift = Signal(8)

@@ -14,6 +14,8 @@ A delivery happens at an instruction boundary before the instruction there: when
 refused (ENTERED reads 0) and the firmware enters again after its handler has run.
 """
 
+from dataclasses import dataclass, field
+
 from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
@@ -83,6 +85,19 @@ class MonitorSignature(wiring.Signature):
         })
 
 
+@dataclass
+class _Registers:
+    """The peripheral's own state, made in ``elaborate`` and shared by its two halves (no attribute
+    of the component is assigned there)."""
+
+    host_write: object  # RegWriteSignature().create()
+    delivered: Signal = field(default_factory=lambda: Signal(19, name="delivered"))  # DELIVERED's value
+    exit_info: Signal = field(default_factory=lambda: Signal(32, name="exit_info"))  # EXIT's value
+    sources: Signal = field(default_factory=lambda: Signal(16, name="sources"))  # SOURCES: the NMI sources' status bits
+    ack_irq: Signal = field(default_factory=lambda: Signal(name="ack_irq"))  # a read of DELIVERED this cycle
+    clear_sources: Signal = field(default_factory=lambda: Signal(16, name="clear_sources"))  # a write to SOURCES this cycle
+
+
 class NmiPeripheral(wiring.Component):
     """``NmiTop`` behind a Wishbone port.
 
@@ -128,39 +143,37 @@ class NmiPeripheral(wiring.Component):
         env = self.env
         m.d.comb += [dut.stim.nmi.eq(env.nmi), dut.stim.nmi_vector.eq(env.nmi_vector),
                      dut.stim.exit_req.eq(env.exit_req), dut.stim.exit_reason.eq(env.exit_reason)]
-        self.host_write = RegWriteSignature().create()  # the CPU's REG_WRITE (KVM's restores)
+        r = _Registers(host_write=RegWriteSignature().create())  # the CPU's REG_WRITE (KVM's restores)
         if self.host_state:
             # One write port: the TD's writes while it runs (the CPU is held in ENTER then), else the CPU's.
             in_td = env.reg.we & (dut.status.mode == Mode.SEAM_NONROOT)
             with m.If(in_td):
                 m.d.comb += [dut.stim.reg.we.eq(1), dut.stim.reg.addr.eq(env.reg.addr), dut.stim.reg.data.eq(env.reg.data)]
             with m.Else():
-                m.d.comb += [dut.stim.reg.we.eq(self.host_write.we), dut.stim.reg.addr.eq(self.host_write.addr),
-                             dut.stim.reg.data.eq(self.host_write.data)]
-        self._state_registers(m, dut)
-        self._bus(m, dut)
+                m.d.comb += [dut.stim.reg.we.eq(r.host_write.we), dut.stim.reg.addr.eq(r.host_write.addr),
+                             dut.stim.reg.data.eq(r.host_write.data)]
+        self._state_registers(m, dut, r)
+        self._bus(m, dut, r)
         return m
 
-    def _state_registers(self, m, dut):
+    def _state_registers(self, m, dut, r):
         """What the CPU reads back: the interrupt, the last delivery, the last exit, the sources."""
-        self.delivered, self.exit_info, self.sources = Signal(19), Signal(32), Signal(16)
-        self.ack_irq, self.clear_sources = Signal(), Signal(16)
         # The events of the edge before this cycle: a delivery owed now is at that SEAMRET's or IRET's
         # boundary (C3: the RIP it interrupts is R_seam, or where the IRET returned), before any host
         # instruction; the CPU's interrupt latency moves where it lands, not which boundary it is.
         at_boundary = Cat(dut.ev.seamret, dut.ev.iret)  # abi.BOUNDARIES
         with m.If(dut.status.deliverable):
-            m.d.sync += [self.mon.irq.eq(1), self.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred, at_boundary))]
-        with m.Elif(self.ack_irq):
+            m.d.sync += [self.mon.irq.eq(1), r.delivered.eq(Cat(dut.status.bitmap, dut.cfg.fred, at_boundary))]
+        with m.Elif(r.ack_irq):
             m.d.sync += self.mon.irq.eq(0)
         with m.If(dut.ev.exit):
-            m.d.sync += self.exit_info.eq(Cat(dut.ev.exit_reason, Const(0, 9), dut.ev.exit_qual))
+            m.d.sync += r.exit_info.eq(Cat(dut.ev.exit_reason, Const(0, 9), dut.ev.exit_qual))
         arrival = Signal(16)
         with m.If(self.env.nmi & (self.env.nmi_vector != 0)):
             m.d.comb += arrival.eq(1 << self.env.nmi_vector)
-        m.d.sync += self.sources.eq((self.sources & ~self.clear_sources) | arrival)
+        m.d.sync += r.sources.eq((r.sources & ~r.clear_sources) | arrival)
 
-    def _bus(self, m, dut):
+    def _bus(self, m, dut, r):
         """Requests: answered the cycle after, except ENTER (held until SEAMRET) and IRET (taken at a
         boundary no delivery takes)."""
         bus = self.bus
@@ -171,7 +184,7 @@ class NmiPeripheral(wiring.Component):
         m.d.sync += cycle.eq(cycle + 1)
         m.d.comb += self.mon.cycle.eq(cycle)
         owed = dut.status.deliverable | self.mon.irq
-        readable = {"ENTERED": entered, "EXIT": self.exit_info, "SOURCES": self.sources, "DELIVERED": self.delivered,
+        readable = {"ENTERED": entered, "EXIT": r.exit_info, "SOURCES": r.sources, "DELIVERED": r.delivered,
                     "CONFIG": self.sw_cfg, "CYCLE": cycle, "ENV": self.env.done}
         m.d.sync += bus.ack.eq(0)
         with m.If(request):
@@ -192,7 +205,7 @@ class NmiPeripheral(wiring.Component):
                 with m.Default():
                     m.d.sync += bus.ack.eq(1)
                     with m.If(bus.we & (index == INDEX["SOURCES"])):
-                        m.d.comb += self.clear_sources.eq(bus.dat_w[0:16])
+                        m.d.comb += r.clear_sources.eq(bus.dat_w[0:16])
                     with m.If(bus.we & (index == INDEX["LOG"])):
                         m.d.comb += [self.mon.log_valid.eq(1), self.mon.log_data.eq(bus.dat_w)]
                     with m.If(bus.we & (index == INDEX["REG_LO"])):
@@ -200,8 +213,8 @@ class NmiPeripheral(wiring.Component):
                     with m.If(bus.we & (index == INDEX["REG_HI"])):
                         m.d.sync += value_hi.eq(bus.dat_w)
                     with m.If(bus.we & (index == INDEX["REG_WRITE"])):
-                        m.d.comb += [self.host_write.we.eq(1), self.host_write.addr.eq(bus.dat_w[0:5]),
-                                     self.host_write.data.eq(Cat(value_lo, value_hi))]
+                        m.d.comb += [r.host_write.we.eq(1), r.host_write.addr.eq(bus.dat_w[0:5]),
+                                     r.host_write.data.eq(Cat(value_lo, value_hi))]
                     with m.If(bus.we & (index == INDEX["HANDLER"])):
                         m.d.sync += [self.mon.in_handler.eq(bus.dat_w[0:abi.HANDLER_POLL_SHIFT] != 0),
                                      self.mon.poll_state.eq(bus.dat_w[abi.HANDLER_POLL_SHIFT:abi.HANDLER_POLL_SHIFT + 2]),
@@ -210,7 +223,7 @@ class NmiPeripheral(wiring.Component):
                     with m.If(bus.we & (index == INDEX["DONE"])):
                         m.d.sync += [self.mon.done.eq(1), self.mon.done_value.eq(bus.dat_w)]
                     with m.If(~bus.we & (index == INDEX["DELIVERED"])):
-                        m.d.comb += self.ack_irq.eq(1)
+                        m.d.comb += r.ack_irq.eq(1)
                     for name, value in readable.items():
                         with m.If(index == INDEX[name]):
                             m.d.sync += bus.dat_r.eq(value)

@@ -43,9 +43,8 @@ from py_model.atomic import write_output
 from py_model.config import DEFAULT_RUN_CYCLE_BOUND
 from tb import ROOT
 from tb.sim.settings import RunSettings
+from tb.stimulus.catalog import KILL_ORDER
 
-KILL_TESTS = ["nmi_seamret", "no_td", "single_exit", "nonnmi_exit", "nmi_during_pass", "host_state", "library",
-              "random"]
 RANDOM_SEEDS = [1, 2, 3]
 EQ_DEPTH = 12
 FORMAL_DEPTH = 16  # cycles from reset: a whole SEAMCALL .. SEAMRET round trip and the NMIs around it
@@ -291,7 +290,7 @@ def simulate(folder: Path, netlist: Path, mutants: list[int], jobs: int) -> dict
         runner = verified_build(**build)  # one runner per thread: cocotb's runner keeps per-run state
         run_dir = new_run_dir(folder / "runs", "campaign")
         out = run_dir / "results.json"
-        settings = RunSettings(test="mcy_campaign", mutants=tuple(group), kill_tests=tuple(KILL_TESTS),
+        settings = RunSettings(test="mcy_campaign", mutants=tuple(group), kill_tests=tuple(KILL_ORDER),
                                seeds=tuple(RANDOM_SEEDS), results=str(out))
         env = {**settings.to_env(), "PYTHONPATH": str(ROOT), "COCOTB_LOG_LEVEL": "WARNING"}
         try:
@@ -383,7 +382,7 @@ def run(n: int, jobs: int, seed: int) -> int:
         if 0 not in sanity or sanity[0] is not None:
             print(f"error: the original design (mutsel=0) fails the campaign: {sanity.get(0)}", file=sys.stderr)
             return 1
-        print(f"  simulation: {len(to_simulate)} mutants through {', '.join(KILL_TESTS)} (random seeds "
+        print(f"  simulation: {len(to_simulate)} mutants through {', '.join(KILL_ORDER)} (random seeds "
               f"{RANDOM_SEEDS}), {jobs} processes ...", flush=True)
         sims = simulate(folder, netlist, to_simulate, jobs)
         for i in to_simulate:

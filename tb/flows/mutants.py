@@ -25,9 +25,8 @@ from rtl.bugs import BUGS
 from rtl.soc.firmware_defects import FIRMWARE_DEFECTS
 from tb import ROOT
 from tb.flows.jobs import Job, run_job
+from tb.stimulus.catalog import KILL_ORDER
 
-KILL_ORDER = ["nmi_seamret", "no_td", "single_exit", "nonnmi_exit", "nmi_during_pass", "host_state", "library",
-              "random"]
 # Firmware mutants run in softcore mode: the SPEC §6 rows, the library, then the timing probes.
 FIRMWARE_KILL_ORDER = ["nmi_seamret", "library", "timing_probes"]
 

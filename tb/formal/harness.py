@@ -21,6 +21,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from amaranth import Cat, ClockSignal, Elaboratable, Instance, Module, Mux, Signal, Value
+
+# Amaranth 0.5 has AnyConst/AnySeq only in amaranth.asserts (Assert, Assume, Cover moved to amaranth.hdl).
 from amaranth.asserts import AnyConst, AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Assume, Cover, ResetSignal
@@ -128,6 +130,7 @@ class FormalHarness(Elaboratable):
         self.props = set(PROPERTIES if props is None else props)
         self.covers = covers
         self.assert_lines: dict[int, str] = {}  # harness source line of each Assert -> its property
+        self.emitted: set[str] = set()  # the selected properties that asserted something
 
     def elaborate(self, platform):
         m = Module()
@@ -145,6 +148,10 @@ class FormalHarness(Elaboratable):
         self._host_state_properties(m, dut, h, regs)
         if self.covers:
             self._cover(m, dut, h, self.covers)
+        silent = sorted(self.props - self.emitted)
+        if silent:  # a misspelt or unbuilt property must never "prove"
+            raise ValueError(f"formal harness: property {silent[0]!r} emitted no assertion"
+                             + ("" if silent[0] in PROPERTIES else " (no such property)"))
         return m
 
     def _prop(self, m, name, build):
@@ -153,6 +160,7 @@ class FormalHarness(Elaboratable):
             stmts = build()
             for stmt in stmts if isinstance(stmts, list) else [stmts]:
                 self.assert_lines[stmt.src_loc[1]] = name
+            self.emitted.add(name)
             m.d.comb += stmts
 
     def _free_inputs(self, m, dut):
@@ -232,6 +240,8 @@ class FormalHarness(Elaboratable):
                                                           & (dut.cfg.steps != 0)))]
         if seq is None:
             self.assert_lines.update({stmt.src_loc[1]: "aux_invariants" for stmt in port_level})
+        if aux is Assert:
+            self.emitted.add("aux_invariants")
         m.d.comb += port_level
         if seq is not None:
             with m.If(past_valid & ~in_host & (prev_phase != Phase.HOST.value)):

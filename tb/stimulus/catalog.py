@@ -303,3 +303,7 @@ def planned(test: str, seed: int, files=()) -> tuple[list, object]:
     if test == "scenario":
         return [load_scenario(f) for f in files], None
     return TESTS[test].scenarios(seed), TESTS[test].verdict
+
+# The order in which mutation testing (make mutants, make mcy) tries the tests on a mutant: the
+# cheapest, most telling first; the first failure kills it.
+KILL_ORDER = ["nmi_seamret", "no_td", "single_exit", "nonnmi_exit", "nmi_during_pass", "host_state", "library", "random"]

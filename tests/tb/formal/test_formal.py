@@ -48,3 +48,16 @@ def test_mutant_fails_its_property_with_a_counterexample(bug, tmp_path):
     result = prove(CATCHES[bug], bugs=[bug], root=tmp_path)
     assert result.status == "FAIL", result
     assert result.detail.endswith(".vcd") and "$var" in open(result.detail).read()
+
+
+def test_a_selected_property_that_asserts_nothing_is_refused():
+    """A misspelt property must never "prove": the harness refuses a selected property that emitted
+    no assertion, before any solver runs; every real one emits."""
+    from amaranth.back import rtlil
+
+    from tb.formal.harness import PROPERTIES, FormalHarness
+
+    for name in PROPERTIES:
+        rtlil.convert(FormalHarness(props=[name]), ports=[])
+    with pytest.raises(ValueError, match="'aux_invariant' emitted no assertion \\(no such property\\)"):
+        rtlil.convert(FormalHarness(props=["aux_invariant"]), ports=[])
