@@ -1,0 +1,115 @@
+"""Why a surviving ``make mcy`` mutant cannot be seen by any legal host: a table, as MCY's tags are.
+
+Each ``Waiver`` names the legal host's behaviour that keeps the mutated signal at the value the mutant
+forces (the BMC's counterexample drives an input the host never drives in that state), as a predicate
+over the mutation's facts (``Mutation``, read with the netlist's facts) and the reason it prints.
+``tests/tb/flows/test_mcy.py`` holds each waiver to a mutation it waives and one it must not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from py_model.config import DEFAULT_RUN_CYCLE_BOUND
+from tb import ROOT
+from tb.flows.mcy_netlist import Netlist, source_of
+
+
+def _line(path: str, marker: str) -> str:
+    """``path:N`` of the first line of ``path`` holding ``marker`` (waivers follow the code as it moves)."""
+    for n, text in enumerate((ROOT / path).read_text().splitlines(), 1):
+        if marker in text:
+            return f"{path}:{n}"
+    return f"{path}:?"
+
+
+@dataclass
+class Mutation:
+    """What a waiver reads of one ``mutate`` command."""
+
+    text: str
+    wire: str | None  # the mutated signal's own name ("seq.nmi__at_host" -> "at_host"), where known
+    cell: str | None
+    source: list[str]  # the Amaranth source lines of the mutated cell
+    bit: int | None  # the wire or port bit
+    wire_bit: int | None  # the wire bit
+    forced_one: bool
+    forced_zero: bool
+    frozen: bool  # a register that never clocks (keeps its reset value, 0)
+    reset_mux_input_b: bool  # the reset value input of one of nmi_top's own reset multiplexers
+
+    @classmethod
+    def read(cls, text: str, netlist: Netlist) -> Mutation:
+        wire = re.search(r"-wire (\S+) ", text)
+        wire = wire.group(1) if wire else None
+        cell = re.search(r"-cell (\S+)", text)
+        cell = cell.group(1) if cell else None
+        port = re.search(r"-port (A|B) ", text)
+        if wire is None and cell and port and port.group(1) in netlist.and_inputs.get(cell, {}):
+            wire = netlist.and_inputs[cell][port.group(1)].lstrip("\\")  # the signal on the mutated AND input
+        if wire is None and cell and "-port S " in text and netlist.muxes.get(cell, {}).get("S") == "\\rst":
+            wire = netlist.held_register(cell)  # a reset multiplexer's select: the register it resets
+        bit, wire_bit = re.search(r"-(?:wire|port)bit (\d+)", text), re.search(r"-wirebit (\d+)", text)
+        return cls(text, wire.split(".")[-1].split("__")[-1] if wire else None, cell, source_of(text).split(", "),
+                   int(bit.group(1)) if bit else None, int(wire_bit.group(1)) if wire_bit else None,
+                   "-mode const1" in text, "-mode const0" in text,
+                   "-port CLK " in text, bool(cell in netlist.reset_muxes and "-port B " in text))
+
+
+@dataclass
+class Waiver:
+    name: str
+    applies: Callable[[Mutation], bool]
+    reason: Callable[[Mutation], str]
+
+
+def _gating(m: Mutation) -> bool:
+    """The terms that gate IRET and SEAMCALL, forced to a value a legal host makes them anyway."""
+    lines = {_line("rtl/top.py", "iret_taken = "), _line("rtl/top.py", "ev.iret_nmi.eq("),
+             _line("rtl/seam_sequencer.py", "self.seamcall & ~link.deliver")}
+    return any(line in lines for line in m.source) and (
+        m.forced_one or (m.forced_zero and "-port A " in m.text and "seam_sequencer" in m.source[0]))
+
+
+def _saved_blocking(m: Mutation) -> bool:
+    lines = {_line("rtl/seam_sequencer.py", "Mux(keep, 1, self.saved_blocked)"),
+             _line("rtl/top.py", "ev.seamcall_saved.eq("), _line("rtl/interfaces.py", '"seamcall_saved": Out(1)')}
+    return (m.forced_zero or m.frozen) and (m.wire in ("saved_blocked", "seamcall_saved")
+                                            or any(line in lines for line in m.source))
+
+
+WAIVERS = [
+    Waiver("reset_value_of_an_event_output", lambda m: m.reset_mux_input_b,
+           lambda m: "only the value a registered event output takes while reset is asserted: the bench reads "
+                     "events from the first edge after reset, which loads the register anew"),
+    Waiver("debugctl_bits_never_read",
+           lambda m: m.wire == "debugctl_at_seamcall" and m.wire_bit is not None and m.wire_bit not in (1, 12, 14),
+           lambda m: "only bits 1, 12 and 14 of the DEBUGCTL saved at SEAMCALL ever reach a register (SEAMRET "
+                     "keeps those of the host's value, SPEC 7); the other bits are never read"),
+    Waiver("cycle_bit_beyond_the_run_bound",
+           lambda m: m.wire == "cycle" and m.bit is not None and 1 << m.bit > DEFAULT_RUN_CYCLE_BOUND,
+           lambda m: f"trace.cycle bit {m.bit} first changes after {1 << m.bit:,} cycles, beyond the run bound "
+                     f"({DEFAULT_RUN_CYCLE_BOUND:,}) of every test; cycle_counts_edges proves the increment of every "
+                     "bit by induction, which no bounded run from reset reaches"),
+    Waiver("at_host_forced_one", lambda m: m.wire == "at_host" and m.forced_one,
+           lambda m: "at_host gates only IRET and delivery; in SEAM NMIs are always blocked (B1) and the host "
+                     "cannot execute IRET there"),
+    Waiver("enters_unblocked", _saved_blocking,
+           lambda m: "SEAMCALL-time blocking is 1 only if KVM entered with NMIs blocked; KVM always enters with "
+                     "them unblocked (SPEC B4), so the saved and reported value is always 0"),
+    Waiver("host_never_at_delivery", _gating,
+           lambda m: "the host makes no progress in a cycle whose boundary a delivery takes, and executes IRET "
+                     "(with its NMI-frame flag) only in VMX root, never with SEAMCALL: every term gating IRET and "
+                     "SEAMCALL is 1 whenever they are"),
+]
+
+
+def waiver(mutation: str, netlist: Netlist) -> str | None:
+    """The reason of the first waiver that applies to ``mutation``, or None (docs/regressions.md)."""
+    facts = Mutation.read(mutation, netlist)
+    for w in WAIVERS:
+        if w.applies(facts):
+            return w.reason(facts)
+    return None
