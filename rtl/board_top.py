@@ -16,6 +16,8 @@ Register map (32-bit registers, word addresses): see ``REGISTERS``.
 
 from amaranth import Array, Cat, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
+from amaranth.lib.crc import Processor as CrcProcessor
+from amaranth.lib.crc import catalog as crc_catalog
 from amaranth.lib.wiring import In, Out
 
 from .interfaces import resolve
@@ -61,27 +63,9 @@ def pack_fields(fields, values: dict) -> int:
     return word
 
 
-def _crc8_of_bit(i: int) -> int:
-    c = 1 << i
-    for _ in range(8):
-        c = ((c << 1) ^ 0x07) & 0xFF if c & 0x80 else (c << 1) & 0xFF
-    return c
-
-
-# CRC-8 is linear over GF(2): each output bit is the XOR of a fixed set of bits of (crc ^ byte).
-_CRC8_TAPS = [[i for i in range(8) if _crc8_of_bit(i) >> j & 1] for j in range(8)]
-
-
-def crc8_update(crc, byte):
-    """CRC-8/0x07 of one more byte, as a small combinational expression (one XOR tree per bit)."""
-    x = crc ^ byte
-    bits = []
-    for taps in _CRC8_TAPS:
-        bit = x[taps[0]]
-        for i in taps[1:]:
-            bit = bit ^ x[i]
-        bits.append(bit)
-    return Cat(*bits)
+# The frame check: CRC-8/SMBUS (polynomial 0x07, initial 0, no reflection), from Amaranth's own
+# catalog: the gateware's Processor and the host's tb/protocol/board_protocol.crc8 are one definition.
+BRIDGE_CRC = crc_catalog.CRC8_SMBUS(data_width=8)
 
 
 class FrameBridge(wiring.Component):
@@ -125,18 +109,25 @@ class FrameBridge(wiring.Component):
         m = Module()
         cmd, length, index = Signal(8), Signal(8), Signal(8)
         payload = Signal(48)  # bytes shift in from the top: a 6-byte payload ends up in order
-        crc = Signal(8)
+        m.submodules.crc = crc_unit = CrcProcessor(BRIDGE_CRC)
+        crc = crc_unit.crc  # over every byte since the frame's sync byte (registered, as the bytes are)
         status, resp_words = Signal(8), Signal(5)
         read_base = Signal(16)
         gap = Signal(range(FRAME_TIMEOUT_BYTES * 10 * self.divisor + 1))
         word, byte_in_word, words_left = Signal(32), Signal(2), Signal(5)
         b = self.rx_data
 
+        def add_to_crc(value):
+            m.d.comb += [crc_unit.valid.eq(1), crc_unit.data.eq(value)]
+
+        def restart_crc():
+            m.d.comb += crc_unit.start.eq(1)
+
         def send(value, next_state, update_crc=True):
             m.d.comb += [self.tx_valid.eq(1), self.tx_data.eq(value)]
             with m.If(self.tx_ready):
                 if update_crc:
-                    m.d.sync += crc.eq(crc8_update(crc, value))
+                    add_to_crc(value)
                 m.next = next_state
 
         def respond(code, words=0):
@@ -146,17 +137,20 @@ class FrameBridge(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.rx_valid & (b == SYNC_REQUEST)):
-                    m.d.sync += [crc.eq(0), gap.eq(0)]
+                    m.d.sync += gap.eq(0)
+                    restart_crc()
                     m.next = "CMD"
             for state in ("CMD", "LEN", "PAYLOAD", "CRC"):
                 with m.State(state):
                     with m.If(self.rx_valid):
                         m.d.sync += gap.eq(0)
                         if state == "CMD":
-                            m.d.sync += [cmd.eq(b), crc.eq(crc8_update(crc, b))]
+                            m.d.sync += cmd.eq(b)
+                            add_to_crc(b)
                             m.next = "LEN"
                         elif state == "LEN":
-                            m.d.sync += [length.eq(b), crc.eq(crc8_update(crc, b)), index.eq(0)]
+                            m.d.sync += [length.eq(b), index.eq(0)]
+                            add_to_crc(b)
                             with m.If(b > 6):
                                 respond(BAD_LENGTH)
                             with m.Elif(b == 0):
@@ -164,8 +158,8 @@ class FrameBridge(wiring.Component):
                             with m.Else():
                                 m.next = "PAYLOAD"
                         elif state == "PAYLOAD":
-                            m.d.sync += [payload.eq((payload >> 8) | (b << 40)), crc.eq(crc8_update(crc, b)),
-                                         index.eq(index + 1)]
+                            m.d.sync += [payload.eq((payload >> 8) | (b << 40)), index.eq(index + 1)]
+                            add_to_crc(b)
                             with m.If(index + 1 == length):
                                 m.next = "CRC"
                         else:
@@ -189,7 +183,8 @@ class FrameBridge(wiring.Component):
                     respond(BAD_COMMAND)
             with m.State("SEND_SYNC"):
                 send(SYNC_RESPONSE, "SEND_STATUS", update_crc=False)
-                m.d.sync += [crc.eq(0), words_left.eq(resp_words), self.rd_addr.eq(read_base)]
+                m.d.sync += [words_left.eq(resp_words), self.rd_addr.eq(read_base)]
+                restart_crc()
             with m.State("SEND_STATUS"):
                 send(status, "SEND_LEN")
             with m.State("SEND_LEN"):
@@ -207,8 +202,8 @@ class FrameBridge(wiring.Component):
             with m.State("SEND_WORD"):
                 m.d.comb += [self.tx_valid.eq(1), self.tx_data.eq(word[0:8])]
                 with m.If(self.tx_ready):
-                    m.d.sync += [crc.eq(crc8_update(crc, word[0:8])), word.eq(word >> 8),
-                                 byte_in_word.eq(byte_in_word + 1)]
+                    m.d.sync += [word.eq(word >> 8), byte_in_word.eq(byte_in_word + 1)]
+                    add_to_crc(word[0:8])
                     with m.If(byte_in_word == 3):
                         m.d.sync += [words_left.eq(words_left - 1), self.rd_addr.eq(self.rd_addr + 1)]
                         m.next = "FETCH"

@@ -10,7 +10,7 @@ A port's name in the generated Verilog is its path joined with ``__`` (Amaranth'
 ``cfg__fixed``, ``stim__reg__we``, ``ev__deliver``.
 """
 
-from amaranth.lib import enum, wiring
+from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
 
@@ -37,6 +37,8 @@ class Mode(enum.Enum, shape=2):
 REGISTER_MAP = ("DR0", "DR1", "DR2", "DR3", "DR6", "DR7", "DEBUGCTL", "KERNEL_GS_BASE", "STAR", "LSTAR",
                 "FMASK", "TSC_AUX", "XFD", "XFD_ERR", "UARCH_MISC_CTL", "CR2", "TSX_CTRL", "UMWAIT_CONTROL",
                 "XCR0", "XSS", "PKRU")
+# The host-state register file as the status port carries it: one 64-bit element per register.
+HOST_REGS = data.ArrayLayout(64, len(REGISTER_MAP))
 
 
 class ConfigSignature(wiring.Signature):
@@ -106,14 +108,15 @@ class StatusSignature(wiring.Signature):
     deliverable
         A delivery ends this cycle.
     host_regs
-        The host-state register file, register i in bits [64*i, 64*i+63] (order: ``REGISTER_MAP``).
+        The host-state register file (``HOST_REGS``: element i is register i of ``REGISTER_MAP``; in
+        the Verilog port, bits [64*i, 64*i+63]).
     """
 
     def __init__(self):
         super().__init__({
             "mode": Out(Mode), "phase": Out(Phase), "blocked": Out(1), "latch": Out(1),
             "saved_blocked": Out(1), "bitmap": Out(16), "deliverable": Out(1),
-            "host_regs": Out(64 * len(REGISTER_MAP)),
+            "host_regs": Out(HOST_REGS),
         })
 
 

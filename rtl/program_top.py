@@ -130,7 +130,7 @@ class ProgramTop(wiring.Component):
         m.submodules.data = data = Memory(shape=64, depth=DATA_DEPTH, init=[])
         dw = data.write_port()
         m.d.comb += [dw.en.eq(self.data_we), dw.addr.eq(self.data_addr), dw.data.eq(self.data_data)]
-        regs = [dut.status.host_regs[64 * i:64 * (i + 1)] for i in range(len(dut.hs.regs))]
+        regs = [dut.status.host_regs[i] for i in range(len(dut.hs.regs))]
         m.d.comb += self.regs_data.eq(Array(regs)[self.regs_addr])
         return data.read_port(domain="comb")
 

@@ -75,7 +75,7 @@ class NmiTop(wiring.Component):
             connect(m, flipped(stim.reg), hs.write)
             connect(m, seq.edges, hs.edges)
             m.d.comb += [hs.td_tsx.eq(cfg.td_tsx), hs.td_waitpkg.eq(cfg.td_waitpkg),
-                         status.host_regs.eq(Cat(*(hs.regs[name] for name in REGISTER_MAP)))]
+                         *(status.host_regs[i].eq(hs.regs[name]) for i, name in enumerate(REGISTER_MAP))]
 
         m.d.comb += [
             nmi.nmi.eq(stim.nmi), nmi.vector.eq(stim.nmi_vector), nmi.nmi_source.eq(cfg.nmi_source),

@@ -32,7 +32,7 @@ from amaranth.lib.wiring import In
 from py_model.table import table_text
 from rtl.bugs import check_bugs
 from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
-from rtl.interfaces import REGISTER_MAP, EventSignature, Mode, Phase, resolve
+from rtl.interfaces import HOST_REGS, REGISTER_MAP, EventSignature, Mode, Phase, resolve
 from rtl.seam_sequencer import NMI_EXIT_REASON
 from rtl.top import PORTS, NmiTop
 from tb import ROOT
@@ -140,7 +140,7 @@ class FormalHarness(Elaboratable):
         else:
             dut, seq, hs = NetlistPorts(), None, None
             m.submodules.dut = dut.instance(self.netlist_module)
-        regs = {name: dut.status.host_regs[64 * i:64 * (i + 1)] for i, name in enumerate(REGISTER_MAP)}
+        regs = {name: dut.status.host_regs[i] for i, name in enumerate(REGISTER_MAP)}
         self._free_inputs(m, dut)
         h = self._history(m, dut, seq, hs, regs)
         self._aux_invariants(m, dut, h, seq, hs)
@@ -185,7 +185,7 @@ class FormalHarness(Elaboratable):
         m.d.sync += [prev_iret_taken.eq(dut.stim.iret & (dut.status.phase.as_value() == Phase.HOST.value)
                                         & ~dut.status.deliverable & ~dut.stim.seamcall),
                      prev_iret_nmi.eq(dut.stim.iret_nmi)]
-        prev_saved, prev_regs, prev_cycle = Signal(), Signal.like(dut.status.host_regs), Signal(32)
+        prev_saved, prev_regs, prev_cycle = Signal(), Signal(HOST_REGS), Signal(32)
         m.d.sync += [prev_saved.eq(dut.status.saved_blocked), prev_regs.eq(dut.status.host_regs),
                      prev_cycle.eq(dut.trace.cycle)]
         m.d.sync += [past_valid.eq(1), prev_blocked.eq(dut.status.blocked), prev_latch.eq(dut.status.latch),
@@ -351,7 +351,7 @@ class FormalHarness(Elaboratable):
         with m.If(past_valid):
             changed = ((phase != prev_phase) | (dut.status.blocked != prev_blocked) | (dut.status.latch != prev_latch)
                        | (dut.status.saved_blocked != h.prev_saved) | (dut.status.bitmap != prev_bitmap)
-                       | (dut.status.host_regs != h.prev_regs))
+                       | (Value.cast(dut.status.host_regs) != Value.cast(h.prev_regs)))
             strobes = Cat(*(getattr(dut.ev, name) for name in EventSignature.STROBES)).any()
             prop("state_changes_only_at_wake", lambda: [Assert(~changed | dut.trace.wake),
                                                         Assert(dut.trace.wake == (strobes | (phase != prev_phase)))])

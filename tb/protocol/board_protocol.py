@@ -8,6 +8,7 @@ from rtl.board_top import (
     BAD_COMMAND,
     BAD_CRC,
     BAD_LENGTH,
+    BRIDGE_CRC,
     CMD_READ,
     CMD_WRITE,
     MAX_READ_WORDS,
@@ -20,12 +21,9 @@ STATUS_NAMES = {OK: "OK", BAD_CRC: "BAD_CRC", BAD_LENGTH: "BAD_LENGTH", BAD_COMM
 MAX_RESPONSE_PAYLOAD = 4 * MAX_READ_WORDS
 
 
-def crc8(data: bytes, crc: int = 0) -> int:
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-    return crc
+def crc8(data: bytes) -> int:
+    """The frame check over ``data``: the gateware's own algorithm (``rtl.board_top.BRIDGE_CRC``)."""
+    return BRIDGE_CRC.compute(data)
 
 
 def frame(sync: int, code: int, payload: bytes) -> bytes:

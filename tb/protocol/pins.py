@@ -10,6 +10,7 @@ from __future__ import annotations
 from py_model import HwState, Inputs, Scenario
 from py_model.host_state import REGISTERS
 from py_model.transactions import Txn
+from rtl.interfaces import HOST_REGS
 from rtl.top import PORTS
 
 
@@ -118,7 +119,8 @@ def changes_registers(edge: list[Txn]) -> bool:
 
 def read_regs(get) -> tuple[int, ...]:
     bits = get(REGS_PIN)
-    return tuple((bits >> (64 * i)) & ((1 << 64) - 1) for i in range(len(REGISTERS)))
+    width = HOST_REGS.size // HOST_REGS.length
+    return tuple((bits >> (width * i)) & ((1 << width) - 1) for i in range(HOST_REGS.length))
 
 
 # The trace group: an event-driven monitor sleeps until WAKE_PIN rises and stamps what it samples
