@@ -82,7 +82,7 @@ def bitmap_vectors(bitmap: int) -> list[int]:
 
 def first_difference(expected: list[Txn], actual: list[Txn]) -> str | None:
     """Describe the first element where two transaction streams differ, or None if equal."""
-    for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+    for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
         if e != a:
             return f"transaction #{i}: model {e} | rtl {a}"
     if len(expected) != len(actual):

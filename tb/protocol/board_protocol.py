@@ -16,6 +16,7 @@ from rtl.board_top import (
     SYNC_REQUEST,
     SYNC_RESPONSE,
 )
+from tb.protocol.framing import SyncDecoder
 
 STATUS_NAMES = {OK: "OK", BAD_CRC: "BAD_CRC", BAD_LENGTH: "BAD_LENGTH", BAD_COMMAND: "BAD_COMMAND"}
 MAX_RESPONSE_PAYLOAD = 4 * MAX_READ_WORDS
@@ -41,37 +42,26 @@ def read_request(addr: int, count: int) -> bytes:
     return frame(SYNC_REQUEST, CMD_READ, struct.pack("<HB", addr, count))
 
 
-class ResponseDecoder:
+class ResponseDecoder(SyncDecoder):
     """Turns a byte stream into responses, skipping garbage and resynchronising on the sync byte.
 
     ``feed`` returns complete frames as (status, payload); a frame whose CRC fails is returned
     as ("corrupt", b"") so the caller can retry; an impossible length is treated as garbage.
     """
 
-    def __init__(self):
-        self.buffer = bytearray()
+    sync = SYNC_RESPONSE
 
-    def feed(self, data: bytes) -> list[tuple[object, bytes]]:
-        self.buffer += data
-        out = []
-        while True:
-            start = self.buffer.find(SYNC_RESPONSE)
-            if start < 0:
-                self.buffer.clear()
-                return out
-            del self.buffer[:start]
-            if len(self.buffer) < 3:
-                return out
-            status, length = self.buffer[1], self.buffer[2]
-            if length > MAX_RESPONSE_PAYLOAD or length % 4 or status not in STATUS_NAMES:
-                del self.buffer[:1]  # not a real frame start: resynchronise on the next sync byte
-                continue
-            if len(self.buffer) < 4 + length:
-                return out
-            body, crc = bytes(self.buffer[1:3 + length]), self.buffer[3 + length]
-            if crc8(body) != crc:
-                del self.buffer[:1]
-                out.append(("corrupt", b""))
-                continue
-            out.append((status, bytes(body[2:])))
-            del self.buffer[:4 + length]
+    def frame_length(self, buffer: bytearray) -> int | None:
+        if len(buffer) < 3:
+            return None
+        status, length = buffer[1], buffer[2]
+        if length > MAX_RESPONSE_PAYLOAD or length % 4 or status not in STATUS_NAMES:
+            return 0  # not a real frame start
+        return 4 + length
+
+    def decode(self, frame: bytes):
+        body, crc = frame[1:-1], frame[-1]
+        return (body[0], bytes(body[2:])) if crc8(body) == crc else None
+
+    def on_damaged(self, out: list) -> None:
+        out.append(("corrupt", b""))

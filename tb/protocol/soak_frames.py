@@ -8,39 +8,36 @@ the same decoder. A frame is 0xA5, the word count, the words (little-endian), an
 from __future__ import annotations
 
 from rtl.soc.soak import SNAPSHOT, SYNC
+from tb.protocol.framing import SyncDecoder
 
 WORDS = len(SNAPSHOT)
 FRAME_BYTES = 2 + 4 * WORDS + 1
 
 
-class SnapshotDecoder:
-    """Feed bytes; collect ``{counter: value}`` snapshots, in order."""
+class SnapshotDecoder(SyncDecoder):
+    """Feed bytes; collect ``{counter: value}`` snapshots, in order. ``damaged`` counts the frames
+    (and runs of bytes before a sync byte: the tail of a frame we could not read) skipped."""
+
+    sync = SYNC
 
     def __init__(self):
-        self.buffer = bytearray()
+        super().__init__()
         self.damaged = 0
 
-    def feed(self, data: bytes) -> list[dict]:
-        self.buffer += data
-        out = []
-        while True:
-            start = self.buffer.find(SYNC)
-            if start < 0:
-                self.buffer.clear()
-                return out
-            if start:
-                self.damaged += 1  # bytes before a sync byte: the tail of a frame we could not read
-                del self.buffer[:start]
-            if len(self.buffer) < FRAME_BYTES:
-                return out
-            frame = bytes(self.buffer[:FRAME_BYTES])
-            if frame[1] != WORDS or sum(frame[1:-1]) & 0xFF != frame[-1]:
-                self.damaged += 1
-                del self.buffer[:1]  # resynchronise on the next sync byte
-                continue
-            del self.buffer[:FRAME_BYTES]
-            words = [int.from_bytes(frame[2 + 4 * i:6 + 4 * i], "little") for i in range(WORDS)]
-            out.append(dict(zip(SNAPSHOT, words, strict=True)))
+    def frame_length(self, buffer: bytearray) -> int | None:
+        return FRAME_BYTES if len(buffer) >= FRAME_BYTES else None
+
+    def decode(self, frame: bytes):
+        if frame[1] != WORDS or sum(frame[1:-1]) & 0xFF != frame[-1]:
+            return None
+        words = [int.from_bytes(frame[2 + 4 * i:6 + 4 * i], "little") for i in range(WORDS)]
+        return dict(zip(SNAPSHOT, words, strict=True))
+
+    def on_garbage(self, count: int) -> None:
+        self.damaged += 1
+
+    def on_damaged(self, out: list) -> None:
+        self.damaged += 1
 
 
 def encode(values: dict) -> bytes:
