@@ -24,6 +24,16 @@ def started(*command, env=None, cwd=ROOT):
                             start_new_session=True)
 
 
+def stop_all(procs):
+    """Each server's whole process group (make and what it runs)."""
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
 def scheduler_address(scheduler_file):
     deadline = time.monotonic() + 60
     while not scheduler_file.exists() and time.monotonic() < deadline:
@@ -53,12 +63,7 @@ def cluster(tmp_path_factory):
             time.sleep(0.2)
         assert len(client.scheduler_info()["workers"]) == 2
     yield address, workers
-    for proc in procs:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
+    stop_all(procs)
 
 
 def regress(*args, timeout=900):
@@ -121,12 +126,7 @@ def test_a_scheduler_that_cannot_import_the_project_is_one_line_saying_how_to_st
         assert proc.returncode == 2 and "the scheduler cannot import this project" in proc.stderr, proc.stderr
         assert "make scheduler" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     finally:
-        for proc in procs:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+        stop_all(procs)
 
 
 def test_an_unreachable_scheduler_is_a_bounded_error():
