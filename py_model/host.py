@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .arrivals import ArrivalBook
 from .config import Config
 from .hardware import GUEST, HOST, NMI_EXIT, HwState, Inputs
 from .host_state import ADDRESS, HostStateSw
@@ -116,11 +117,9 @@ class HostCpu:
         self.exit_qual = 0
         self.exit_arrivals: list[int] = []
         self.pending_faults = 0
-        self.latch_arrivals: list[int] = []  # arrivals merged into the NMI the latch holds
-        self.stepping_arrivals: list[int] = []  # arrivals whose NMI exits the module absorbed while stepping (B6)
+        self.arrivals = ArrivalBook()  # what the latch, stepping and each exit or delivery stand for
         self.raised: list[int] = []  # arrival ids raised by the stimulus, not yet seen as `nmi`
         self.arrival_vector: dict[int, int] = {}
-        self.dropped: list[int] = []
         self.boundary_rip: str | None = None  # where a delivery at the next boundary lands
         self.iret_rip: str | None = None
         self._fresh = 0
@@ -177,28 +176,17 @@ class HostCpu:
         """Take the transactions of the edge that ended the previous cycle."""
         for txn in txns:
             kind = txn.kind
+            if kind == "nmi" and not self.raised:
+                raise ScenarioError(f"cycle {txn.cycle}: hardware reported an NMI nobody raised")
+            taken = self.arrivals.edge(txn, self.raised.pop(0) if kind == "nmi" else None)
             if kind == "deliver":
-                arrivals, self.latch_arrivals = self.latch_arrivals, []
                 rip = self.boundary_rip or self._fresh_rip()
                 bitmap = txn.get("bitmap") if self.cfg.nmi_source else None
-                self._deliver(cycle, txn.get("via"), rip, bitmap, arrivals)
-            elif kind == "nmi":
-                if not self.raised:
-                    raise ScenarioError(f"cycle {txn.cycle}: hardware reported an NMI nobody raised")
-                self.latch_arrivals.append(self.raised.pop(0))
-            elif kind == "drop":
-                self.dropped.append(self.latch_arrivals[-1])
-            elif kind in ("step", "absorb"):  # B6: NMI exits the module keeps to itself while it steps
-                self.stepping_arrivals += self.latch_arrivals
-                self.latch_arrivals = []
-            elif kind == "self_nmi":  # B6: the module's NMI stands for the NMIs it absorbed
-                self.latch_arrivals += self.stepping_arrivals
-                self.stepping_arrivals = []
+                self._deliver(cycle, txn.get("via"), rip, bitmap, taken)
             elif kind == "exit":
                 self.exit_reason, self.exit_qual = txn.get("reason"), txn.get("qual")
-                if self.exit_reason == NMI_EXIT:
-                    self.exit_arrivals = self.stepping_arrivals + self.latch_arrivals
-                    self.stepping_arrivals, self.latch_arrivals = [], []
+                if taken is not None:
+                    self.exit_arrivals = taken
             elif kind == "seamret":
                 self.boundary_rip = R_SEAM  # C3
                 self._after_seamret()

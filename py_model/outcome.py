@@ -31,7 +31,7 @@ class Outcome:
     def from_host(cls, host, trace: list[Txn], cycles: int, regs=None) -> Outcome:
         inverted = find_inversions(host.passes)
         lost_events = sorted(a for arrivals in host.sources.covered.values() for a in arrivals)
-        lost_nmis = [a for a in host.dropped if host.arrival_vector[a] == 0]
+        lost_nmis = [a for a in host.arrivals.dropped if host.arrival_vector[a] == 0]
         lost = len(host.sources.covered) + len(lost_nmis)
         host_state = None
         if host.hs is not None:

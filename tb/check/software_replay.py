@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from py_model.hardware import NMI_EXIT
+from py_model.arrivals import ArrivalBook
 from py_model.host import Pass
 from py_model.linux_nmi import EXTERNAL_VECTOR, HANDLED_VECTORS, LinuxNmi, NmiSources
 from py_model.outcome import Outcome, find_inversions
@@ -113,41 +113,37 @@ class NmiExit:
 
 
 class History:
-    """What the hardware did, from its transactions: the arrivals and what became of them (as
-    ``HostCpu.on_edge`` keeps them), deliveries and their boundaries, NMI exits, IRETs."""
+    """What the hardware did, from its transactions: the arrivals and what became of them (the
+    model's own ``ArrivalBook``), deliveries and their boundaries, NMI exits, IRETs."""
 
     def __init__(self, txns: list[Txn]):
         self.arrival_vector: dict[int, int] = {}
         self.arrival_cycle: dict[int, int] = {}
-        self.dropped: list[int] = []
         self.deliveries: list[Delivery] = []
         self.exits: list[NmiExit] = []
         self.irets: list[Txn] = []
-        latch, stepping, last_boundary = [], [], None
+        self.book = ArrivalBook()  # the model's own bookkeeping of what each NMI stands for
+        last_boundary = None
         for txn in sorted(txns, key=Txn.sort_key):
-            kind = txn.kind
+            kind, arrival = txn.kind, None
             if kind == "nmi":
                 arrival = len(self.arrival_vector) + 1
                 self.arrival_vector[arrival], self.arrival_cycle[arrival] = txn.get("vector"), txn.cycle
-                latch.append(arrival)
-            elif kind == "drop":
-                self.dropped.append(latch[-1])
-            elif kind in ("step", "absorb"):
-                stepping, latch = stepping + latch, []
-            elif kind == "self_nmi":
-                latch, stepping = latch + stepping, []
-            elif kind == "exit" and txn.get("reason") == NMI_EXIT:
-                self.exits.append(NmiExit(txn.cycle, txn.get("qual"), stepping + latch))
-                stepping, latch = [], []
+            taken = self.book.edge(txn, arrival)
+            if kind == "exit" and taken is not None:
+                self.exits.append(NmiExit(txn.cycle, txn.get("qual"), taken))
             elif kind == "deliver":
                 at = last_boundary[1:] if last_boundary and last_boundary[0] == txn.cycle - 1 else None
-                self.deliveries.append(Delivery(txn.cycle, txn.get("via"), txn.get("bitmap"), latch, at))
-                latch = []
+                self.deliveries.append(Delivery(txn.cycle, txn.get("via"), txn.get("bitmap"), taken, at))
             elif kind == "seamret":
                 last_boundary = (txn.cycle, "seamret")
             elif kind == "iret":
                 last_boundary = (txn.cycle, "iret", len(self.irets))
                 self.irets.append(txn)
+
+    @property
+    def dropped(self) -> list[int]:
+        return self.book.dropped
 
 
 def replay(config, txns: list[Txn], log: list[int], offset: int = 0) -> tuple[Outcome, dict]:

@@ -3,8 +3,10 @@ for the board bridge's responses (``board_protocol``) and the soak core's snapsh
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 
-class SyncDecoder:
+
+class SyncDecoder(ABC):
     """Feed bytes, get decoded frames. Bytes before a sync byte are skipped (``on_garbage``); at a sync
     byte the subclass says how long the frame is (``frame_length``: None while too few bytes have
     come to tell, 0 when this sync byte cannot start a frame) and decodes it (``decode``: None when
@@ -16,17 +18,21 @@ class SyncDecoder:
     def __init__(self):
         self.buffer = bytearray()
 
+    @abstractmethod
     def frame_length(self, buffer: bytearray) -> int | None:
-        raise NotImplementedError
+        """The length of the frame at the start of ``buffer`` (a sync byte), None, or 0."""
 
+    @abstractmethod
     def decode(self, frame: bytes):
-        raise NotImplementedError
+        """The frame's content, or None when its check fails."""
 
     def on_garbage(self, count: int) -> None:
-        """``count`` bytes before a sync byte were skipped."""
+        """``count`` bytes before a sync byte were skipped (by default nothing counts them)."""
+        return None
 
     def on_damaged(self, out: list) -> None:
-        """A frame's check failed (it was skipped)."""
+        """A frame's check failed (it was skipped; by default nothing is reported)."""
+        return None
 
     def feed(self, data: bytes) -> list:
         self.buffer += data
