@@ -2,7 +2,8 @@
 
 The latch holds one NMI that may stand for several arrivals (they merge); a dropped arrival is
 remembered (its source's status bit may still be claimed); while the module single-steps the TD
-(B6) the NMI exits it absorbs keep their arrivals until its self-NMI or the exit it reports. The
+(B6) the NMI exits it absorbs keep their arrivals until its self-NMI (which joins an NMI latched
+meanwhile) or the NMI exit it reports; an interrupt exit it starts or absorbs takes no arrival. The
 model's host (``host.HostCpu``) and the softcore's software check (``tb/check/software_replay``)
 keep this book the same way, from the same transactions.
 """
@@ -27,7 +28,7 @@ class ArrivalBook:
             self.latch.append(arrival)
         elif kind == "drop":
             self.dropped.append(self.latch[-1])
-        elif kind in ("step", "absorb"):  # NMI exits the module keeps to itself while it steps
+        elif kind in ("step", "absorb") and not txn.get("intr"):  # NMI exits the module keeps while it steps
             self.stepping, self.latch = self.stepping + self.latch, []
         elif kind == "self_nmi":  # the module's NMI stands for the NMIs it absorbed
             self.latch, self.stepping = self.latch + self.stepping, []

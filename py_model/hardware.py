@@ -8,14 +8,21 @@ Rules (shared/SPEC.md): A1 IRET unblocks (under FRED only a return from an NMI f
 arrivals while blocked latch, a second one is dropped; A3 a latched NMI is delivered at the next
 host boundary once unblocked; A4 an NMI in SEAM non-root always exits; A5 the NMI-source bitmap;
 B1 SEAMCALL saves blocking and blocks; B2 a latched NMI exits the TD at once; B3 exit reason and
-qualification; B4/B5 the module's blocking at SEAMRET; B6 the zero-step mitigation (``steps`` > 0):
-an NMI exit fewer than ``step_window`` cycles after the TD started makes the module single-step the
-TD (phase STEP, SEAM root to the host) instead of exiting. Arrivals while stepping are NMI exits the
-module counts and resumes from (absorbed); the count reaching 0 at one of them reports it as an NMI
-exit; at the last single step's MTF exit the module sends itself an NMI with no source (vector 0,
-latched: SEAM root blocks NMIs) and re-enters the TD, which exits at once for it (B2) without
-stepping again; a TD exit of its own ends stepping too, reported as itself, the self-NMI left latched
-for the host (intel/tdx-module ``td_exit_stepping.c``, ``vmexit_stepping_filter``).
+qualification; B4/B5 the module's blocking at SEAMRET; B6 the zero-step mitigation (``steps`` > 0),
+as intel/tdx-module ``src/td_transitions/td_exit_stepping.c`` (``vmexit_stepping_filter``) has it:
+
+- an asynchronous exit (NMI, external interrupt) fewer than ``step_window`` cycles after the TD
+  started (the TSC test, line 206) makes the module single-step the TD (phase STEP, SEAM root to the
+  host) instead of exiting (``step``); an interrupt that starts stepping is pushed back to the local
+  APIC (line 232: ``intr_pending``);
+- between steps the CPU is in SEAM root with NMIs blocked (A1/A3), so arrivals latch (a burst merges,
+  A2); each step's VM entry with an NMI latched is an NMI exit (B2). An NMI or interrupt exit during
+  stepping is counted and the TD resumed (``absorb``, lines 247-264) until the count runs out; the
+  exit at which it runs out ends stepping (``unstep``) and is reported (lines 267-312);
+- stepping that saw an NMI exit and ends on an exit that is not an NMI exit sends the module's NMI
+  with no source (``self_nmi``, line 277); ending at an MTF exit re-enters the TD with
+  ``last_entry_tsc = 0`` (line 307: ``no_step``), which exits at once for the self-NMI, else for the
+  pushed-back interrupt.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ PHASE_MODE = {HOST: VMX_ROOT, SEAMCALL: SEAM_ROOT, VMENTRY: SEAM_ROOT, GUEST: SE
 GUEST_CYCLES_MAX = 255  # the RTL's saturating count of cycles since the TD started
 
 NMI_EXIT = EXIT_REASONS["nmi"]
+INTR_EXIT = EXIT_REASONS["interrupt"]
 
 
 @dataclass
@@ -118,7 +126,9 @@ class NmiHardware:
         self.last_exit_nmi = False
         self.guest_cycles = 0  # cycles the TD has run since its VM entry (saturating)
         self.no_step = False  # the module re-entered the TD after stepping: its next exit is not "too soon"
-        self.steps_left = 0
+        self.steps_left = 0  # the TD's resumptions left while stepping (the source's num_inst_step + 1)
+        self.nmi_seen = False  # an NMI exit started stepping or was absorbed (nmi_exit_occured)
+        self.intr_pending = False  # the interrupt that started stepping, pushed back to the local APIC
 
     def state(self) -> HwState:
         return HwState(self.phase, self.blocked, self.latch, self.saved_blocked, self.bitmap)
@@ -137,9 +147,11 @@ class NmiHardware:
             self.blocked = True
             latch, bitmap = False, 0
 
-        # A4/B2: in the guest a latched or arriving NMI exits; it never reaches the latch. While the
-        # module steps (B6) an arrival exits the TD too (the module counts it).
-        nmi_exit = (phase == GUEST and (latch or inp.nmi)) or (phase == STEP and inp.nmi)
+        # A4/B2: in the guest a latched or arriving NMI exits; it never reaches the latch. While the module
+        # steps the TD (B6) it is in SEAM root between steps, so arrivals latch; a step's VM entry (the
+        # edge that ends STEP) with an NMI latched or arriving is an NMI exit.
+        step_entry = phase == STEP and not inp.exit_req and self.count == 0
+        nmi_exit = (phase == GUEST or step_entry) and (latch or inp.nmi)
         if inp.nmi:
             out.append(Txn.make(cycle, "nmi", vector=inp.vector))
             if not nmi_exit:
@@ -174,40 +186,42 @@ class NmiHardware:
         elif phase == GUEST:
             too_soon = cfg.steps and self.guest_cycles < cfg.step_window and not self.no_step
             self.guest_cycles = min(self.guest_cycles + 1, GUEST_CYCLES_MAX)
-            if nmi_exit and too_soon:  # B6: the module steps the TD instead of exiting
-                out.append(Txn.make(cycle, "step"))
-                latch, bitmap = False, 0
+            # The pushed-back interrupt exits at once at the re-entry after stepping (B6); below an NMI.
+            intr_exit = not nmi_exit and (self.intr_pending or (inp.exit_req and inp.exit_reason == INTR_EXIT))
+            if (nmi_exit or intr_exit) and too_soon:  # B6: the module steps the TD instead of exiting
+                out.append(Txn.make(cycle, "step", intr=int(intr_exit)))
+                if nmi_exit:
+                    latch, bitmap = False, 0
+                self.nmi_seen, self.intr_pending = nmi_exit, intr_exit
                 self.steps_left = cfg.steps
                 self._enter(STEP, cfg.step)
             elif nmi_exit:
-                qual = bitmap if cfg.nmi_source else 0  # B3, A5: the bitmap goes to the qualification
-                out.append(Txn.make(cycle, "exit", reason=NMI_EXIT, qual=qual))
-                latch, bitmap = False, 0
-                self.last_exit_nmi = True
-                self._enter(EXIT, cfg.exit)
+                latch, bitmap = self._exit(cycle, out, NMI_EXIT, latch, bitmap)
+            elif intr_exit:
+                latch, bitmap = self._exit(cycle, out, INTR_EXIT, latch, bitmap)
             elif inp.exit_req:
-                out.append(Txn.make(cycle, "exit", reason=inp.exit_reason, qual=0))
-                self.last_exit_nmi = False
-                self._enter(EXIT, cfg.exit)
+                latch, bitmap = self._exit(cycle, out, inp.exit_reason, latch, bitmap)
         elif phase == STEP:
-            if nmi_exit and self.steps_left == 1:  # the last count: reported as the NMI exit it is
-                out.append(Txn.make(cycle, "exit", reason=NMI_EXIT, qual=bitmap if cfg.nmi_source else 0))
-                latch, bitmap = False, 0
-                self.last_exit_nmi = True
-                self._enter(EXIT, cfg.exit)
-            elif nmi_exit:  # counted and resumed: the arrival is absorbed
-                out.append(Txn.make(cycle, "absorb"))
-                latch, bitmap = False, 0
+            last = self.steps_left == 1
+            async_exit = nmi_exit or (inp.exit_req and inp.exit_reason == INTR_EXIT)
+            self.nmi_seen |= nmi_exit
+            if async_exit and not last:  # counted, the TD resumed: absorbed
+                out.append(Txn.make(cycle, "absorb", intr=int(not nmi_exit)))
+                if nmi_exit:
+                    latch, bitmap = False, 0
                 self.steps_left -= 1
                 self._enter(STEP, cfg.step)
-            elif inp.exit_req:  # the TD's own exit ends stepping; the self-NMI stays for the host
-                latch, bitmap = self._self_nmi(cycle, out, bitmap)
-                out.append(Txn.make(cycle, "exit", reason=inp.exit_reason, qual=0))
-                self.last_exit_nmi = False
-                self._enter(EXIT, cfg.exit)
-            elif self._expired():  # a single step's MTF exit
-                if self.steps_left == 1:
-                    latch, bitmap = self._self_nmi(cycle, out, bitmap)
+            elif async_exit or inp.exit_req:  # the count ran out at this exit, or the TD's own exit
+                out.append(Txn.make(cycle, "unstep", mtf=0))
+                if self.nmi_seen and not nmi_exit:
+                    latch, bitmap = self._self_nmi(cycle, out, latch, bitmap)
+                reason = NMI_EXIT if nmi_exit else inp.exit_reason
+                latch, bitmap = self._exit(cycle, out, reason, latch, bitmap)
+            elif self._expired():  # the single step's MTF exit
+                if last:  # stepping ends; back into the TD, which is not stepped again
+                    out.append(Txn.make(cycle, "unstep", mtf=1))
+                    if self.nmi_seen:
+                        latch, bitmap = self._self_nmi(cycle, out, latch, bitmap)
                     self.no_step = True
                     self._enter(GUEST, 0)
                 else:
@@ -234,7 +248,7 @@ class NmiHardware:
         if self.phase == HOST:
             return 0 if (self.latch and not self.blocked) else 1 << 30
         if self.phase == GUEST:
-            return 0 if self.latch else 1 << 30
+            return 0 if (self.latch or self.intr_pending) else 1 << 30
         return self.count
 
     def skip(self, n: int) -> None:
@@ -245,12 +259,22 @@ class NmiHardware:
         elif self.phase == GUEST:
             self.guest_cycles = min(self.guest_cycles + n, GUEST_CYCLES_MAX)
 
-    def _self_nmi(self, cycle: int, out: list, bitmap: int) -> tuple[bool, int]:
-        """B6: the module's NMI to itself, with no source (vector 0); SEAM root blocks NMIs, so it latches
-        (into an empty latch: while the module steps, every arrival is an NMI exit)."""
-        assert not self.latch and not bitmap, "the self-NMI finds the latch empty"
+    def _self_nmi(self, cycle: int, out: list, latch: bool, bitmap: int) -> tuple[bool, int]:
+        """B6: the module's NMI to itself, with no source (vector 0); SEAM root blocks NMIs, so it latches,
+        merging with an NMI already latched (A2: one NMI, the bitmaps joined)."""
         out.append(Txn.make(cycle, "self_nmi"))
-        return True, source_bit(0) if self.cfg.nmi_source else 0
+        return True, bitmap | (source_bit(0) if self.cfg.nmi_source else 0)
+
+    def _exit(self, cycle: int, out: list, reason: int, latch: bool, bitmap: int) -> tuple[bool, int]:
+        """B3: a VM exit reported to KVM; an NMI exit takes the latch and the bitmap (A5: into the
+        qualification). A pushed-back interrupt still pending reaches the host after SEAMRET (B6), outside
+        this model, which has no host interrupts."""
+        nmi = reason == NMI_EXIT
+        out.append(Txn.make(cycle, "exit", reason=reason, qual=bitmap if nmi and self.cfg.nmi_source else 0))
+        self.last_exit_nmi = nmi
+        self.intr_pending = self.nmi_seen = False
+        self._enter(EXIT, self.cfg.exit)
+        return (False, 0) if nmi else (latch, bitmap)
 
     def _enter(self, phase: int, length: int) -> None:
         self.phase = phase

@@ -16,11 +16,13 @@ EXIT_REASON_NAMES = {code: name for name, code in EXIT_REASONS.items()}
 
 # Canonical order within one edge: a delivery consumes the latch before an arrival on the
 # same edge refills it; an NMI exit in the guest consumes the arrival of its own edge.
-# Zero-step (B6): "step" (an NMI exit too soon after the TD started: the module steps instead),
-# "absorb" (an arrival while stepping: an NMI exit the module resumes from), "self_nmi" (the module's
-# NMI with no source as stepping ends; it latches, and is reported before the exit of its edge).
-KIND_ORDER = ("deliver", "nmi", "latch", "drop", "absorb", "iret", "seamcall", "vmentry", "step", "self_nmi", "exit",
-              "seamret", "write")
+# Zero-step (B6): "step" (an NMI or interrupt exit too soon after the TD started, ``intr`` says which:
+# the module steps instead), "absorb" (an NMI or interrupt exit while stepping that the module counts
+# and resumes from), "unstep" (stepping ends: at a step's MTF exit, ``mtf=1``, or at the exit of its
+# edge), "self_nmi" (the module's NMI with no source; it latches, and is reported before the exit of
+# its edge).
+KIND_ORDER = ("deliver", "nmi", "latch", "drop", "absorb", "iret", "seamcall", "vmentry", "step", "unstep",
+              "self_nmi", "exit", "seamret", "write")
 _ORDER_INDEX = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
 

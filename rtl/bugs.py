@@ -24,6 +24,10 @@ BUGS = {
     "star_not_cleared": "SEAMRET leaves the TD's STAR in place instead of zeroing it",
     "zero_step_window_ignored": "the module steps the TD after every NMI exit, however long the TD has run (B6)",
     "self_nmi_not_sent": "stepping ends at its last MTF exit without the self-NMI: the absorbed NMI is lost (B6)",
+    "zero_step_intr_ignored": "an interrupt exit too soon after VM entry is reported instead of starting stepping "
+                              "(B6: only NMI exits step)",
+    "zero_step_intr_ends": "an interrupt exit while the module steps ends stepping instead of being counted and "
+                           "resumed from (B6)",
     "wake_ignores_phase": "trace.wake misses the silent SEAMCALL -> VM entry step (an event-driven monitor sleeps "
                           "through it)",
 }

@@ -129,7 +129,7 @@ class EventSignature(wiring.Signature):
     """
 
     STROBES = ("deliver", "nmi", "latch", "drop", "iret", "iret_nmi", "seamcall", "vmentry", "exit", "seamret",
-               "write", "step", "absorb", "self_nmi")
+               "write", "step", "absorb", "unstep", "self_nmi")
 
     def __init__(self):
         super().__init__({
@@ -140,7 +140,8 @@ class EventSignature(wiring.Signature):
             "exit": Out(1), "exit_reason": Out(7), "exit_qual": Out(16),
             "seamret": Out(1), "seamret_blocked": Out(1),
             "write": Out(1), "write_addr": Out(5), "write_data": Out(64),
-            "step": Out(1), "absorb": Out(1), "self_nmi": Out(1),
+            "step": Out(1), "step_intr": Out(1), "absorb": Out(1), "absorb_intr": Out(1),
+            "unstep": Out(1), "unstep_mtf": Out(1), "self_nmi": Out(1),
         })
 
 
@@ -169,9 +170,10 @@ class NmiLinkSignature(wiring.Signature):
     at_host, in_guest : Out
         VMX root at an instruction boundary (deliveries happen only there); SEAM non-root (an NMI
         exits the TD instead, A4).
-    in_step, self_nmi : Out
-        The module single-steps the TD (an arrival is an NMI exit it counts, B6); the module sends
-        itself an NMI with no source (it latches: SEAM root blocks NMIs).
+    step_entry, self_nmi : Out
+        B6: this edge is a single step's VM entry (an NMI latched or arriving exits the TD at once,
+        B2; between steps the module is in SEAM root and arrivals latch); the module sends itself an
+        NMI with no source (it latches: SEAM root blocks NMIs).
     block : Out
         SEAMCALL: block NMIs (B1).
     load_blocked, load_value : Out
@@ -183,7 +185,7 @@ class NmiLinkSignature(wiring.Signature):
 
     def __init__(self):
         super().__init__({
-            "at_host": Out(1), "in_guest": Out(1), "in_step": Out(1), "self_nmi": Out(1),
+            "at_host": Out(1), "in_guest": Out(1), "step_entry": Out(1), "self_nmi": Out(1),
             "block": Out(1), "load_blocked": Out(1), "load_value": Out(1),
             "deliver": In(1), "nmi_exit": In(1), "exit_qual": In(16), "blocked": In(1),
         })

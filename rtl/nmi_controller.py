@@ -77,7 +77,7 @@ class NmiController(wiring.Component):
             ready = ready & was_ready
         m.d.comb += seam.deliver.eq(ready)
         latched_exits = Const(0) if "nmi_exit_ignores_latch" in bugs else self.latch
-        m.d.comb += seam.nmi_exit.eq((seam.in_guest & (latched_exits | self.nmi)) | (seam.in_step & self.nmi))
+        m.d.comb += seam.nmi_exit.eq((seam.in_guest | seam.step_entry) & (latched_exits | self.nmi))
 
         # A5: vectors 1..15 set their own bit, no vector sets bit 0.
         arrival_bit = Signal(16)
@@ -97,9 +97,9 @@ class NmiController(wiring.Component):
             self.dropped.eq(arriving & held),
         ]
 
-        # B6: the module's self-NMI latches like an arrival with no source (nothing else arrives or is
-        # consumed on its edge: the sequencer sends it only in a cycle without an arrival; while it
-        # steps the TD the latch and the bitmap are empty, proved: aux_invariants).
+        # B6: the module's self-NMI latches like an arrival with no source; it merges with an NMI latched
+        # while the module stepped (A2: one NMI, the bitmaps joined). Its edge never consumes the latch
+        # (the sequencer sends it only on an edge without an NMI exit).
         self_bit = Mux(self.nmi_source, 1, 0)
         if "latch_counts" in bugs:
             after = Mux(consumed, count - 1, count)
@@ -109,7 +109,7 @@ class NmiController(wiring.Component):
 
         keep_bitmap = "bitmap_not_cleared" in bugs
         with m.If(seam.self_nmi):
-            m.d.sync += self.bitmap.eq(self_bit)
+            m.d.sync += self.bitmap.eq(merged | self_bit)
         with m.Elif(seam.nmi_exit):
             m.d.sync += self.bitmap.eq(merged if keep_bitmap else 0)
         with m.Elif(seam.deliver):

@@ -47,7 +47,7 @@ DRIVE_FIELDS = {"stim__nmi": (0, 1), "stim__nmi_vector": (1, 4), "stim__seamcall
                 "stim__reg__addr": (16, 5), "data_index": (21, 7), "stim__iret_nmi": (30, 1)}
 HOST_STATE_FIELDS = ("stim__reg__we", "stim__reg__addr", "data_index")
 EVENTS = ("deliver", "nmi", "latch", "drop", "iret", "seamcall", "vmentry", "exit", "seamret", "step", "absorb",
-          "self_nmi")
+          "unstep", "self_nmi")
 AWAIT_LIMIT = 65535
 
 # One trace entry: the edge's cycle, the design's registered event outputs, and the NMI state
@@ -56,7 +56,8 @@ EVENT_FIELDS = (("ev__deliver", 1), ("ev__deliver_fred", 1), ("ev__deliver_bitma
                 ("ev__nmi_vector", 4), ("ev__latch", 1), ("ev__drop", 1), ("ev__iret", 1), ("ev__seamcall", 1),
                 ("ev__seamcall_saved", 1), ("ev__vmentry", 1), ("ev__exit", 1), ("ev__exit_reason", 7),
                 ("ev__exit_qual", 16), ("ev__seamret", 1), ("ev__seamret_blocked", 1), ("ev__iret_nmi", 1),
-                ("ev__step", 1), ("ev__absorb", 1), ("ev__self_nmi", 1))
+                ("ev__step", 1), ("ev__step_intr", 1), ("ev__absorb", 1), ("ev__absorb_intr", 1), ("ev__unstep", 1),
+                ("ev__unstep_mtf", 1), ("ev__self_nmi", 1))
 STATE_BEFORE_FIELDS = (("before_phase", 3), ("before_blocked", 1), ("before_latch", 1))
 STATE_AFTER_FIELDS = (("after_phase", 3), ("after_blocked", 1), ("after_latch", 1), ("after_bitmap", 16))
 TRACE_FIELDS = (("cycle", 24),) + EVENT_FIELDS + STATE_BEFORE_FIELDS + STATE_AFTER_FIELDS

@@ -128,7 +128,11 @@ class NmiTop(wiring.Component):
             ev.write_addr.eq(stim.reg.addr),
             ev.write_data.eq(stim.reg.data),
             ev.step.eq(seq.step_started),
+            ev.step_intr.eq(seq.step_intr),
             ev.absorb.eq(seq.absorbed),
+            ev.absorb_intr.eq(seq.absorb_intr),
+            ev.unstep.eq(seq.unstep),
+            ev.unstep_mtf.eq(seq.unstep_mtf),
             ev.self_nmi.eq(seq.self_nmi),
         ]
 

@@ -17,5 +17,9 @@ INVARIANT_CASES = {
     "delivery_one_cycle_late": ("a1_host_nmi_no_td", "A3: an NMI deliverable in VMX root was not delivered on its edge"),
     "fred_return_ignores_frame": ("spec6_fixed_late_fred_fault", "a FRED return from a non-NMI frame changed NMI blocking"),
     "zero_step_window_ignored": ("b6_nmi_after_the_window_exits", "B6: the module stepped the TD after it ran 4 cycles"),
-    "self_nmi_not_sent": ("b6_zero_step_nmi_exit", "B6: stepping ended at an MTF exit without the self-NMI"),
+    "self_nmi_not_sent": ("b6_zero_step_nmi_exit", "B6: stepping ended without the self-NMI"),
+    "zero_step_intr_ignored": ("b6_interrupt_exit_in_window_steps", "B6: an asynchronous (NMI or interrupt) exit 0 "
+                               "cycles after the TD started"),
+    "zero_step_intr_ends": ("b6_interrupt_exit_while_stepping_absorbed", "B6: stepping ended at an asynchronous exit "
+                            "after 1 of 4 resumptions"),
 }

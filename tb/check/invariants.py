@@ -8,7 +8,7 @@ with the observed state of each cycle and the transactions of each edge, in orde
 
 from __future__ import annotations
 
-from py_model.hardware import GUEST, HOST, NMI_EXIT, STEP, source_bit, unblocks
+from py_model.hardware import GUEST, HOST, INTR_EXIT, NMI_EXIT, STEP, source_bit, unblocks
 
 
 class InvariantChecker:
@@ -20,6 +20,9 @@ class InvariantChecker:
         self.last_exit_nmi = None
         self.guest_start = None  # the TD's first cycle after its VM entry (B6's window counts from it)
         self.reentered = False  # the TD was re-entered after stepping: its next exit does not step
+        self.resumed = 0  # B6: the module's count, from the knobs: resumptions since stepping started
+        self.resumed_at = None  # the edge of the last step or absorb (single steps of cfg.step cycles follow)
+        self.nmi_seen = False  # an NMI exit started stepping or was absorbed: its end owes the self-NMI
 
     def state(self, cycle: int, state) -> None:
         self.states[cycle] = state
@@ -41,8 +44,6 @@ class InvariantChecker:
             self._require(before.latch, txn, "an arrival dropped while the latch was empty (A2: the latch is binary)")
         elif kind == "latch":
             self._require(before.phase != GUEST, txn, "an NMI latched in SEAM non-root instead of exiting (A4)")
-            self._require(before.phase != STEP, txn, "an NMI latched while the module steps the TD: its exit is "
-                          "counted and resumed from (B6)")
         elif kind == "vmentry":
             self.guest_start, self.reentered = txn.cycle + 1, False
         if kind in ("step", "exit") and before.phase == GUEST and self.guest_start is not None and self.cfg.steps:
@@ -51,14 +52,14 @@ class InvariantChecker:
             if kind == "step":
                 self._require(soon, txn, f"B6: the module stepped the TD after it ran {ran} cycles (window "
                               f"{self.cfg.step_window}{', and it was re-entered after stepping' if self.reentered else ''})")
-            elif txn.get("reason") == NMI_EXIT:
-                self._require(not soon, txn, f"B6: an NMI exit {ran} cycles after the TD started, within the window "
-                              f"({self.cfg.step_window}): the module steps instead")
-        if kind in ("step", "absorb", "self_nmi"):
-            self.reentered |= kind == "self_nmi"
+            elif txn.get("reason") in (NMI_EXIT, INTR_EXIT):
+                self._require(not soon, txn, f"B6: an asynchronous (NMI or interrupt) exit {ran} cycles after the TD "
+                              f"started, within the window ({self.cfg.step_window}): the module steps instead")
+        if kind in ("step", "absorb", "unstep", "self_nmi"):
             self._require(self.cfg.steps > 0, txn, "zero-step behaviour with the mitigation off (B6)")
             where = GUEST if kind == "step" else STEP
             self._require(before.phase == where, txn, f"{kind} outside the phase it belongs to (B6)")
+            self._count(txn)
             after = self.states.get(txn.cycle + 1)
             if kind == "self_nmi" and after is not None:
                 self._require(after.latch, txn, "the module's self-NMI did not latch (B6: SEAM root blocks NMIs)")
@@ -98,8 +99,28 @@ class InvariantChecker:
         before = self.states.get(cycle)
         after_edge = self.states.get(cycle + 1)
         if before is not None and after_edge is not None and before.phase == STEP and after_edge.phase == GUEST:
-            if not any(t.kind == "self_nmi" for t in txns):
-                self.violations.append(f"B6: stepping ended at an MTF exit without the self-NMI: edge @{cycle}")
+            if not any(t.kind == "unstep" and t.get("mtf") for t in txns):
+                self.violations.append(f"B6: the TD re-entered from stepping without stepping's end: edge @{cycle}")
+        unstep = next((t for t in txns if t.kind == "unstep"), None)
+        if unstep is not None:  # td_exit_stepping.c:274-278: the self-NMI iff an NMI exit was seen and this is not one
+            nmi_exit = any(t.kind == "exit" and t.get("reason") == NMI_EXIT for t in txns)
+            owed = self.nmi_seen and not nmi_exit
+            sent = any(t.kind == "self_nmi" for t in txns)
+            if sent != owed:
+                self.violations.append(f"B6: stepping ended {'without' if owed else 'with'} the self-NMI (an NMI exit "
+                                       f"{'was' if self.nmi_seen else 'was not'} seen while stepping, the ending exit "
+                                       f"{'is' if nmi_exit else 'is not'} an NMI exit): edge @{cycle}")
+            if self.resumed_at is not None:  # the count (see _count): an asynchronous exit ends stepping only
+                # when the module has resumed the TD ``steps`` times; the TD's own exit ends it at any time
+                used = self.resumed + (cycle - self.resumed_at - 1) // self.cfg.step  # MTF exits before this edge
+                is_async = unstep.get("mtf") or any(t.kind == "exit" and t.get("reason") in (NMI_EXIT, INTR_EXIT)
+                                                    for t in txns)
+                if is_async and used != self.cfg.steps:
+                    self.violations.append(f"B6: stepping ended at an asynchronous exit after {used} of "
+                                           f"{self.cfg.steps} resumptions (the module counts it and resumes): "
+                                           f"edge @{cycle}")
+            self.reentered |= bool(unstep.get("mtf"))
+            self.nmi_seen, self.resumed_at = False, None
         if before is not None and before.phase == HOST and before.latch and not before.blocked:
             if not any(t.kind == "deliver" for t in txns):
                 self.violations.append(f"A3: an NMI deliverable in VMX root was not delivered on its edge: edge @{cycle}")
@@ -109,8 +130,8 @@ class InvariantChecker:
         if not txns:
             return
         after = self.states.get(txns[0].cycle + 1)
-        consumed = any(t.kind in ("deliver", "step", "absorb") or (t.kind == "exit" and t.get("reason") == NMI_EXIT)
-                       for t in txns)
+        consumed = any(t.kind == "deliver" or (t.kind in ("step", "absorb") and not t.get("intr"))
+                       or (t.kind == "exit" and t.get("reason") == NMI_EXIT) for t in txns)
         if after is None or not consumed:
             return
         refilled = [t for t in txns if t.kind == "latch"]
@@ -122,6 +143,25 @@ class InvariantChecker:
                 want_bitmap |= source_bit(t.get("vector"))
         self._require(after.bitmap == want_bitmap, txns[0],
                       f"NMI-source bitmap 0x{after.bitmap:04x} after a delivery/NMI exit, expected 0x{want_bitmap:04x} (A5)")
+
+    def _count(self, txn) -> None:
+        """B6's count (td_exit_stepping.c:222-264): stepping resumes the TD ``steps`` times, once per
+        asynchronous exit (the one that starts it, each absorbed one, each single step's MTF exit, every
+        ``step`` cycles after a step or absorb); the exit after the last resumption ends it."""
+        kind = txn.kind
+        if kind == "step":
+            self.resumed, self.resumed_at, self.nmi_seen = 1, txn.cycle, not txn.get("intr")
+            return
+        if self.resumed_at is None:
+            return
+        # Single steps ended by an MTF exit since the last step or absorb (the edge ending a step's
+        # cycles is its VM entry; an exit request on that edge is the step's exit instead).
+        mtfs = (txn.cycle - self.resumed_at - 1) // self.cfg.step
+        if kind == "absorb":
+            self.nmi_seen |= not txn.get("intr")
+            self._require(self.resumed + mtfs < self.cfg.steps, txn, f"B6: an exit absorbed after the count ran out "
+                          f"({self.resumed + mtfs} of {self.cfg.steps} resumptions used)")
+            self.resumed, self.resumed_at = self.resumed + mtfs + 1, txn.cycle
 
     def _require(self, ok: bool, txn, rule: str) -> None:
         if not ok:

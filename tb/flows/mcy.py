@@ -19,7 +19,11 @@
    ``equiv_make``/``equiv_induct`` (registers matched by name, temporal induction: unbounded,
    ``equivalent``), else a SymbiYosys + Yices BMC of the miter (every input free each cycle, both
    copies from the reset state) to ``EQ_DEPTH`` cycles finds a difference (``survived``, with the
-   counterexample VCD showing how it is observable) or none (``equivalent (bounded)``).
+   counterexample VCD showing how it is observable) or none (``equivalent (bounded)``). The check is
+   bounded in steps, not seconds; ``EQ_TIMEOUT_S`` only stops a tool run that would not end, and a
+   mutant whose check it stopped is checked once more, alone, with ``EQ_RETRY_TIMEOUT_S``. Stopped
+   again, it is ``undecided``: never equivalent, counted against the kill ratio as not killed,
+   reported on its own, and checked again by the next run.
 
 Results are kept in ``build/mcy/<rtl hash>-seed<S>/results.json`` keyed by the mutation text, so a
 later run with a larger N only checks the new mutants. The run is reproducible from its seed.
@@ -34,14 +38,19 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from py_model.atomic import write_output
 from tb.flows.mcy_netlist import build_mutant_netlist, list_mutations, read_netlist, source_of, workdir
 from tb.flows.mcy_report import report
 from tb.flows.mcy_stages import (
+    EQ_RETRY_TIMEOUT_S,
+    EQ_TIMEOUT_S,
     FORMAL_DEPTH,
     RANDOM_SEEDS,
+    UNDECIDED,
     Heartbeat,
     check_equivalence,
     formal_check,
@@ -139,30 +148,60 @@ def run(n: int, jobs: int, seed: int) -> int:
         save()
         print(f"  simulation done ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    todo = [(i, m) for i, m in enumerate(mutations, 1)
-            if db[m]["outcome"] == "not killed" and "equivalence" not in db[m]]
+    check_survivors(folder, mutations, db, jobs, save)
+    return report(mutations, db, folder, time.perf_counter() - start, netlist)
+
+
+# What an equivalence check writes into a mutant's entry.
+EQ_KEYS = ("equivalence", "method", "counterexample", "detail", "seconds", "stopped", "limit_s", "retried")
+
+
+def check_survivors(folder: Path, mutations: list[str], db: dict, jobs: int, save: Callable[[], None]) -> None:
+    """The equivalence stage: each mutant no test killed and no earlier check decided, ``jobs`` at a
+    time; then each one left ``UNDECIDED`` (a tool run stopped at ``EQ_TIMEOUT_S``) once more, alone
+    (a loaded machine is what stops a check), with ``EQ_RETRY_TIMEOUT_S``. ``save()`` after each."""
+    todo = [(i, m) for i, m in enumerate(mutations, 1) if db[m]["outcome"] == "not killed" and not _decided(db[m])]
     for m in mutations:  # an earlier survivor no test kills yet: its check stands
-        if db[m]["outcome"] == "not killed" and "equivalence" in db[m]:
+        if db[m]["outcome"] == "not killed" and _decided(db[m]):
             db[m]["outcome"] = "survived"
     save()
+
+    def record(m: str, eq: dict, retried: bool = False) -> None:
+        for key in EQ_KEYS:  # nothing of an earlier check is left beside this one
+            db[m].pop(key, None)
+        db[m].update(eq, **({"retried": True} if retried else {}))
+        verdict = eq["equivalence"]
+        db[m]["outcome"] = verdict if verdict.startswith("equivalent") or verdict == UNDECIDED else "survived"
+        save()
+
     if todo:
         print(f"  equivalence: {len(todo)} mutants no test killed, checked against the original ...", flush=True)
     checked = 0
     with Heartbeat("equivalence", len(todo), lambda: checked), ThreadPoolExecutor(max_workers=jobs) as pool:
         for (_, m), eq in zip(todo, pool.map(lambda im: check_equivalence(folder, *im), todo), strict=True):
-            db[m].update(eq)
-            db[m]["outcome"] = eq["equivalence"] if eq["equivalence"].startswith("equivalent") else "survived"
+            record(m, eq)
             checked += 1
-            save()
-    return report(mutations, db, folder, time.perf_counter() - start, netlist)
+
+    again = [(i, m) for i, m in todo if db[m]["outcome"] == UNDECIDED]
+    if again:
+        print(f"  equivalence: {len(again)} undecided (a tool run stopped at {EQ_TIMEOUT_S} s), checked again "
+              f"one at a time with {EQ_RETRY_TIMEOUT_S} s ...", flush=True)
+    retried = 0
+    with Heartbeat("equivalence retry", len(again), lambda: retried):
+        for i, m in again:
+            record(m, check_equivalence(folder, i, m, EQ_RETRY_TIMEOUT_S), retried=True)
+            retried += 1
+
+
+def _decided(entry: dict) -> bool:
+    """An equivalence check reached a verdict ("timeout": an older database's undecided)."""
+    return entry.get("equivalence", UNDECIDED) not in (UNDECIDED, "timeout")
 
 
 def _open(entry: dict) -> bool:
-    """Nothing has killed this mutant yet (new, or an earlier survivor): every stage sees it again,
-    so a property or test added to close it must be shown to kill it."""
-    return entry.get("outcome", "survived") in ("survived", "not killed")
-
-
+    """Nothing has killed this mutant yet (new, an earlier survivor, or undecided): every stage sees it
+    again, so a property or test added to close it must be shown to kill it."""
+    return entry.get("outcome", "survived") in ("survived", "not killed", UNDECIDED)
 
 
 if __name__ == "__main__":

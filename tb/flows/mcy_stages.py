@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from py_model.command import children_of
 from tb import ROOT
 from tb.flows.mcy_netlist import PREP, yosys
 from tb.sim.settings import RunSettings
@@ -21,8 +24,13 @@ from tb.stimulus.catalog import KILL_ORDER
 
 RANDOM_SEEDS = [1, 2, 3]
 EQ_DEPTH = 12
+EQ_SEQ = 4  # equiv_simple/equiv_induct steps
 FORMAL_DEPTH = 16  # cycles from reset: a whole SEAMCALL .. SEAMRET round trip and the NMIs around it
+# The equivalence check is bounded in steps (EQ_SEQ, EQ_DEPTH), not in seconds: these limits only stop
+# a tool run that would not end. A run they stop leaves the mutant UNDECIDED, retried once alone.
 EQ_TIMEOUT_S = 240
+EQ_RETRY_TIMEOUT_S = 4 * EQ_TIMEOUT_S
+UNDECIDED = "undecided"
 PROGRESS_S = 10
 
 
@@ -53,8 +61,14 @@ class Heartbeat:
             print(self.line(), flush=True)
 
 
-def check_equivalence(folder: Path, index: int, mutation: str) -> dict:
-    """Mutant ``index`` against the original: proved equal, equal to a depth, or a counterexample."""
+def check_equivalence(folder: Path, index: int, mutation: str, limit: float = EQ_TIMEOUT_S) -> dict:
+    """Mutant ``index`` against the original: proved equal, equal to ``EQ_DEPTH`` cycles, a
+    counterexample, or ``UNDECIDED``.
+
+    The verdict is bounded in steps (``EQ_SEQ`` steps of induction, ``EQ_DEPTH`` cycles of BMC), so
+    it does not depend on the machine's load. ``limit`` (seconds, each tool run) is a safety net
+    only: a run it stops gives ``UNDECIDED`` with what was stopped, never a verdict.
+    """
     job = folder / "eq" / str(index)
     shutil.rmtree(job, ignore_errors=True)
     job.mkdir(parents=True)
@@ -64,23 +78,29 @@ def check_equivalence(folder: Path, index: int, mutation: str) -> dict:
     def seconds():
         return round(time.perf_counter() - start, 1)
 
+    def undecided(stopped: str) -> dict:
+        return {"equivalence": UNDECIDED, "stopped": stopped, "limit_s": limit, "seconds": seconds()}
+
     # Yosys' structural equivalence first (registers matched by name, then temporal induction):
     # it proves a local, unobservable change in seconds, unbounded.
-    (job / "equiv.ys").write_text(both + "opt -fast gold gate\nequiv_make gold gate equiv\nhierarchy -top equiv\n"
-                                  "equiv_simple -seq 4\nequiv_induct -seq 4\nequiv_status -assert\n")
+    (job / "equiv.ys").write_text(both + f"opt -fast gold gate\nequiv_make gold gate equiv\nhierarchy -top equiv\n"
+                                  f"equiv_simple -seq {EQ_SEQ}\nequiv_induct -seq {EQ_SEQ}\nequiv_status -assert\n")
+    induct_stopped = False
     try:
-        proc = subprocess.run([yosys(), "-q", "-s", "equiv.ys"], cwd=job, capture_output=True, text=True,
-                              timeout=EQ_TIMEOUT_S)
+        proc = _tool([yosys(), "-q", "-s", "equiv.ys"], job, limit)
         if proc.returncode == 0:
             return {"equivalence": "equivalent", "method": "equiv_induct", "seconds": seconds()}
     except subprocess.TimeoutExpired:
-        pass
+        induct_stopped = True
 
     # Else a BMC of the miter. Optimised first: identical gold and gate cells with the same inputs
     # merge, so only the mutated cone is left twice.
     (job / "miter.ys").write_text(both + "miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter\n"
                                   "hierarchy -top miter\nopt -full\nopt_clean\nwrite_rtlil miter.il\n")
-    proc = subprocess.run([yosys(), "-q", "-s", "miter.ys"], cwd=job, capture_output=True, text=True)
+    try:
+        proc = _tool([yosys(), "-q", "-s", "miter.ys"], job, limit)
+    except subprocess.TimeoutExpired:
+        return undecided("building the miter")
     if proc.returncode != 0:
         return {"equivalence": "error", "detail": proc.stderr.strip().splitlines()[-1:]}
     (job / "eq.sby").write_text(f"[options]\nmode bmc\ndepth {EQ_DEPTH}\n\n[engines]\nsmtbmc yices\n\n"
@@ -88,18 +108,54 @@ def check_equivalence(folder: Path, index: int, mutation: str) -> dict:
     from tb.formal.harness import tool_env
 
     try:
-        run = subprocess.run([str(Path(sys.executable).parent / "yowasp-sby"), "-f", "eq.sby"], cwd=job,
-                             env=tool_env(), capture_output=True, text=True, timeout=EQ_TIMEOUT_S)
+        run = _tool([str(Path(sys.executable).parent / "yowasp-sby"), "-f", "eq.sby"], job, limit, env=tool_env())
     except subprocess.TimeoutExpired:
-        return {"equivalence": "timeout", "seconds": seconds()}
+        return undecided(f"the BMC to {EQ_DEPTH} cycles")
     log = run.stdout + run.stderr
-    if "DONE (PASS" in log:
-        return {"equivalence": f"equivalent (bounded {EQ_DEPTH})", "method": "bmc", "seconds": seconds()}
-    if "DONE (FAIL" in log:
+    if "DONE (FAIL" in log:  # a counterexample is a verdict, whatever the induction would have said
         traces = sorted((job / "eq").rglob("*.vcd"))
         return {"equivalence": "different", "counterexample": str(traces[0].relative_to(ROOT)) if traces else "",
                 "seconds": seconds()}
+    if "DONE (PASS" in log:
+        if induct_stopped:  # proved or only bounded is not known: either answer would depend on the load
+            return undecided("equiv_induct (the BMC found no difference to "
+                             f"{EQ_DEPTH} cycles)")
+        return {"equivalence": f"equivalent (bounded {EQ_DEPTH})", "method": "bmc", "seconds": seconds()}
     return {"equivalence": "error", "detail": log.strip().splitlines()[-3:]}
+
+
+def _tool(args: list[str], cwd: Path, limit: float, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``args`` run in ``cwd``, output captured; past ``limit`` seconds stopped with every process it
+    started (SymbiYosys starts smtbmc, smtbmc starts Yices: left running, they would load the machine
+    and stop the next checks too) and ``subprocess.TimeoutExpired`` raised."""
+    with subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc.pid)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def _kill_tree(pid: int) -> None:
+    """``pid`` and its descendants, each stopped (SIGSTOP: it can start no more) before its children
+    are read, then all killed."""
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            os.kill(p, signal.SIGSTOP)
+        except ProcessLookupError:
+            continue
+        tree.append(p)
+        todo += children_of(p)
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def formal_check(folder: Path, index: int, mutation: str | None) -> dict:

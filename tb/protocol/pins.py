@@ -88,16 +88,18 @@ def read_events(cycle: int, get) -> list[Txn]:
             out.append(Txn.make(cycle, "latch", vector=vector))
         if get("ev__drop"):
             out.append(Txn.make(cycle, "drop", vector=vector))
-    if get("ev__absorb"):
-        out.append(Txn.make(cycle, "absorb"))
+    if get("ev__absorb") or get("ev__absorb_intr"):
+        out.append(Txn.make(cycle, "absorb", intr=get("ev__absorb_intr")))
     if get("ev__iret") or get("ev__iret_nmi"):
         out.append(Txn.make(cycle, "iret", nmi=get("ev__iret_nmi")))
     if get("ev__seamcall"):
         out.append(Txn.make(cycle, "seamcall", saved=get("ev__seamcall_saved")))
     if get("ev__vmentry"):
         out.append(Txn.make(cycle, "vmentry"))
-    if get("ev__step"):
-        out.append(Txn.make(cycle, "step"))
+    if get("ev__step") or get("ev__step_intr"):
+        out.append(Txn.make(cycle, "step", intr=get("ev__step_intr")))
+    if get("ev__unstep") or get("ev__unstep_mtf"):
+        out.append(Txn.make(cycle, "unstep", mtf=get("ev__unstep_mtf")))
     if get("ev__self_nmi"):
         out.append(Txn.make(cycle, "self_nmi"))
     if get("ev__exit"):

@@ -131,6 +131,10 @@ BUG_CASES = {
     "zero_step_window_ignored": ("b6_nmi_after_the_window_exits",
                                  "reference @11    exit     qual=0x0000 reason=nmi | rtl @11    step"),
     "self_nmi_not_sent": ("b6_zero_step_nmi_exit", "reference @17 phase=3 blocked=1 latch=1"),
+    "zero_step_intr_ignored": ("b6_interrupt_exit_in_window_steps",
+                               "reference @7     step     intr=1 | rtl @7     exit     qual=0x0000 reason=interrupt"),
+    "zero_step_intr_ends": ("b6_interrupt_exit_while_stepping_absorbed",
+                            "reference @9     absorb   intr=1 | rtl @9     unstep   mtf=0"),
 }
 
 
