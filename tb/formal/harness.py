@@ -33,7 +33,7 @@ from py_model.table import table_text
 from rtl.bugs import check_bugs
 from rtl.host_state import CONSTANTS, DEBUGCTL_KEEP, ZEROED
 from rtl.interfaces import HOST_REGS, REGISTER_MAP, EventSignature, Mode, Phase, resolve
-from rtl.seam_sequencer import NMI_EXIT_REASON
+from rtl.seam_sequencer import INTR_EXIT_REASON, NMI_EXIT_REASON
 from rtl.top import PORTS, NmiTop
 from tb import ROOT
 
@@ -76,13 +76,17 @@ PROPERTIES = {
     "delivery_reports_event": "a delivery's event reports the bitmap during its cycle and the configured entry path (A5)",
     "arrival_reports_input": "an NMI arrival's event reports exactly the NMI and vector driven on its edge",
     "exit_taken_exactly": "a VM exit (or, B6, the start of stepping) is taken exactly on a TD edge with a latched or "
-                          "arriving NMI (reason 0) or an exit request (its reason); while stepping, an arrival is "
-                          "absorbed or exits (reason 0), an exit request exits (its reason) (A4/B3/B6)",
-    "zero_step_window": "stepping starts exactly on a TD edge with an NMI exit, the mitigation on, fewer than "
-                        "step_window cycles since VM entry, and not the re-entry after stepping (B6)",
-    "zero_step_absorbs": "the mitigation off, nothing steps; while stepping no NMI latches, each arrival is absorbed "
-                         "or ends stepping as an NMI exit; the self-NMI latches, with source bit 0 under NMI-source, "
-                         "only as stepping ends (B6)",
+                          "arriving NMI (reason 0), the pushed-back interrupt (reason 1) or an exit request (its "
+                          "reason); while stepping, an NMI latched or arriving at a step's VM entry or an exit "
+                          "request is absorbed or exits, and stepping ends exactly at such an exit or an MTF "
+                          "re-entry (A4/B2/B3/B6)",
+    "zero_step_window": "stepping starts exactly on a TD edge with an asynchronous (NMI or interrupt) exit, the "
+                        "mitigation on, fewer than step_window cycles since VM entry, and not the re-entry after "
+                        "stepping (B6)",
+    "zero_step_absorbs": "the mitigation off, nothing steps; while stepping an NMI or interrupt exit is absorbed "
+                         "exactly until the count runs out, and a single step's MTF exit re-enters the TD exactly "
+                         "when it has; the self-NMI is sent exactly as stepping ends after an NMI exit at an exit "
+                         "that is not one, and latches with source bit 0 under NMI-source (B6)",
     "state_changes_only_at_wake": "the state (phase, blocking, latch, SEAMCALL-time blocking, bitmap) and the host-state "
                                   "registers change only on an edge that raises trace.wake, and every event strobe "
                                   "raises it: a monitor that samples only then misses nothing; and it rises for "
@@ -170,7 +174,8 @@ class FormalHarness(Elaboratable):
                 port = resolve(dut, name)
                 m.d.comb += port.eq((AnyConst if name.startswith("cfg__") else AnySeq)(len(Value.cast(port))))
         m.d.comb += Assume(~ResetSignal())
-        m.d.comb += Assume((dut.cfg.seamcall != 0) & (dut.cfg.vmentry != 0) & (dut.cfg.exit != 0))
+        m.d.comb += Assume((dut.cfg.seamcall != 0) & (dut.cfg.vmentry != 0) & (dut.cfg.exit != 0)
+                           & (dut.cfg.step != 0))
         m.d.comb += Assume(~dut.stim.exit_req | (dut.stim.exit_reason != NMI_EXIT_REASON))
 
     def _history(self, m, dut, seq, hs, regs) -> SimpleNamespace:
@@ -217,6 +222,30 @@ class FormalHarness(Elaboratable):
             m.d.sync += [ghost_guest_cycles.eq(Mux(ghost_guest_cycles == 0xFF, 0xFF, ghost_guest_cycles + 1)),
                          ghost_no_step.eq(no_step_now)]
         m.d.sync += [prev_guest_cycles.eq(ghost_guest_cycles), prev_no_step.eq(no_step_now)]
+        # B6 stepping, from the ports. step_count: cycles left in the current single step (its last
+        # edge is the step's VM entry unless an exit request takes it); every step starts with
+        # cfg.step - 1, on entering STEP and after each of its exits. steps_left, nmi_seen and
+        # intr_pending follow the step/absorb/unstep/exit events (the ``*_now`` values already
+        # include this cycle's events, which report the edge that ended the previous cycle).
+        step_count = Signal(8)
+        in_step = phase == Phase.STEP.value
+        m.d.sync += step_count.eq(Mux(in_step & (step_count != 0) & ~dut.stim.exit_req, step_count - 1,
+                                      dut.cfg.step - 1))
+        step_entry = in_step & (step_count == 0) & ~dut.stim.exit_req
+        prev_step_entry = Signal()
+        m.d.sync += prev_step_entry.eq(step_entry)
+        ghost_left, ghost_seen, ghost_intr = Signal(8), Signal(), Signal()
+        left_now, seen_now, intr_now = Signal(8), Signal(), Signal()
+        restep = past_valid & prev_step_entry & in_step & ~dut.ev.absorb  # a single step's MTF exit, resumed
+        m.d.comb += [
+            left_now.eq(Mux(dut.ev.step, dut.cfg.steps, Mux(dut.ev.absorb | restep, ghost_left - 1, ghost_left))),
+            seen_now.eq(Mux(dut.ev.step, ~dut.ev.step_intr,
+                            Mux(dut.ev.unstep | dut.ev.exit, 0, ghost_seen | (dut.ev.absorb & ~dut.ev.absorb_intr)))),
+            intr_now.eq(Mux(dut.ev.step, dut.ev.step_intr, Mux(dut.ev.exit, 0, ghost_intr))),
+        ]
+        m.d.sync += [ghost_left.eq(left_now), ghost_seen.eq(seen_now), ghost_intr.eq(intr_now)]
+        prev_left, prev_seen, prev_intr = Signal(8), Signal(), Signal()
+        m.d.sync += [prev_left.eq(left_now), prev_seen.eq(seen_now), prev_intr.eq(intr_now)]
         return SimpleNamespace(past_valid=past_valid, prev_blocked=prev_blocked, prev_latch=prev_latch,
                                prev_bitmap=prev_bitmap, prev_phase=prev_phase, prev_seamret=prev_seamret,
                                prev_iret_taken=prev_iret_taken, prev_iret_nmi=prev_iret_nmi, prev_nmi=prev_nmi,
@@ -225,6 +254,9 @@ class FormalHarness(Elaboratable):
                                ghost_nmi_exit=ghost_nmi_exit, ghost_debugctl=ghost_debugctl, phase=phase,
                                ghost_guest_cycles=ghost_guest_cycles, no_step_now=no_step_now,
                                prev_guest_cycles=prev_guest_cycles, prev_no_step=prev_no_step,
+                               step_count=step_count, prev_step_entry=prev_step_entry, left_now=left_now,
+                               seen_now=seen_now, intr_now=intr_now, prev_left=prev_left, prev_seen=prev_seen,
+                               prev_intr=prev_intr,
                                in_host=phase == Phase.HOST.value)
 
     def _aux_invariants(self, m, dut, h, seq, hs):
@@ -236,8 +268,7 @@ class FormalHarness(Elaboratable):
         aux = Assert if "aux_invariants" in self.props or seq is None else Assume
         port_level = [aux(phase <= Phase.STEP.value), aux(dut.cfg.nmi_source | (dut.status.bitmap == 0)),
                       aux(~(dut.status.latch & dut.cfg.nmi_source) | (dut.status.bitmap != 0)),
-                      aux(~(phase == Phase.STEP.value) | (~dut.status.latch & (dut.status.bitmap == 0)
-                                                          & (dut.cfg.steps != 0)))]
+                      aux(~(phase == Phase.STEP.value) | (dut.cfg.steps != 0))]
         if seq is None:
             self.assert_lines.update({stmt.src_loc[1]: "aux_invariants" for stmt in port_level})
         if aux is Assert:
@@ -249,7 +280,16 @@ class FormalHarness(Elaboratable):
             with m.If(past_valid & (phase == Phase.EXIT.value) & (prev_phase == Phase.EXIT.value)):
                 m.d.comb += aux(ghost_nmi_exit == seq.last_exit_nmi)
             with m.If(phase == Phase.STEP.value):
-                m.d.comb += aux(seq.steps_left != 0)
+                m.d.comb += [aux(seq.steps_left != 0), aux(h.step_count == seq.count)]
+            with m.If(past_valid):  # the port-level stepping ghosts are the sequencer's registers
+                m.d.comb += [aux(h.left_now == seq.steps_left), aux(h.seen_now == seq.nmi_seen),
+                             aux(h.intr_now == seq.intr_pending)]
+            with m.If(past_valid & (phase == Phase.GUEST.value) & ~h.no_step_now):
+                m.d.comb += aux(~seq.intr_pending)
+            with m.If((phase != Phase.STEP.value) & (phase != Phase.GUEST.value)):
+                m.d.comb += [aux(~seq.intr_pending), aux(~seq.nmi_seen)]
+            with m.If(phase == Phase.GUEST.value):
+                m.d.comb += aux(~seq.nmi_seen)
             with m.If(past_valid & (phase == Phase.GUEST.value)):
                 m.d.comb += [aux(h.no_step_now == seq.no_step),
                              aux(h.no_step_now | (h.ghost_guest_cycles == seq.guest_cycles))]
@@ -278,7 +318,9 @@ class FormalHarness(Elaboratable):
         prev_phase, prev_latch, prev_blocked, prev_bitmap = h.prev_phase, h.prev_latch, h.prev_blocked, h.prev_bitmap
         prev_iret_taken, prev_iret_nmi = h.prev_iret_taken, h.prev_iret_nmi
         nmi_exit_edge = dut.ev.exit & (dut.ev.exit_reason == NMI_EXIT_REASON)
-        consumed = dut.ev.deliver | nmi_exit_edge | dut.ev.step | dut.ev.absorb  # B6: NMI exits the module keeps
+        # B6: the NMI exits the module keeps to itself consume the latch too (its interrupt exits do not)
+        consumed = (dut.ev.deliver | nmi_exit_edge | (dut.ev.step & ~dut.ev.step_intr)
+                    | (dut.ev.absorb & ~dut.ev.absorb_intr))
         arrival_bit = Mux(dut.ev.nmi_vector == 0, 1, 1 << dut.ev.nmi_vector)
         kept = Mux(dut.ev.latch & dut.cfg.nmi_source, arrival_bit, 0)
 
@@ -330,24 +372,37 @@ class FormalHarness(Elaboratable):
             prop("arrival_reports_input", lambda: [
                 Assert(dut.ev.nmi == h.prev_nmi), Assert(~dut.ev.nmi | (dut.ev.nmi_vector == h.prev_vector))])
             in_td, stepping = prev_phase == Phase.GUEST.value, prev_phase == Phase.STEP.value
-            nmi_exit = (in_td & (prev_latch | h.prev_nmi)) | (stepping & h.prev_nmi)
+            # The exits of the edge that ended the previous cycle (A4/B2/B6): an NMI exit in the TD or at a
+            # step's VM entry; an interrupt exit (requested, or in the TD the pushed-back one).
+            nmi_exit = (in_td | (stepping & h.prev_step_entry)) & (prev_latch | h.prev_nmi)
+            intr_req = h.prev_exit_req & (h.prev_exit_reason == INTR_EXIT_REASON)
+            td_async = in_td & (prev_latch | h.prev_nmi | h.prev_intr | intr_req)
+            step_async = stepping & (nmi_exit | intr_req)
             prop("exit_taken_exactly", lambda: [
-                Assert((dut.ev.exit | dut.ev.step) == (in_td & (prev_latch | h.prev_nmi | h.prev_exit_req))
-                       | (stepping & dut.ev.exit)),
-                Assert(~dut.ev.step | (in_td & (prev_latch | h.prev_nmi))),
-                Assert(~stepping | ((dut.ev.exit | dut.ev.absorb) == (h.prev_nmi | h.prev_exit_req))),
+                Assert((dut.ev.exit | dut.ev.step) == ((in_td & (prev_latch | h.prev_nmi | h.prev_exit_req | h.prev_intr))
+                                                       | (stepping & dut.ev.exit))),
+                Assert(~dut.ev.step | (td_async & (dut.ev.step_intr == ~nmi_exit))),
+                Assert(~stepping | ((dut.ev.exit | dut.ev.absorb) == (nmi_exit | h.prev_exit_req))),
                 Assert(~(dut.ev.exit & dut.ev.absorb)),
-                Assert(~dut.ev.absorb | (stepping & h.prev_nmi)),
-                Assert(~dut.ev.exit | (dut.ev.exit_reason == Mux(nmi_exit, NMI_EXIT_REASON, h.prev_exit_reason)))])
+                Assert(~dut.ev.absorb | (step_async & (dut.ev.absorb_intr == ~nmi_exit))),
+                Assert(dut.ev.unstep == (stepping & (dut.ev.exit | (phase == Phase.GUEST.value)))),
+                Assert(dut.ev.unstep_mtf == (stepping & (phase == Phase.GUEST.value))),
+                Assert(~dut.ev.exit | (dut.ev.exit_reason == Mux(nmi_exit, NMI_EXIT_REASON,
+                                                                 Mux(in_td & h.prev_intr, INTR_EXIT_REASON,
+                                                                     h.prev_exit_reason))))])
             prop("zero_step_window", lambda: Assert(
-                ~(in_td & (prev_latch | h.prev_nmi))
+                ~td_async
                 | (dut.ev.step == ((dut.cfg.steps != 0) & (h.prev_guest_cycles < dut.cfg.step_window) & ~h.prev_no_step))))
             prop("zero_step_absorbs", lambda: [
-                Assert((dut.cfg.steps != 0) | ~(dut.ev.step | dut.ev.absorb | dut.ev.self_nmi)),
-                Assert(~(stepping & h.prev_nmi) | ~dut.status.latch),
-                Assert(~dut.ev.self_nmi | (stepping & ~h.prev_nmi & dut.status.latch
-                                           & (~dut.cfg.nmi_source | dut.status.bitmap[0]))),
-                Assert(~(stepping & (phase == Phase.GUEST.value)) | dut.ev.self_nmi)])
+                Assert((dut.cfg.steps != 0) | ~(dut.ev.step | dut.ev.absorb | dut.ev.unstep | dut.ev.self_nmi)),
+                # td_exit_stepping.c:247-264: an asynchronous exit is counted and resumed from until the
+                # count runs out; the exit at which it runs out ends stepping and is reported.
+                Assert(~step_async | (dut.ev.absorb == (h.prev_left != 1))),
+                Assert(~(stepping & h.prev_step_entry & ~nmi_exit)
+                       | ((phase == Phase.GUEST.value) == (h.prev_left == 1))),
+                # :274-278: the self-NMI exactly as stepping ends after an NMI exit, at an exit that is not one
+                Assert(dut.ev.self_nmi == (dut.ev.unstep & h.prev_seen & ~nmi_exit)),
+                Assert(~dut.ev.self_nmi | (dut.status.latch & (~dut.cfg.nmi_source | dut.status.bitmap[0])))])
         with m.If(past_valid):
             changed = ((phase != prev_phase) | (dut.status.blocked != prev_blocked) | (dut.status.latch != prev_latch)
                        | (dut.status.saved_blocked != h.prev_saved) | (dut.status.bitmap != prev_bitmap)

@@ -19,6 +19,10 @@ CORNERS = ["nmi_at_seamret_edge", "nmi_at_iret_edge", "nmi_at_vmentry_edge", "ba
            "drop_in_host", "drop_in_seam_root", "exit_for_several_arrivals", "delivery_for_several_arrivals"]
 TD_KINDS = ["none", "tsx", "waitpkg"]
 HS_RESULTS = ["clean", "differs", "refused"]
+# B6 (td_exit_stepping.c): what started stepping, what it absorbed, what ended it.
+ZERO_STEP = ["started_by_nmi", "started_by_interrupt", "absorbed_nmi", "absorbed_interrupt",
+             "burst_merged_between_steps", "ended_at_mtf", "ended_at_nmi_exit", "ended_at_interrupt_exit",
+             "ended_at_td_exit"]
 
 # (cover item, bin with None as a wildcard, reason): each removed from the bins to reach.
 EXCLUSIONS = [
@@ -80,6 +84,31 @@ def _sample_host_state(h):
     pass
 
 
+@CoverPoint("top.zero_step", xf=lambda z: z, bins=ZERO_STEP)
+def _sample_zero_step(z):
+    pass
+
+
+def _sample_stepping(trace) -> None:
+    stepping = False
+    for t in trace:
+        kind = t["kind"]
+        if kind == "step":
+            stepping = True
+            _sample_zero_step("started_by_interrupt" if t.get("intr") else "started_by_nmi")
+        elif kind == "absorb":
+            _sample_zero_step("absorbed_interrupt" if t.get("intr") else "absorbed_nmi")
+        elif kind == "drop" and stepping:
+            _sample_zero_step("burst_merged_between_steps")
+        elif kind == "unstep":
+            stepping = False
+            if t.get("mtf"):
+                _sample_zero_step("ended_at_mtf")
+                continue
+            reason = next((e.get("reason") for e in trace if e["kind"] == "exit" and e["cycle"] == t["cycle"]), None)
+            _sample_zero_step({0: "ended_at_nmi_exit", 1: "ended_at_interrupt_exit"}.get(reason, "ended_at_td_exit"))
+
+
 def _value_at(wave, cycle):
     value = wave[0][1]
     for start, v in wave:
@@ -115,6 +144,7 @@ def sample_run(record: dict) -> None:
     for t in trace:
         if t["kind"] == "drop":
             _sample_corner("drop_in_host" if _value_at(mode, t["cycle"]) == "host" else "drop_in_seam_root")
+    _sample_stepping(trace)
     for p in passes:
         _sample_pass(p)
         if len(p["arrivals"]) > 1:
@@ -128,7 +158,7 @@ def sample_run(record: dict) -> None:
         _sample_host_state((preset, kind, result))
 
 
-ITEMS = ["top.nmi.arrival.cross", "top.pass.cross", "top.corner", "top.host_state.cross"]
+ITEMS = ["top.nmi.arrival.cross", "top.pass.cross", "top.corner", "top.host_state.cross", "top.zero_step"]
 
 
 def summary() -> dict:

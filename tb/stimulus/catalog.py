@@ -164,7 +164,9 @@ def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
         if rng.random() < 0.25:  # the module's zero-step mitigation (B6), with short windows and step counts
             config = config.with_(steps=rng.randint(1, 5), step=rng.choice([1, 2, 3, 5]),
                                   step_window=rng.choice([1, 2, 4, 8]))
-        if rng.random() < 0.4:
+        if config.steps and rng.random() < 0.5:
+            steps = zero_step_case(rng, config)
+        elif rng.random() < 0.4:
             steps = corner_case(rng, config)
         else:
             n = rng.randint(1, 4)
@@ -177,6 +179,27 @@ def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
                          or timeline([("guest", 3)], False))
         out.append(Scenario(f"random[seed={seed}.{i}]", config, steps))
     return out
+
+
+def zero_step_case(rng: random.Random, config: Config) -> list[tuple[str, object]]:
+    """B6 with the mitigation on: an NMI or interrupt exit inside the window (stepping) or after it
+    (reported); while stepping, a burst of NMIs between two steps, a single NMI, an interrupt exit or
+    the TD's own exit in the first single step (``exit`` needs the TD or the module stepping it)."""
+    def v():
+        return rng.choice(RANDOM_VECTORS)
+    inside = rng.random() < 0.7
+    ran = rng.randrange(0, config.step_window) if inside else config.step_window + rng.randint(0, 3)
+    steps = [("enter", None), ("until", "guest")] + ([("wait", ran)] if ran else [])
+    steps += [("nmi", v()) if rng.random() < 0.5 else ("exit", "interrupt"), ("until", "seam_root")]
+    if inside:
+        into = rng.randrange(0, config.step)
+        steps += [("wait", into)] if into else []
+        steps += {"burst": [("nmi", v()), ("nmi", v())], "nmi": [("nmi", v())], "interrupt": [("exit", "interrupt")],
+                  "td_exit": [("exit", rng.choice(["ept", "tdvmcall"]))], "none": []}[
+            rng.choice(["burst", "nmi", "interrupt", "td_exit", "none"])]
+    else:
+        steps += [("nmi", v()) for _ in range(rng.randint(0, 2))]  # in SEAM root before SEAMRET
+    return steps + [("until", "host"), ("wait", 30)]
 
 
 def corner_case(rng: random.Random, config: Config) -> list[tuple[str, object]]:

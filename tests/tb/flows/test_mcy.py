@@ -1,12 +1,21 @@
-"""`make mcy` pieces: source lines, waivers, the mutant list's reproducibility, the formal stage.
+"""`make mcy` pieces: source lines, waivers, the mutant list's reproducibility, the formal stage,
+the equivalence stage's undecided outcome (a check stopped by its time limit) and the report.
 The whole flow (mutants, one Verilator build, campaign, equivalence) runs in CI as `make mcy N=30`."""
 
+import json
+import os
 import re
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from tb.flows import mcy, mcy_stages
 from tb.flows.mcy_netlist import PREP, Netlist, list_mutations, read_netlist, source_of, yosys
+from tb.flows.mcy_report import report
+from tb.flows.mcy_stages import EQ_DEPTH, EQ_RETRY_TIMEOUT_S, EQ_TIMEOUT_S, UNDECIDED, check_equivalence
 from tb.flows.mcy_waivers import WAIVERS, waiver
 
 
@@ -110,3 +119,113 @@ def test_a_gating_term_forced_to_what_a_legal_host_makes_it_is_waived(tmp_path):
     mutation = f"mutate -mode const1 -module nmi_top -cell $x -port Y -portbit 0 -src {ROOT}/{line}"
     assert "every term gating IRET and SEAMCALL" in waiver(mutation, EMPTY)
     assert waiver(mutation.replace("const1", "inv"), EMPTY) is None
+
+
+# The equivalence check's three tool runs, each given as the script it reads: a return code and a
+# log, or STOPPED (the run passed its time limit).
+STOPPED = "stopped"
+PASS, FAIL = (0, "", "SBY DONE (PASS, rc=0)"), (2, "", "SBY DONE (FAIL, rc=2)")
+NOT_PROVED, MITER = (1, "", "ERROR: Found 1 unproven $equiv cells"), (0, "", "")
+
+
+def fake_tools(monkeypatch, runs: dict) -> list:
+    calls = []
+
+    def tool(args, cwd, limit, env=None):
+        calls.append((args[-1], limit))
+        if runs[args[-1]] == STOPPED:
+            raise subprocess.TimeoutExpired(args, limit)
+        return subprocess.CompletedProcess(args, *runs[args[-1]])
+
+    monkeypatch.setattr(mcy_stages, "_tool", tool)
+    return calls
+
+
+@pytest.mark.parametrize("runs, verdict, stopped", [
+    ({"equiv.ys": NOT_PROVED, "miter.ys": MITER, "eq.sby": STOPPED}, UNDECIDED, f"the BMC to {EQ_DEPTH} cycles"),
+    ({"equiv.ys": NOT_PROVED, "miter.ys": STOPPED}, UNDECIDED, "building the miter"),
+    # equiv_induct stopped and the BMC clean: proved or only bounded would depend on the load
+    ({"equiv.ys": STOPPED, "miter.ys": MITER, "eq.sby": PASS}, UNDECIDED, "equiv_induct"),
+    ({"equiv.ys": STOPPED, "miter.ys": MITER, "eq.sby": FAIL}, "different", None),  # a counterexample is a verdict
+    ({"equiv.ys": NOT_PROVED, "miter.ys": MITER, "eq.sby": PASS}, f"equivalent (bounded {EQ_DEPTH})", None),
+])
+def test_a_check_stopped_by_its_time_limit_is_undecided_never_equivalent(monkeypatch, tmp_path, runs, verdict, stopped):
+    (tmp_path / "top.il").write_text("")
+    calls = fake_tools(monkeypatch, runs)
+    got = check_equivalence(tmp_path, 1, "mutate -mode inv -module nmi_top -cell $x -port Y -portbit 0", limit=7)
+    assert got["equivalence"] == verdict, got
+    assert got.get("stopped", "").startswith(stopped) if stopped else "stopped" not in got
+    assert {limit for _, limit in calls} == {7}  # the limit given is each tool run's
+
+
+def test_an_undecided_mutant_is_retried_alone_with_the_longer_limit_then_reported_undecided(monkeypatch, tmp_path):
+    """The parallel pass with EQ_TIMEOUT_S, then each undecided mutant once more, serially, with
+    EQ_RETRY_TIMEOUT_S; what the retry decides stands, what it does not stays undecided (never
+    equivalent) and is checked again by the next run."""
+    mutations = [f"m{i}" for i in range(1, 6)]
+    db = {m: {"source": "rtl/top.py:1", "outcome": "not killed"} for m in mutations}
+    db["m4"]["equivalence"] = "timeout"  # an older database's stopped check: checked again
+    db["m5"]["equivalence"] = "different"  # decided earlier: it stands
+    first = {1: UNDECIDED, 2: "equivalent", 3: "different", 4: UNDECIDED}
+    retry = {1: UNDECIDED, 4: f"equivalent (bounded {EQ_DEPTH})"}
+    calls = []
+
+    def check(folder, index, mutation, limit=EQ_TIMEOUT_S):
+        calls.append((index, limit))
+        verdict = (first if limit == EQ_TIMEOUT_S else retry)[index]
+        return {"equivalence": verdict, **({"stopped": "the BMC", "limit_s": limit} if verdict == UNDECIDED else {})}
+
+    monkeypatch.setattr(mcy, "check_equivalence", check)
+    mcy.check_survivors(tmp_path, mutations, db, 2, lambda: None)
+    assert sorted(calls[:4]) == [(i, EQ_TIMEOUT_S) for i in (1, 2, 3, 4)]
+    assert calls[4:] == [(1, EQ_RETRY_TIMEOUT_S), (4, EQ_RETRY_TIMEOUT_S)]
+    assert [db[m]["outcome"] for m in mutations] == [UNDECIDED, "equivalent", "survived",
+                                                     f"equivalent (bounded {EQ_DEPTH})", "survived"]
+    assert db["m1"]["retried"] and db["m1"]["limit_s"] == EQ_RETRY_TIMEOUT_S and "retried" not in db["m2"]
+    assert "stopped" not in db["m4"]  # nothing of the stopped first check is left beside the verdict
+    assert mcy._open(db["m1"]) and not mcy._decided(db["m1"])  # every stage, and the check, see it again
+
+
+def test_an_undecided_mutant_counts_against_the_kill_ratio_and_is_reported_on_its_own(tmp_path, capsys):
+    """19 killed, 1 equivalent, 1 undecided: 19/20 (as an equivalent one it would be 19/19), listed
+    under UNDECIDED with its own count, OPEN without a waiver (exit 1), and in summary.json."""
+    open_one = "mutate -mode inv -module nmi_top -cell $flatten\\nmi.$62 -port Q -portbit 7 -wire bitmap"
+    db = {f"k{i}": {"source": "rtl/top.py:1", "outcome": "killed by nmi_seamret"} for i in range(19)}
+    db["e"] = {"source": "rtl/top.py:2", "outcome": "equivalent", "equivalence": "equivalent"}
+    db[open_one] = {"source": "rtl/top.py:3", "outcome": UNDECIDED, "equivalence": UNDECIDED,
+                    "stopped": f"the BMC to {EQ_DEPTH} cycles", "limit_s": EQ_RETRY_TIMEOUT_S, "retried": True}
+    assert report(list(db), db, tmp_path, 1.0, EMPTY) == 1
+    out = capsys.readouterr().out
+    assert "1 equivalent (1 proved" in out and "0 survived, 1 undecided, 0 errors" in out
+    assert f"UNDECIDED rtl/top.py:3: {open_one}" in out and "SURVIVED" not in out
+    assert f"did not finish within {EQ_RETRY_TIMEOUT_S} s (its retry, alone)" in out and "OPEN" in out
+    assert "19/20 = 95.0%" in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["undecided"] == 1 and summary["undecided_mutants"] == [open_one]
+    assert summary["equivalent"] == 1 and summary["survived"] == 0
+    assert summary["kill_ratio"] == {"killed": 19, "of": 20, "ratio": 0.95}
+
+
+def test_a_tool_run_past_its_limit_is_stopped_with_every_process_it_started(tmp_path):
+    """SymbiYosys starts smtbmc, smtbmc starts Yices: a stopped check must not leave a solver running
+    to load the machine (and stop the next checks)."""
+    start_child = ("import subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', "
+                   "'import time; time.sleep(60)']); open('child', 'w').write(str(child.pid)); time.sleep(60)")
+    start = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        mcy_stages._tool([sys.executable, "-c", start_child], tmp_path, 3)
+    assert time.monotonic() - start < 30  # not held until the child ends on its own
+    child = int((tmp_path / "child").read_text())
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Running, or stopped: not gone and not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return False

@@ -25,6 +25,8 @@ CATCHES = {
     "wake_ignores_phase": "state_changes_only_at_wake",
     "zero_step_window_ignored": "zero_step_window",
     "self_nmi_not_sent": "zero_step_absorbs",
+    "zero_step_intr_ignored": "zero_step_window",
+    "zero_step_intr_ends": "zero_step_absorbs",
 }
 
 
