@@ -37,6 +37,8 @@ def _main(argv=None) -> int:
     explore = sub.add_parser("explore", help="enumerate NMI placements in every configuration")
     explore.add_argument("--max-nmis", type=int, default=3)
     explore.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    explore.add_argument("--zero-step", action="store_true",
+                         help="the B6 table instead: the mitigation on, with interrupt exits in play")
     bench = sub.add_parser("bench", help="model speed: idle skipping against stepping")
     bench.add_argument("--entries", type=int, default=400)
     bench.add_argument("--seed", type=int, default=1)
@@ -46,6 +48,9 @@ def _main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "explore":
         from .explore import main as explore_main
+        from .explore import main_zero_step
+        if args.zero_step:
+            return main_zero_step(min(args.max_nmis, 2), args.markdown)
         return explore_main(args.max_nmis, args.markdown)
     if args.command == "bench":
         from .bench import main as bench_main

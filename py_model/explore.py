@@ -170,3 +170,116 @@ def main(max_nmis: int = 3, markdown: bool = False) -> int:
                 if odd in row.unknown_causes:
                     print(f"  example of {odd!r}: {row.examples[odd]}")
     return 0
+
+
+# B6 with interrupt exits in play (td_exit_stepping.c: an interrupt exit starts stepping like an NMI
+# exit, and is counted while stepping): the mitigation on, an interrupt exit placed in each way, and
+# every placement of up to N NMIs in SEAM root (after the first exit: while the module steps, or before
+# SEAMRET) and in the handler after its poll.
+ZERO_STEP_KNOBS = {"steps": 3, "step": 3, "step_window": 4}
+INTERRUPT_PLACEMENTS = {
+    "none": "NMI X within the window starts stepping; no interrupt exit",
+    "in_window": "an interrupt exit within the window starts stepping",
+    "while_stepping": "NMI X starts stepping; an interrupt exit in the first single step is counted",
+    "after_window": "an interrupt exit after the window is reported to KVM",
+}
+
+
+def zero_step_timeline(interrupt: str, stepping: list[int], exit_nmis: list[int], handler: list[int],
+                       exit_wait: int = 0) -> list[tuple[str, object]]:
+    """``stepping``: NMIs right after the first exit (while the module steps the TD); ``exit_nmis``: NMIs
+    ``exit_wait`` cycles later, in SEAM root after the exit KVM sees; ``handler``: after the poll."""
+    steps = [("enter", None), ("until", "guest")]
+    if interrupt == "after_window":
+        steps.append(("wait", ZERO_STEP_KNOBS["step_window"] + 2))
+    steps.append(("exit", "interrupt") if interrupt in ("in_window", "after_window") else ("nmi", 3))
+    steps.append(("until", "seam_root"))
+    if interrupt == "while_stepping":
+        steps.append(("exit", "interrupt"))
+    steps += [("nmi", v) for v in stepping]
+    if exit_nmis:
+        steps += ([("wait", exit_wait)] if exit_wait else []) + [("nmi", v) for v in exit_nmis]
+    steps += [step for v in handler for step in (("until", "polled"), ("nmi", v))]
+    return steps + [("until", "host"), ("wait", 30)]
+
+
+def _exit_wait(config: Config, interrupt: str, stepping: list[int]) -> int:
+    """Cycles from the last stepping NMI to two cycles after the exit KVM sees (its SEAM-root work:
+    SEAMRET is ``exit`` cycles later), read from the model's own run without the later NMIs."""
+    trace = run_model(Scenario("probe", config, zero_step_timeline(interrupt, stepping, [], []))).trace
+    start = next(t.cycle for t in trace if t.kind in ("step", "exit")) + 1  # `until: seam_root` holds from here
+    reported = next(t.cycle for t in trace if t.kind == "exit")
+    after_steps = start + len(stepping) + (1 if interrupt == "while_stepping" else 0)
+    return max(reported + 2 - after_steps, 0)
+
+
+def explore_zero_step(max_nmis: int = 2, on_row=None) -> tuple[list[tuple], int]:
+    """Rows (config, interrupt placement, runs, with inversion, with unknown NMI, with lost)."""
+    rows, runs = [], 0
+    order = ("stepping", "exit", "handler")
+    slots = [(where, v) for where in order for v in VECTORS]
+    combos = [c for n in range(max_nmis + 1) for c in itertools.product(slots, repeat=n)
+              if all(order.index(a[0]) <= order.index(b[0]) for a, b in zip(c, c[1:], strict=False))]
+    for module, kvm, (entry, ns) in itertools.product(("legacy", "fixed"), ("noinstr", "late"), ENTRY_VARIANTS):
+        config = Config(module=module, kvm=kvm, entry=entry, nmi_source=ns, **ZERO_STEP_KNOBS)
+        for interrupt in INTERRUPT_PLACEMENTS:
+            tried = inversion = unknown = lost = 0
+            for combo in combos:
+                by = {where: [v for w, v in combo if w == where] for where in order}
+                if by["stepping"] and interrupt == "after_window":
+                    continue  # nothing steps
+                if by["handler"] and interrupt in ("in_window", "after_window") and not (by["stepping"] or by["exit"]):
+                    continue  # no NMI pass runs to land in
+                wait = _exit_wait(config, interrupt, by["stepping"]) if by["exit"] else 0
+                outcome = run_model(Scenario("explore-b6", config, zero_step_timeline(
+                    interrupt, by["stepping"], by["exit"], by["handler"], wait)))
+                first = (1 if interrupt in ("none", "while_stepping") else 0) + len(by["stepping"])
+                _check_placed(outcome.trace, first, by["exit"])
+                tried += 1
+                inversion += outcome.inversions > 0
+                unknown += outcome.counts["unknown"] > 0
+                lost += outcome.lost > 0
+            row = (config.label(), interrupt, tried, inversion, unknown, lost)
+            runs += tried
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    return rows, runs
+
+
+def _check_placed(trace, first: int, exit_nmis: list[int]) -> None:
+    """The exit-slot NMIs arrived in SEAM root between the exit KVM sees and SEAMRET (else the table
+    would count something other than what its header says)."""
+    if not exit_nmis:
+        return
+    reported = next(t.cycle for t in trace if t.kind == "exit")
+    seamret = next(t.cycle for t in trace if t.kind == "seamret")
+    arrivals = [t.cycle for t in trace if t.kind == "nmi"][first:first + len(exit_nmis)]
+    if not all(reported < c <= seamret for c in arrivals):
+        raise AssertionError(f"explore --zero-step: NMIs placed at {arrivals}, outside SEAM root after the exit "
+                             f"@{reported} and before SEAMRET @{seamret}")
+ZERO_STEP_HEADER = ("config", "interrupt exit", "runs", "with inversion", "with unknown NMI", "with lost")
+
+
+def main_zero_step(max_nmis: int = 2, markdown: bool = False) -> int:
+    print(f"B6 with interrupt exits: mitigation {ZERO_STEP_KNOBS}, up to {max_nmis} NMIs x vectors {VECTORS} "
+          "while the module steps, in SEAM root after the exit KVM sees, and in the handler after its poll")
+    for name, meaning in INTERRUPT_PLACEMENTS.items():
+        print(f"  {name}: {meaning}")
+    widths = [40, 15, 6, 15, 17, 9]
+    start = time.perf_counter()
+    if markdown:
+        print("| " + " | ".join(ZERO_STEP_HEADER) + " |")
+        print("|" + "---|" * len(ZERO_STEP_HEADER))
+
+    def show(row):
+        if markdown:
+            print("| " + " | ".join(str(c) for c in row) + " |", flush=True)
+        else:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)), flush=True)
+
+    if not markdown:
+        show(ZERO_STEP_HEADER)
+    _, runs = explore_zero_step(max_nmis, show)
+    print(f"{runs} runs in {time.perf_counter() - start:.1f} s")
+    return 0

@@ -83,7 +83,7 @@ def check_equivalence(folder: Path, index: int, mutation: str, limit: float = EQ
 
     # Yosys' structural equivalence first (registers matched by name, then temporal induction):
     # it proves a local, unobservable change in seconds, unbounded.
-    (job / "equiv.ys").write_text(both + f"opt -fast gold gate\nequiv_make gold gate equiv\nhierarchy -top equiv\n"
+    (job / "equiv.ys").write_text(both + "opt -fast gold gate\nequiv_make gold gate equiv\nhierarchy -top equiv\n"
                                   f"equiv_simple -seq {EQ_SEQ}\nequiv_induct -seq {EQ_SEQ}\nequiv_status -assert\n")
     induct_stopped = False
     try:
@@ -114,7 +114,7 @@ def check_equivalence(folder: Path, index: int, mutation: str, limit: float = EQ
     log = run.stdout + run.stderr
     if "DONE (FAIL" in log:  # a counterexample is a verdict, whatever the induction would have said
         traces = sorted((job / "eq").rglob("*.vcd"))
-        return {"equivalence": "different", "counterexample": str(traces[0].relative_to(ROOT)) if traces else "",
+        return {"equivalence": "different", "counterexample": _rel(str(traces[0])) if traces else "",
                 "seconds": seconds()}
     if "DONE (PASS" in log:
         if induct_stopped:  # proved or only bounded is not known: either answer would depend on the load
