@@ -4,7 +4,8 @@
 #   make test | test-full                          the fast test tier (a sample of everything) | every test
 #   make model FILE=<scenario> [OUT=<json>]        a scenario on the golden model alone
 #   (sim, scenario, model: MAX_CYCLES=n sets the run bound shared by the model and the RTL, default 200,000)
-#   make scenario FILE=<file|folder|a,b> [OUT=<json>] [MODE=] [TARGET=]  scenario files on the RTL and the model
+#   make scenario FILE=<file|folder|a,b> [OUT=<json>] [MODE=] [TARGET=] [WAVES=1]  scenario files on the RTL and the model
+#   make debug TEST=<test> SEED=<n> [MODE=] [BUG=]  re-run a failure with waves, a GTKWave view and the timelines
 #   make explore                                   every NMI placement in every configuration
 #   make bench [NIGHTLY=1]                         speed: the model, the four ways of running, the targets
 #                                                  (NIGHTLY=1 also times make regress SEEDS=1000 TESTS=random)
@@ -31,7 +32,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: scheduler worker soak venv test test-full sim model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: scheduler worker soak venv test test-full sim debug model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -49,9 +50,14 @@ test-full: $(STAMP)
 sim: $(STAMP)
 	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(if $(filter 1,$(STRICT)),--strict) $(if $(OUT),--out $(call q,$(OUT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
 
+debug: $(STAMP)
+	$(if $(TEST),,@echo "usage: make debug TEST=<test> SEED=<n> [MODE=] [BUG=] [FW_BUG=]  (the failing run's reproduce line)"; exit 2)
+	$(if $(SEED),,@echo "make debug: SEED= is needed (the reproduce line of the failure names it)"; exit 2)
+	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) --seed $(call q,$(SEED)) --waves $(if $(MODE),--mode $(call q,$(MODE))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b)))
+
 scenario: $(STAMP)
 	$(if $(FILE),,@echo "usage: make scenario FILE=<file.yaml|folder|a.yaml,b.yaml> [OUT=<json>] [MODE=program] [TARGET=vboard|board PORT=]"; exit 2)
-	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
+	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(WAVES),--waves) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
 
 model: $(STAMP)
 	$(if $(FILE),,@echo "usage: make model FILE=<scenario.yaml> [OUT=<outcome.json>]"; exit 2)
@@ -95,7 +101,7 @@ program: $(STAMP)
 
 SECONDS ?= 60
 soak: $(STAMP)
-	$(PY) -m tb.flows.soak --seconds $(call q,$(SECONDS)) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(CONFIG),--config $(call q,$(CONFIG))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
+	$(PY) -m tb.flows.soak --seconds $(call q,$(SECONDS)) $(if $(WAVES),--waves) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(CONFIG),--config $(call q,$(CONFIG))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))
 
 formal: $(STAMP)
 	$(PY) -m tb.flows.formal $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b)))

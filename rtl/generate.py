@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -57,9 +58,33 @@ def extra_sources(top: str) -> list[Path]:
     return []
 
 
+# Yosys writes the nets it and Amaranth leave unnamed as escaped identifiers starting with "$"
+# (``\$1``, ``\$auto$verilog_backend.cc:...``). In a wave dump they are noise, and GTKWave reads a
+# name starting with "$" as a VCD keyword and refuses the file. Renamed to "_<n>_": Verilator
+# leaves names starting with "_" out of its dumps (unless --trace-underscore), so the waves carry
+# the design's own names only.
+_ANONYMOUS = re.compile(r"\\\$(\S+)")
+
+
+def hide_anonymous(text: str) -> str:
+    taken = set(re.findall(r"\b_\d+_\b", text))
+    names: dict[str, str] = {}
+
+    def rename(match):
+        if match.group(1) not in names:
+            n = len(names)
+            while f"_{n}_" in taken:
+                n += 1
+            names[match.group(1)] = f"_{n}_"
+            taken.add(names[match.group(1)])
+        return names[match.group(1)]
+
+    return _ANONYMOUS.sub(rename, text)
+
+
 def verilog_text(bugs=(), top: str = TOP_NAME, **params) -> str:
     check_bugs(bugs)  # before constructing, so a refused name leaves no orphan elaboratable
-    return verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=False)
+    return hide_anonymous(verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=False))
 
 
 def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME, **params) -> tuple[Path, str]:

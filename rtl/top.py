@@ -66,7 +66,7 @@ class NmiTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.nmi = nmi = self.nmi_ctl
+        m.submodules.nmi_ctl = nmi = self.nmi_ctl
         m.submodules.seq = seq = self.seq
         connect(m, seq.nmi, nmi.seam)
         cfg, stim, status = self.cfg, self.stim, self.status

@@ -36,6 +36,7 @@ FULL_TESTS = {
     "test_soak_gives_the_spec_signs_in_simulation_under_cocotb",
     "test_out_is_one_format_in_every_mode",
     "test_any_subset_of_expect_is_judged_in_every_mode",
+    "test_the_soak_on_the_simulator_leaves_waves_that_open",
 }
 
 
@@ -53,6 +54,7 @@ SAMPLED = {
     "test_event_driven_gives_the_per_cycle_rows",
     "test_every_rtl_defect_fails_the_hardware_check_in_softcore_mode",
     "test_the_deepest_nesting_fits_the_stack_kept_free",
+    "test_a_failure_leads_to_its_edge_in_the_waves",
 }
 
 

@@ -20,6 +20,7 @@ from py_model.outcome import Outcome
 from py_model.transactions import first_difference
 from tb.check.invariants import InvariantChecker
 from tb.check.scoreboard import Mismatch, Scoreboard
+from tb.check.where import Location, problem_cycle
 from tb.protocol.pins import changes_registers, read_events, read_regs, read_state
 
 
@@ -60,6 +61,8 @@ class RunResult:
     cycles: int = 0
     violations: list[str] = field(default_factory=list)  # protocol invariants the DUT broke (tb/check/invariants.py)
     seed: int | None = None  # the seed the scenario was made from (several seeds share one process)
+    problem_cycle: int | None = None  # the cycle of the first difference or broken invariant, if it has one
+    where: Location | None = None  # set by the bench: the run's place in the test's waves
 
     @property
     def ok(self) -> bool:
@@ -73,7 +76,8 @@ class RunResult:
                 "cycles": self.cycles, "transactions": self.transactions,
                 "verdict": self.verdict.columns if self.verdict else None,
                 "host_state_config": s.host_state.to_json() if s.host_state else None,
-                "outcome": self.outcome.to_json()}
+                "outcome": self.outcome.to_json(),
+                **({"where": self.where.to_json()} if self.where is not None and not self.ok else {})}
 
 
 class HardwareChecker:
@@ -219,11 +223,13 @@ class RunChecker(HardwareChecker):
         # Stopped early or not: the first divergence explains whatever came after it.
         result.failure = self.problem(last_cycle)
         if result.failure:
+            result.problem_cycle = problem_cycle(self.scoreboard.first_cycle, self.invariants.violations)
             return result
         alone = run_model(self.scenario)
         if alone.to_json() != outcome.to_json():
             diff = first_difference(alone.trace, outcome.trace) or "the pass records differ"
             result.failure = f"{self.scoreboard.label}: RTL run differs from the model-alone run: {diff}"
+            result.problem_cycle = problem_cycle(None, [diff])
             return result
         miss = check_expect(self.scenario.expect, outcome)
         if miss:

@@ -6,7 +6,12 @@ component, the amaranth.sim bench, the board runner.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
+
+# A mismatch is logged at ERROR the moment it is found (a simulator's log shows it at its time); the
+# run's verdict comes later, from ``finish`` and the bench.
+log = logging.getLogger("tb.check.scoreboard")
 
 
 class Mismatch(AssertionError):
@@ -30,6 +35,7 @@ class Scoreboard:
         self.pending = {"txn": (deque(), deque()), "state": (deque(), deque()), "regs": (deque(), deque())}
         self.compared = {"txn": 0, "state": 0, "regs": 0}
         self.mismatches: list[str] = []
+        self.first_cycle: int | None = None  # the cycle of the first difference (the earlier side's)
 
     def expect(self, channel: str, item) -> None:
         self._add(channel, 0, item)
@@ -47,11 +53,15 @@ class Scoreboard:
             if expected != actual:
                 detail = expected.diff(actual) if hasattr(expected, "diff") else \
                     f"reference {_show(expected)} | rtl {_show(actual)}"
+                if self.first_cycle is None:
+                    self.first_cycle = min(_cycle(expected), _cycle(actual))
                 self._fail(f"{channel} #{index}: {detail}")
 
     def finish(self) -> None:
         """Everything predicted was observed and nothing more."""
         for channel, (expected, actual) in self.pending.items():
+            if self.first_cycle is None and (expected or actual):
+                self.first_cycle = _cycle((expected or actual)[0])
             if expected:
                 self._fail(f"{channel}: the rtl never produced {_show(expected[0])} ({len(expected)} missing)")
             if actual:
@@ -61,6 +71,8 @@ class Scoreboard:
 
     def _fail(self, message: str) -> None:
         message = f"{self.label}: {message}" if self.label else message
+        if not self.mismatches:
+            log.error("first difference: %s", message)
         self.mismatches.append(message)
         if self.stop_on_first:
             raise Mismatch(message)
@@ -68,3 +80,8 @@ class Scoreboard:
 
 def _show(item) -> str:
     return str(item)
+
+
+def _cycle(item) -> int:
+    """The cycle an item is stamped with: a transaction's edge, a sample's cycle."""
+    return item.cycle if hasattr(item, "cycle") else item[0]

@@ -198,6 +198,12 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     print(f"determinism: {len(repeat)} seeded test(s) re-run with their first seed: "
           + ("identical trace hashes" if not nondeterministic else f"DIFFERENT: {[j.test for j in nondeterministic]}"))
     failed = [r for r in results if not r.ok]
+    pictures = draw_failures(failed, run_dir / "timelines")
+    if pictures:
+        latest["failures"] = [{"test": r.job.test, "seed": r.job.seed, "reproduce": r.job.command(),
+                               "timelines": [str(p.relative_to(ROOT)) for p in pictures.get(id(r), [])]}
+                              for r in failed]
+        publish("latest.json", json.dumps(latest, indent=1))
     workers = (f"{cluster_stats['workers']} cluster workers ({cluster_stats['batches']} batches of up to "
                f"{cluster_stats['batch_size']})" if client is not None else f"{parallel} workers")
     print(f"{len(results)} jobs ({runs} scenario runs) in {wall:.1f} s on {workers}: "
@@ -208,7 +214,30 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     print(f"wrote {OUT.relative_to(ROOT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json")
     for r in failed:
         print(f"reproduce: {r.job.command()}")
+        for path in pictures.get(id(r), []):
+            print(f"  timeline: {path.relative_to(ROOT)}")
     return 1 if failed or nondeterministic else 0
+
+
+def draw_failures(failed: list[JobResult], folder: Path) -> dict[int, list[Path]]:
+    """A timeline (reference above RTL, the first difference marked) for every failing run of every
+    failing job, in the regression's folder: {id(job result): [paths]}."""
+    from tb.reports.timeline_svg import write_run_timelines
+    from tb.stimulus.catalog import planned
+
+    out = {}
+    for r in failed:
+        rows = [row for row in r.runs or [] if not row["ok"]]
+        if not rows:
+            continue
+        try:
+            scenarios = {s.name: s for s in planned(r.job.test, r.job.seed)[0]}
+        except Exception as err:  # noqa: BLE001 - the picture is extra; the failure is reported anyway
+            print(f"timeline of {r.job.test} seed {r.job.seed}: not drawn ({err})")
+            continue
+        drawn = write_run_timelines({"runs": rows}, scenarios, folder / f"{r.job.test}-seed{r.job.seed}")
+        out[id(r)] = list(drawn.values())
+    return out
 
 
 def report_interrupted(results: list[JobResult], jobs: list[Job], run_dir: Path, wall: float, note: str = "") -> int:

@@ -45,6 +45,9 @@ def print_softcore_report(report: dict, reproduce: str) -> bool:
     for r in runs:
         if not r["ok"]:
             print(f"FAIL {r['scenario']}: {r['failure']}")
+            where = location_text(r)
+            if where:
+                print(f"     {where}")
     def tally(key, value):
         return sum(1 for r in runs if (r.get("checks") or {}).get(key) == value)
     skipped = len(report.get("not_applicable", []))
@@ -64,6 +67,12 @@ def print_softcore_report(report: dict, reproduce: str) -> bool:
             print(f"ERROR {report['error']} (log: {report.get('log')})")
         print(f"reproduce: {reproduce}")
     return ok
+
+
+def location_text(row: dict) -> str | None:
+    from tb.check.where import location_text as text
+
+    return text(row)
 
 
 def print_report(report: dict, test: str, seed: int, reproduce: str | None = None) -> bool:
@@ -93,6 +102,9 @@ def print_report(report: dict, test: str, seed: int, reproduce: str | None = Non
     for r in runs:
         if not r["ok"]:
             print(f"FAIL {r['scenario']}: {r['failure']}")
+            where = location_text(r)
+            if where:
+                print(f"     {where}")
     expected = report.get("expected_runs")
     if expected is not None and len(runs) < expected:
         print(f"FAIL {expected - len(runs)} of {expected} runs did not complete (see the log)")
@@ -132,7 +144,7 @@ def _main(argv=None) -> int:
     sim.add_argument("test")
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--seeds", help="a batch of seeds (a,b,c) in one simulator process, for regressions")
-    sim.add_argument("--waves", action="store_true")
+    sim.add_argument("--waves", action="store_true", help="record a wave dump (FST, or VCD without lz4) and a GTKWave view")
     sim.add_argument("--bug", action="append", default=[], help="elaborate the RTL with a deliberate defect")
     sim.add_argument("--json", help="write the run report here (for regressions)")
     sim.add_argument("--out", help="write every run's record (the Outcome format) here, as a JSON list")
@@ -143,6 +155,7 @@ def _main(argv=None) -> int:
     scen.add_argument("files", nargs="+")
     scen.add_argument("--out")
     scen.add_argument("--bug", action="append", default=[])
+    scen.add_argument("--waves", action="store_true", help="record a wave dump and a GTKWave view")
     for p in (sim, scen):
         p.add_argument("--max-cycles", type=int, default=None, help="the run bound (MAX_CYCLES=), shared by model and RTL")
         p.add_argument("--fw-bug", action="append", default=[],
@@ -211,12 +224,58 @@ def _main(argv=None) -> int:
         f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else "")
     ok = print_report(report, args.test, seed, reproduce)
     publish(args, report, ok)
-    if not args.no_svg and args.mode != "softcore":  # the timelines are drawn from the model's pass records
-        from tb.reports.timeline_svg import write_svgs
-
-        for path in write_svgs(report, ROOT / "build" / "svg" / args.test):
-            print(f"timeline: {path.relative_to(ROOT)}")
+    if not args.no_svg:
+        show_debug(report, args.test, seed, (), args.mode, ok,
+                   debug=f"make debug TEST={args.test} SEED={seed}" + reproduce.split(f"SEED={seed}", 1)[1])
     return 0 if ok else 1
+
+
+def show_debug(report: dict, test: str, seed: int, files, mode: str, ok: bool, debug: str) -> None:
+    """After a run: a timeline per run (reference above RTL or firmware) in the run's folder, named for
+    each failing run; with waves, the GTKWave view beside the dump (markers at the failures and the
+    runs' starts) and the commands that open them; without, the command that re-runs with them."""
+    from tb.reports.timeline_svg import write_run_timelines
+    from tb.reports.waves import WaveError, write_view
+    from tb.stimulus.catalog import planned
+
+    log = report.get("log")
+    if not log or not report.get("runs"):
+        return
+    folder = Path(log).parent
+    seeds = sorted({r.get("seed") for r in report["runs"] if r.get("seed") is not None}) or [seed]
+    scenarios = {}
+    for s in seeds:
+        for scenario in planned(test, s, files)[0]:
+            scenarios.setdefault(scenario.name, scenario)
+    drawn = write_run_timelines(report, scenarios, folder / "timelines",
+                                "firmware (softcore)" if mode == "softcore" else "RTL")
+    for index, row in enumerate(report["runs"], 1):
+        if not row["ok"] and index in drawn:
+            print(f"timeline: {_shown(drawn[index])}")
+    if drawn:
+        print(f"timelines of every run: {_shown(folder / 'timelines')}")
+    dump = report.get("waves")
+    if dump and Path(dump).exists():
+        failures = [r["where"]["time_ns"] for r in report["runs"] if not r["ok"] and (r.get("where") or {}).get("cycle")
+                    is not None]
+        try:
+            view = write_view(Path(dump), failures, report.get("run_starts_ns") or [])
+        except WaveError as err:
+            print(f"waves: {err}")
+            return
+        print(f"open the waves: gtkwave {_shown(Path(dump))} {_shown(view)}   (or: surfer {_shown(Path(dump))}); "
+              "tb_run is the run's number, the markers are the failures then the runs' starts")
+    elif dump:
+        print(f"waves: the simulator wrote no dump at {dump}")
+    elif not ok:
+        print(f"debug: {debug}   (re-runs it with waves and a GTKWave view)")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def run_seed_batch(args) -> int:
@@ -294,8 +353,11 @@ def run_scenario_files(args) -> int:
         if report is None:
             return 1
     else:
-        report = run_test("scenario", 1, scenario_files=files, mode=args.mode, bugs=args.bug, firmware=args.firmware)
+        report = run_test("scenario", 1, scenario_files=files, mode=args.mode, bugs=args.bug, firmware=args.firmware,
+                          waves=args.waves)
     ok = print_report(report, "scenario", 1, reproduce)
+    if args.target == "sim":
+        show_debug(report, "scenario", 1, files, args.mode, ok, debug=reproduce + " WAVES=1")
     if out_path is not None:
         write_runs(out_path, report.get("runs") or [], len(files), single=len(files) == 1, mode=args.mode)
     return 0 if ok else 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from py_model.command import CommandError
 from rtl.soc.soak import SOAK_CONFIGS, soak_pins
@@ -145,14 +146,22 @@ def run_vboard(config: str, seconds: float, binary, names, progress: bool = True
                 proc.wait()
 
 
-def run_sim(config: str, seconds: float, bugs=(), quiet: bool = False) -> dict:
+def run_sim(config: str, seconds: float, bugs=(), quiet: bool = False, waves: bool = False) -> dict:
     """``config`` in simulation under cocotb (the clock in HDL, the UART read by a cocotb receiver)
-    for ``seconds``."""
+    for ``seconds``; ``waves``: a dump and its GTKWave view in the run's folder (named in the output)."""
     from tb.sim.verilator import SIM_TIMEOUT_S, run_soak
 
     if seconds + 60 > SIM_TIMEOUT_S:
         raise SoakError(f"TARGET=sim runs at most {SIM_TIMEOUT_S - 60} s per configuration (TB_SIM_TIMEOUT)")
-    data = run_soak(soak_pins(config), config, seconds, DIVISOR, bugs, quiet)
+    data = run_soak(soak_pins(config), config, seconds, DIVISOR, bugs, quiet, waves=waves)
+    if waves and data.get("waves"):
+        from tb.reports.waves import WaveError, write_view
+
+        try:
+            view = write_view(Path(data["waves"]), [])
+            print(f"{config}: open the waves: gtkwave {data['waves']} {view}", flush=True)
+        except WaveError as err:
+            print(f"{config}: waves: {err}", flush=True)
     if data["error"]:
         raise SoakError(f"{config}: {data['error']}")
     return summarize(config, data["snapshots"], data["damaged"])
@@ -174,7 +183,10 @@ def _main(argv=None) -> int:
     parser.add_argument("--config", default="all", help=f"all, or some of {', '.join(SOAK_CONFIGS)}")
     parser.add_argument("--port", help="the board's serial port (TARGET=board)")
     parser.add_argument("--bug", action="append", default=[], help="a deliberate RTL defect (vboard, sim)")
+    parser.add_argument("--waves", action="store_true", help="TARGET=sim: record a wave dump and a GTKWave view")
     args = parser.parse_args(argv)
+    if args.waves and args.target != "sim":
+        raise UsageError("WAVES=1: the soak's waves come from the simulator (TARGET=sim)")
     configs = list(DEFAULT_CONFIGS) if args.config == "all" else args.config.split(",")
     from rtl.bugs import BUGS
 
@@ -195,7 +207,7 @@ def _main(argv=None) -> int:
         if args.target == "vboard":
             results.append(run_vboard(config, seconds, binary, names))
         elif args.target == "sim":
-            results.append(run_sim(config, seconds, args.bug))
+            results.append(run_sim(config, seconds, args.bug, waves=args.waves))
         else:
             results.append(soak_one(args.port, config, seconds))
     print(f"{'config':<18} {'NMIs/s':>9} {'passes/s':>9} {'cycles/s':>11} {'NMIs':>9} {'unknown':>8} {'swallowed':>9} "

@@ -129,6 +129,9 @@ def read_regs(get) -> tuple[int, ...]:
 # with CYCLE_PIN (edges since reset; the benches' reset sequence adds one idle edge before cycle 0).
 WAKE_PIN = "trace__wake"
 CYCLE_PIN = "trace__cycle"
+# The bench wrapper's run-index input (tb/sim/verilator.py, bench_wrapper): not the design's, the waves'.
+RUN_INDEX = "tb_run"
+RUN_INDEX_WIDTH = 16
 
 
 def read_cycle(get) -> int:

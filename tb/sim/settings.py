@@ -63,6 +63,8 @@ class RunSettings:
         ``make mcy``'s campaign: the mutant numbers this process runs.
     kill_tests : tuple of str
         The catalog tests that may kill them, in order.
+    dump : str or None
+        The wave dump this process writes (``WAVES=1``), named in every failing run's location line.
     """
 
     test: str = "scenario"
@@ -81,6 +83,7 @@ class RunSettings:
     soak_period_log2: int = 20
     mutants: tuple[int, ...] = ()
     kill_tests: tuple[str, ...] = ()
+    dump: str | None = None
 
     def __post_init__(self):
         for f in fields(self):
@@ -132,7 +135,7 @@ def publish_result(settings: RunSettings, report: dict) -> None:
 _KINDS = {"test": str, "seed": int, "seeds": tuple, "scenario_files": tuple, "results": (str, type(None)),
           "hdl_clock": bool, "strict": bool, "firmware": (str, type(None)), "max_cycles": int, "soak_pins": dict,
           "soak_config": str, "soak_seconds": (int, float), "soak_divisor": int, "soak_period_log2": int,
-          "mutants": tuple, "kill_tests": tuple}
+          "mutants": tuple, "kill_tests": tuple, "dump": (str, type(None))}
 _ITEMS = {"seeds": int, "scenario_files": str, "mutants": int, "kill_tests": str}
 
 

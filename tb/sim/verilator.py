@@ -22,6 +22,7 @@ from py_model.atomic import write_output
 from py_model.config import run_cycle_bound
 from tb import ROOT
 from tb.sim import build_cache
+from tb.protocol.pins import RUN_INDEX, RUN_INDEX_WIDTH
 from tb.sim.settings import RunSettings
 
 PUBLIC_PORTS = str(ROOT / "tb" / "sim" / "public_ports.vlt")
@@ -62,8 +63,13 @@ def _runner_class():
     return BoundedVerilator
 
 
+WAVES_FORMAT = os.environ.get("TB_WAVES_FORMAT", "")  # "vcd" or "fst": force one (the waves tests load both)
+
+
 def trace_format() -> tuple[list[str], str]:
     """Verilator's FST writer needs lz4's header: FST where it compiles, else VCD (said once)."""
+    if WAVES_FORMAT == "vcd":
+        return [], "vcd"
     probe = subprocess.run(["c++", "-E", "-x", "c++", "-"], input="#include <lz4.h>\n", text=True,
                            capture_output=True, check=False)
     if probe.returncode == 0:
@@ -71,25 +77,29 @@ def trace_format() -> tuple[list[str], str]:
     return [], "vcd"
 
 
-CLOCKED_SUFFIX = "_clocked"
+BENCH_SUFFIX = "_bench"
 CLOCK_HALF_NS = 5
 
 
-def clocked_wrapper(verilog: Path, top: str) -> tuple[Path, str]:
-    """A wrapper around ``top`` whose clock is generated in HDL (``always #5``), so that under
-    Verilator's --timing the simulator runs cycles without a callback into cocotb per edge.
-    Its ports are the top's, read from the generated Verilog (clk becomes an output)."""
+def bench_wrapper(verilog: Path, top: str, hdl_clock: bool) -> tuple[Path, str]:
+    """The simulator's top: ``top`` inside a wrapper with the same ports, plus ``tb_run``, an input the
+    bench sets to the number of the scenario run it starts (1, 2, ...), so a wave dump of a whole test
+    shows which run every moment belongs to. ``hdl_clock``: the clock is generated in HDL
+    (``always #5``), so that under Verilator's --timing the simulator runs cycles without a callback
+    into cocotb per edge (clk becomes an output). Ports are read from the generated Verilog."""
     text = verilog.read_text()
     body = text[text.index(f"module {top}("):]
     body = body[:body.index("endmodule")]
     ports = re.findall(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(\[\d+:0\]\s+)?\\?(\w+)\s*;", body, re.M)
-    name = top + CLOCKED_SUFFIX
-    decls = ["  output reg clk"] + [f"  {d} {w or ''}{n}" for d, w, n in ports if n != "clk"]
+    name = top + BENCH_SUFFIX
+    clock = ["  output reg clk"] if hdl_clock else ["  input clk"]
+    decls = clock + [f"  {d} {w or ''}{n}" for d, w, n in ports if n != "clk"]
+    decls.append(f"  input [{RUN_INDEX_WIDTH - 1}:0] {RUN_INDEX}")
     conns = ",\n".join(f"    .{n}({n})" for _, _, n in ports)
+    generated = f"  initial clk = 1'b0;\n  always #{CLOCK_HALF_NS} clk = ~clk;\n" if hdl_clock else ""
     wrapper = (f"`timescale 1ns/1ps\nmodule {name}(\n" + ",\n".join(decls) + "\n);\n"
-               f"  initial clk = 1'b0;\n  always #{CLOCK_HALF_NS} clk = ~clk;\n"
-               f"  {top} dut (\n{conns}\n  );\nendmodule\n")
-    path = verilog.with_name(verilog.stem + CLOCKED_SUFFIX + ".v")
+               f"{generated}  {top} dut (\n{conns}\n  );\nendmodule\n")
+    path = verilog.with_name(verilog.stem + BENCH_SUFFIX + (".clocked" if hdl_clock else "") + ".v")
     if not path.exists() or path.read_text() != wrapper:
         write_output(path, wrapper)  # concurrent runs in one tree never read half a wrapper
     return path, name
@@ -97,7 +107,8 @@ def clocked_wrapper(verilog: Path, top: str) -> tuple[Path, str]:
 
 def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False, **params):
     """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format,
-    toplevel). ``hdl_clock``: build the top inside ``clocked_wrapper`` under --timing. ``params``: the
+    toplevel: the top inside ``bench_wrapper``). ``hdl_clock``: the wrapper generates the clock and the
+    build uses --timing. ``params``: the
     top's own (the soak core's firmware; they are in the Verilog, so in its hash)."""
     from rtl.generate import TOP_NAME, extra_sources, generate
 
@@ -105,10 +116,12 @@ def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False, **params):
     verilator_env()
     verilog, digest = generate(bugs, top=top, **params)
     flags, fmt = trace_format()
-    sources, args = [verilog, *extra_sources(top)], [*flags, "-Wno-fatal"]
+    # --no-trace-top: the ports appear once, in the wrapper's scope, instead of again under Verilator's
+    # "$rootio" scope (a scope name GTKWave reads as a VCD keyword and pyvcd refuses).
+    sources, args = [verilog, *extra_sources(top)], [*flags, "--no-trace-top", "-Wno-fatal"]
+    wrapper, top = bench_wrapper(verilog, top, hdl_clock)
+    sources.append(wrapper)
     if hdl_clock:
-        wrapper, top = clocked_wrapper(verilog, top)
-        sources.append(wrapper)
         # The wheel was configured elsewhere: give g++ the C++20 coroutines --timing needs.
         args += ["--timing", "--timescale", "1ns/1ps", "-CFLAGS", "-std=gnu++20 -fcoroutines"]
     # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file, the clock).
@@ -185,7 +198,7 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     settings = RunSettings(test=test, seed=seed, seeds=tuple(seeds or ()), results=str(results_json),
                            scenario_files=tuple(str(Path(f).resolve()) for f in scenario_files),
                            hdl_clock=mode == "program", strict=strict, firmware=str(firmware) if firmware else None,
-                           max_cycles=run_cycle_bound())
+                           max_cycles=run_cycle_bound(), dump=_shown(run_dir / f"dump.{fmt}") if waves else None)
     env = {**cocotb_env(), **settings.to_env()}
     log_file = run_dir / "sim.log"
     start = time.perf_counter()
@@ -217,7 +230,16 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     return report
 
 
-def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quiet: bool = False) -> dict:
+def _shown(path: Path) -> str:
+    """A path as the user reads it in a message: relative to the tree when inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quiet: bool = False,
+             waves: bool = False) -> dict:
     """The soak core (``rtl/soc/soak.py``, the product's firmware in its RAM) under cocotb for
     ``seconds`` of wall time, configured by ``pins``, its UART read by ``tb/uvm/soak.py``. One
     Verilator build per RTL and firmware version, a run folder per run. Returns ``snapshots`` (each
@@ -227,7 +249,7 @@ def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quie
     from tb.sim.firmware import build_firmware, firmware_words
 
     words = firmware_words(build_firmware(quiet=True))
-    runner, build_dir, _, _, top = ensure_build(bugs, quiet=quiet, top=SOAK_CORE_NAME, hdl_clock=True, firmware=words)
+    runner, build_dir, _, fmt, top = ensure_build(bugs, quiet=quiet, top=SOAK_CORE_NAME, hdl_clock=True, firmware=words)
     run_dir = new_run_dir(build_dir / "runs", f"soak-{label}")
     results, results_xml = run_dir / "results.json", run_dir / "results.xml"
     settings = RunSettings(test="soak", results=str(results), soak_pins=dict(pins), soak_config=label,
@@ -236,7 +258,7 @@ def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quie
     error = None
     try:
         runner.test(test_module="tb.uvm.soak", hdl_toplevel=top, test_filter=r"\.soak$", extra_env=env,
-                    build_dir=build_dir, test_dir=run_dir, results_xml=str(results_xml))
+                    build_dir=build_dir, test_dir=run_dir, results_xml=str(results_xml), waves=waves)
     except (Exception, SystemExit) as err:  # a crash or the time limit
         error = f"the simulation failed ({err})"
     from cocotb_tools.check_results import get_results
@@ -252,7 +274,7 @@ def run_soak(pins: dict, label: str, seconds: float, divisor: int, bugs=(), quie
     except (OSError, ValueError):
         data = {"snapshots": [], "damaged": 0}
         error = error or f"the simulation left no readable results in {run_dir.relative_to(ROOT)}"
-    return {**data, "error": error}
+    return {**data, "error": error, **({"waves": _shown(run_dir / f"dump.{fmt}")} if waves else {})}
 
 
 def cocotb_env() -> dict[str, str]:

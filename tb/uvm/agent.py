@@ -32,7 +32,7 @@ class HostDriver(uvm_driver):
                 item.state, item.edge, _ = self.bfm.sample(item.woke)
             elif isinstance(item, RunStartItem):
                 self.ap.write(item)
-                await self.bfm.reset(item.scenario)
+                item.start_ns = await self.bfm.reset(item.scenario, item.run)
                 item.state, _, _ = self.bfm.sample(0)
             else:  # RunEndItem
                 await self.bfm.idle_in_reset()  # the monitor has published the last cycle by now

@@ -14,6 +14,8 @@ from tb.protocol.pins import (
     EVENT_PINS,
     IDLE_PINS,
     REGS_PIN,
+    RUN_INDEX,
+    RUN_INDEX_WIDTH,
     STATE_PINS,
     WAKE_PIN,
     changes_registers,
@@ -26,6 +28,13 @@ from tb.protocol.pins import (
 )
 
 CLOCK_NS = 10
+
+
+def mark_run(dut, run: int) -> None:
+    """Show the run's number on the bench wrapper's ``tb_run`` input (tb/sim/verilator.py), if any."""
+    handle = getattr(dut, RUN_INDEX, None)
+    if handle is not None:
+        handle.value = run & ((1 << RUN_INDEX_WIDTH) - 1)
 
 
 class NmiBfm:
@@ -63,15 +72,19 @@ class NmiBfm:
                 handle.value = value
                 self.written[name] = value
 
-    async def reset(self, scenario) -> None:
+    async def reset(self, scenario, run: int = 1) -> int:
         """Hold reset for a cycle with the scenario's configuration, release it, wait one idle
-        cycle: the next sample is cycle 0."""
+        cycle: the next sample is cycle 0. Marks the run's number on the wrapper's ``tb_run`` (where
+        the top has one: ``make mcy`` simulates the design bare). Returns the simulation time (ns) of
+        the edge that ends cycle 0, so cycle ``c``'s edge is ``c * CLOCK_NS`` later."""
         await self.next_cycle()
         self.dut.rst.value = 1
         self._drive({**IDLE_PINS, **config_pins(scenario)})
+        mark_run(self.dut, run)
         await self.next_cycle()
         self.dut.rst.value = 0
         await self.next_cycle()
+        return int(get_sim_time("ns")) + CLOCK_NS // 2  # sampled at the falling edge
 
     async def idle_in_reset(self) -> None:
         self._drive(IDLE_PINS)

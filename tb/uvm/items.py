@@ -15,10 +15,12 @@ class RunStartItem(uvm_sequence_item):
     """Reset the design into a scenario's configuration (made from ``seed``). Response: the state of
     cycle 0."""
 
-    def __init__(self, name, scenario, verdict=None, seed: int | None = None):
+    def __init__(self, name, scenario, verdict=None, seed: int | None = None, run: int = 1, runs: int = 1):
         super().__init__(name)
         self.scenario, self.verdict, self.seed = scenario, verdict, seed
+        self.run, self.runs = run, runs  # this run's number in the test (the waves' tb_run), of how many
         self.state: HwState | None = None
+        self.start_ns: int | None = None  # simulation time of the edge that ends the run's cycle 0
 
 
 class HostCycleItem(uvm_sequence_item):

@@ -11,12 +11,16 @@ import time
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 
 from tb.check.program_check import check_result, program_row
+from tb.protocol.program import decode_trace
+from tb.check.where import Location, problem_cycle
 from tb.protocol.program import ProgramError, compile_scenario
 from tb.protocol.program_session import HOST_REGISTERS, RunStatus, run_on_async_port
 from tb.sim.settings import RunSettings, publish_result
 from tb.stimulus.catalog import TESTS, planned
+from tb.uvm.bfm import mark_run
 
 CLOCK_NS = 10
 
@@ -51,6 +55,9 @@ class CocotbProgramPort:
     async def run(self, bound: int) -> RunStatus:
         dut, start = self.dut, time.perf_counter()
         dut.start.value = 1
+        # The engine takes start at the next rising edge; its cycle 0 ends one clock later (the trace's
+        # stamps count from there: tests/tb/sim/test_waves.py finds each stamped edge at this time).
+        self.start_ns = int(get_sim_time("ns")) + CLOCK_NS // 2 + CLOCK_NS
         await FallingEdge(dut.clk)
         dut.start.value = 0
         await First(RisingEdge(dut.done), RisingEdge(dut.error), Timer(bound * CLOCK_NS, unit="ns"))
@@ -89,7 +96,8 @@ async def program_test(dut, name: str) -> None:
     rows, cycles = [], 0
     split = {"compile": 0.0, "simulate": 0.0, "check": 0.0}  # where the time goes (make bench prints it)
     port = CocotbProgramPort(dut)
-    for scenario in scenarios:
+    starts = []  # each run's cycle-0 edge in the simulation (the waves' markers)
+    for index, scenario in enumerate(scenarios, 1):
         t0 = time.perf_counter()
         try:
             compiled = compile_scenario(scenario)
@@ -97,16 +105,24 @@ async def program_test(dut, name: str) -> None:
             rows.append(program_row(scenario, None, str(err)))
             continue
         t1 = time.perf_counter()
+        mark_run(dut, index)
         result = await run_on_async_port(port, compiled)
+        starts.append(port.start_ns)
         t2 = time.perf_counter()
         cycles += result.status.cycles
-        rows.append(program_row(scenario, compiled, check_result(compiled, result, host_state=True),
-                                result.status.cycles, verdict))
+        row = program_row(scenario, compiled, check_result(compiled, result, host_state=True), result.status.cycles,
+                          verdict)
+        if not row["ok"]:  # what the design did, for the picture of the failure
+            row["rtl_trace"] = [t.to_json() for t in decode_trace(result.entries, True)]
+            row["where"] = Location(index, len(scenarios), port.start_ns, CLOCK_NS, problem_cycle(None, [row["failure"]]),
+                                    settings.dump).to_json()
+        rows.append(row)
         split["compile"] += t1 - t0
         split["simulate"] += t2 - t1
         split["check"] += time.perf_counter() - t2
     # "seconds" is the simulation (load, run, read back), as the C++ harness's figure is.
     report = {"test": name, "seed": seed, "mode": "program", "runs": rows, "expected_runs": len(scenarios),
+              "run_starts_ns": starts,
               "seconds": split["simulate"], "split": {**split, **port.seconds}, "cycles": cycles}
     publish_result(settings, report)
     failures = [r["failure"] for r in rows if not r["ok"]]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pyuvm import uvm_analysis_port, uvm_component, uvm_get_port, uvm_tlm_analysis_fifo
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_get_port, uvm_tlm_analysis_fifo
 
 from tb.check.checker import RunChecker
+from tb.check.where import Location
+from tb.uvm.bfm import CLOCK_NS
 from tb.uvm.items import Driven, Idled, RegsSeen, RunStartItem, StateSeen, TxnSeen
 
 
@@ -21,13 +23,14 @@ class NmiScoreboard(uvm_component):
         self.monitor_get = uvm_get_port("monitor_get", self)
         self.result_ap = uvm_analysis_port("result_ap", self)
         self.results = []
+        self.run_starts_ns = []  # each run's cycle-0 edge in the simulation (the waves' markers)
 
     def connect_phase(self):
         self.driver_get.connect(self.driver_fifo.get_export)
         self.monitor_get.connect(self.monitor_fifo.get_export)
 
     async def run_phase(self):
-        checker, seed = None, None
+        checker, seed, start = None, None, None
         while True:
             item = await self.driver_get.get()
             if isinstance(item, Driven):
@@ -37,18 +40,26 @@ class NmiScoreboard(uvm_component):
             elif isinstance(item, RunStartItem):
                 while self.monitor_get.can_get():  # samples from before this run's reset
                     self.monitor_get.try_get()
-                checker, seed = RunChecker(item.scenario, verdict=item.verdict), item.seed
+                checker, seed, start = RunChecker(item.scenario, verdict=item.verdict), item.seed, item
             else:  # RunEndItem
                 self._observe_all(checker)
                 if item.error and not checker.failed:
                     checker.run_error = item.error
                 result = checker.end(item.session, item.cycle)
                 result.seed = seed
+                self.run_starts_ns.append(start.start_ns)
+                if not result.ok and start.start_ns is not None:
+                    result.where = Location(start.run, start.runs, start.start_ns, CLOCK_NS, result.problem_cycle,
+                                            ConfigDB().get(self, "", "SETTINGS").dump)
                 self.results.append(result)
                 self.result_ap.write(result)
-                status = "ok" if result.ok else f"FAIL {result.failure}"
-                self.logger.info(f"{result.scenario.name}: {result.cycles} cycles, "
-                                 f"{result.transactions} transactions compared: {status}")
+                summary = f"{result.scenario.name}: {result.cycles} cycles, {result.transactions} transactions compared"
+                if result.ok:
+                    self.logger.info(f"{summary}: ok")
+                else:
+                    self.logger.error(f"{summary}: FAIL {result.failure}")
+                    if result.where is not None:
+                        self.logger.error(result.where.text())
 
     def _observe_all(self, checker):
         while self.monitor_get.can_get():

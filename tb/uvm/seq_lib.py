@@ -36,11 +36,11 @@ class CatalogSeq(uvm_sequence):
 
     async def body(self):
         runs, verdict = self.plan()
-        for seed, scenario in runs:
-            await self.run_scenario(scenario, verdict, seed)
+        for index, (seed, scenario) in enumerate(runs, 1):
+            await self.run_scenario(scenario, verdict, seed, index, len(runs))
 
-    async def run_scenario(self, scenario, verdict, seed) -> None:
-        start = RunStartItem(scenario.name, scenario, verdict, seed)
+    async def run_scenario(self, scenario, verdict, seed, run: int = 1, runs: int = 1) -> None:
+        start = RunStartItem(scenario.name, scenario, verdict, seed, run, runs)
         await self.start_item(start)
         await self.finish_item(start)
         loop, state, edge = HostLoop(scenario), start.state, []

@@ -1,6 +1,6 @@
 """``make soak TARGET=sim``: the soak core under cocotb on Verilator, read through its UART.
 
-The clock runs in HDL (``clocked_wrapper``), so the simulator runs the storm without waking Python;
+The clock runs in HDL (``bench_wrapper``), so the simulator runs the storm without waking Python;
 a cocotb UART receiver wakes on the line's start bits, samples each bit in its middle, and feeds the
 bytes to the same snapshot decoder the virtual board's pty and a real board's serial port feed
 (``tb/protocol/soak_frames.py``). A byte whose stop bit is low is a framing error: counted as damage,

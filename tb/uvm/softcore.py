@@ -24,6 +24,7 @@ import cocotb
 import pyuvm
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.utils import get_sim_time
 from pyuvm import (
     ConfigDB,
     uvm_agent,
@@ -42,11 +43,13 @@ from pyuvm import (
 
 from rtl.soc.abi import HS_TABLE_ADDR
 from tb.check.softcore_check import SoftcoreRun
+from tb.check.where import Location, problem_cycle
 from tb.protocol.pins import EVENT_PINS, REGISTER_CHECKPOINTS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
 from tb.sim.firmware import firmware_words
 from tb.sim.settings import RunSettings, SettingsError, publish_result
 from tb.stimulus.catalog import planned
 from tb.stimulus.softcore import EnvPlayer, Handler, NotApplicable, softcore_case
+from tb.uvm.bfm import mark_run
 
 CLOCK_NS = 10
 
@@ -84,7 +87,8 @@ class SocBfm:
     def retired(self) -> int:
         """The CPU's retired-instruction counter (VexRiscv's minstret, made readable by
         tb/sim/public_ports.vlt; it counts from power-on, the CPU's reset does not clear it)."""
-        return int(self.dut.cpu.cpu.CsrPlugin_minstret.value)
+        design = getattr(self.dut, "dut", self.dut)  # inside the bench wrapper (tb/sim/verilator.py)
+        return int(design.cpu.cpu.CsrPlugin_minstret.value)
 
     async def reset_and_load(self, words: list[int], case) -> None:
         dut = self.dut
@@ -107,6 +111,7 @@ class CaseItem(uvm_sequence_item):
         super().__init__(name)
         self.case = case
         self.done, self.cycles, self.timed, self.instructions, self.done_value = False, 0, False, 0, 0
+        self.run, self.runs, self.start_ns = 1, 1, None  # its number in the test, of how many; its cycle 0's edge
 
 
 @dataclass
@@ -146,14 +151,16 @@ class CasesSeq(uvm_sequence):
         settings = ConfigDB().get(None, "", "SETTINGS")
         scenarios, _ = planned(settings.test, settings.seed, settings.scenario_files)
         self.skipped, self.planned = [], 0
+        cases = []
         for scenario in scenarios:
             try:
-                case = softcore_case(scenario)
+                cases.append(softcore_case(scenario))
             except NotApplicable as why:
                 self.skipped.append({"scenario": scenario.name, "reason": str(why)})
-                continue
-            self.planned += 1
-            item = CaseItem(scenario.name, case)
+        self.planned = len(cases)
+        for index, case in enumerate(cases, 1):
+            item = CaseItem(case.scenario.name, case)
+            item.run, item.runs = index, len(cases)
             await self.start_item(item)
             await self.finish_item(item)
 
@@ -175,7 +182,9 @@ class EnvDriver(uvm_driver):
         bfm = self.bfm
         while True:
             item = await self.seq_item_port.get_next_item()
+            mark_run(bfm.dut, item.run)
             await bfm.reset_and_load(self.words, item.case)
+            item.start_ns = int(get_sim_time("ns")) + CLOCK_NS // 2  # sampled at the falling edge: cycle 0's edge
             env, bound, start = EnvPlayer(item.case), self.settings.max_cycles, bfm.retired()
             while self.stop_fifo.can_get():  # a stop meant for the run before
                 self.stop_fifo.try_get()
@@ -238,6 +247,7 @@ class SoftcoreScoreboard(uvm_component):
         self.stop_ap = uvm_analysis_port("stop_ap", self)
         self.settings = ConfigDB().get(self, "", "SETTINGS")
         self.rows = []
+        self.run_starts_ns = []  # each run's cycle-0 edge in the simulation (the waves' markers)
 
     def connect_phase(self):
         self.get_port.connect(self.fifo.get_export)
@@ -256,7 +266,17 @@ class SoftcoreScoreboard(uvm_component):
                         stopped = True
             else:  # CaseEnded
                 item = message.item
-                self.rows.append(run.result(item.timed, self.settings.max_cycles, item.instructions, item.done_value))
+                row = run.result(item.timed, self.settings.max_cycles, item.instructions, item.done_value)
+                self.run_starts_ns.append(item.start_ns)
+                if not row["ok"]:
+                    if not row.get("outcome"):  # what the hardware did, for the picture of the failure
+                        row["rtl_trace"] = [t.to_json() for t in run.txns]
+                    cycle = problem_cycle(run.checker.scoreboard.first_cycle, run.checker.invariants.violations)
+                    row["where"] = Location(item.run, item.runs, item.start_ns, CLOCK_NS, cycle,
+                                            self.settings.dump).to_json()
+                    self.logger.error(f"FAIL {row['failure']}")
+                    self.logger.error(Location(**{k: v for k, v in row["where"].items() if k != "time_ns"}).text())
+                self.rows.append(row)
                 run = None
 
 
@@ -299,6 +319,7 @@ class softcore(uvm_test):
         rows, skipped = self.env.scoreboard.rows, self.seq.skipped
         report = {"test": self.settings.test, "seed": self.settings.seed, "mode": "softcore",
                   "runs": rows, "expected_runs": self.seq.planned, "not_applicable": skipped,
+                  "run_starts_ns": self.env.scoreboard.run_starts_ns,
                   "seconds": self.seconds, "cycles": sum(r["cycles"] for r in rows),
                   "instructions": sum(r["instructions"] for r in rows)}
         publish_result(self.settings, report)  # whole, before the verdict

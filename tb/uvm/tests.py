@@ -60,7 +60,8 @@ class NmiBaseTest(uvm_test):
         report = {"test": type(self).__name__, "seed": self.seeds[0], "seeds": self.seeds,
                   "runs": [r.row() for r in results], "expected_runs": len(self.runs),
                   "expected_runs_per_seed": [[seed, n] for seed, n in expected.items()], "seconds": self.seconds,
-                  "cycles": sum(r.cycles for r in results), "coverage": self.env.coverage.summary()}
+                  "cycles": sum(r.cycles for r in results), "coverage": self.env.coverage.summary(),
+                  "run_starts_ns": self.env.scoreboard.run_starts_ns}
         publish_result(self.settings, report)  # whole: a reader never sees half a file
         # Fail after the report is written (check_phase would run before it and stop it).
         assert len(results) == len(self.runs), f"{len(results)} of {len(self.runs)} runs were checked"
