@@ -21,8 +21,8 @@ from pathlib import Path
 from py_model.atomic import write_output
 from py_model.config import run_cycle_bound
 from tb import ROOT
-from tb.sim import build_cache
 from tb.protocol.pins import RUN_INDEX, RUN_INDEX_WIDTH
+from tb.sim import build_cache
 from tb.sim.settings import RunSettings
 
 PUBLIC_PORTS = str(ROOT / "tb" / "sim" / "public_ports.vlt")

@@ -14,9 +14,8 @@ from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
 from tb.check.program_check import check_result, program_row
-from tb.protocol.program import decode_trace
 from tb.check.where import Location, problem_cycle
-from tb.protocol.program import ProgramError, compile_scenario
+from tb.protocol.program import ProgramError, compile_scenario, decode_trace
 from tb.protocol.program_session import HOST_REGISTERS, RunStatus, run_on_async_port
 from tb.sim.settings import RunSettings, publish_result
 from tb.stimulus.catalog import TESTS, planned
