@@ -43,8 +43,10 @@ def signals(trace: list[dict], end: int):
 
 
 EVENT_KINDS = ("seamcall", "vmentry", "step", "absorb", "unstep", "self_nmi", "exit", "seamret", "deliver", "iret", "drop")
-EVENT_COLOURS = {"exit": "#7a3", "seamret": "#37a", "deliver": "#c60", "iret": "#555", "step": "#a3a",
-                 "absorb": "#a3a", "unstep": "#a3a", "self_nmi": "#a3a", "drop": "#c00"}
+EVENT_COLOURS = {"seamcall": "#333", "vmentry": "#333", "exit": "#7a3", "seamret": "#37a", "deliver": "#c60",
+                 "iret": "#888", "step": "#a3a", "absorb": "#a3a", "unstep": "#a3a", "self_nmi": "#a3a", "drop": "#c00"}
+LEGEND = (("SEAMCALL / VM entry", "#333"), ("VM exit", "#7a3"), ("SEAMRET", "#37a"), ("delivery", "#c60"),
+          ("IRET", "#888"), ("zero-step (B6)", "#a3a"), ("dropped NMI", "#c00"))
 
 
 def _lane(out: list, label: str, outcome: dict, top: int, x, scale: float, end: int) -> int:
@@ -114,7 +116,13 @@ def render_compare(title: str, reference: dict, actual: dict, actual_label: str 
         out.append(f'<line x1="{fx:.1f}" y1="{axis}" x2="{fx:.1f}" y2="{bottom}" stroke="#c00" stroke-width="2" '
                    f'stroke-dasharray="4,3"/><text x="{fx + 4:.1f}" y="{axis + 14}" fill="#c00">first difference '
                    f'@{first_cycle}</text>')
-    height = bottom + 10
+    legend_x = 120
+    for name, colour in LEGEND:
+        out.append(f'<rect x="{legend_x}" y="{bottom + 4}" width="4" height="12" fill="{colour}"/>'
+                   f'<text x="{legend_x + 8}" y="{bottom + 14}">{name}</text>')
+        legend_x += 14 + 7 * len(name)
+    out.append(f'<text x="8" y="{bottom + 14}">events</text>')
+    height = bottom + 26
     return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
                        'font-family="monospace" font-size="11">', *out, "</svg>"])
 
