@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tb import ROOT
@@ -51,6 +51,8 @@ class JobResult:
     message: str
     trace_hash: str = ""
     runs: list | None = None
+    error_type: str | None = None  # the job itself failed: "crash", "timeout", "infrastructure" (JUnit <error>)
+    output_tail: list = field(default_factory=list)  # the job's last output lines (JUnit <system-out>)
 
 
 def trace_hash(report: dict) -> str:
@@ -157,8 +159,10 @@ def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> l
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return [JobResult(j, False, share(), f"timed out after {timeout} s") for j in jobs]
+        output, _ = proc.communicate()
+        tail = (output or "").strip().splitlines()[-TAIL_LINES:]
+        return [JobResult(j, False, share(), f"timed out after {timeout} s", error_type="timeout", output_tail=tail)
+                for j in jobs]
     finally:
         if stop is not None:
             with stop.lock:
@@ -166,34 +170,44 @@ def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> l
     seconds = share()
     if stop is not None and stop.event.is_set():
         return None  # stopped by the regression: not a result
+    tail = output.strip().splitlines()[-TAIL_LINES:]
     if not out.exists():
-        tail = output.strip().splitlines()[-3:]
-        return [JobResult(j, False, seconds, f"crashed (exit {proc.returncode}): {' | '.join(tail)}") for j in jobs]
+        return [JobResult(j, False, seconds, f"crashed (exit {proc.returncode}): {' | '.join(tail[-3:])}",
+                          error_type="crash", output_tail=tail) for j in jobs]
     try:
         report = json.loads(out.read_text())
     except ValueError as err:
-        return [JobResult(j, False, seconds, f"unreadable report {out}: {err}") for j in jobs]
+        return [JobResult(j, False, seconds, f"unreadable report {out}: {err}", error_type="infrastructure",
+                          output_tail=tail) for j in jobs]
     if not batch:
         return [_judge(first, report, report.get("runs", []), report.get("expected_runs"),
-                       bool(report.get("ok")) and proc.returncode == 0, proc.returncode, seconds)]
+                       bool(report.get("ok")) and proc.returncode == 0, proc.returncode, seconds, tail)]
     expected = {seed: n for seed, n in report.get("expected_runs_per_seed", [])}
     results = []
     for job in jobs:
         runs = [r for r in report.get("runs", []) if r.get("seed") == job.seed]
-        results.append(_judge(job, report, runs, expected.get(job.seed), True, proc.returncode, seconds))
+        results.append(_judge(job, report, runs, expected.get(job.seed), True, proc.returncode, seconds, tail))
     return results
 
 
 def _judge(job: Job, report: dict, runs: list, expected: int | None, process_ok: bool, returncode: int,
-           seconds: float) -> JobResult:
-    """A job passes only if the process finished cleanly and every run of its seed ran and passed."""
+           seconds: float, tail: list | None = None) -> JobResult:
+    """A job passes only if the process finished cleanly and every run of its seed ran and passed. A
+    run that failed a check is a failure; a job whose runs did not all report, or that failed with
+    none of its runs failing, is an error of the job itself."""
     failures = [r["failure"] for r in runs if not r["ok"]]
     complete = expected is not None and len(runs) == expected
     ok = process_ok and not report.get("error") and complete and not failures and bool(runs)
     message = failures[0] if failures else (report.get("error") or "")
     if not ok and not message:
         message = (f"{len(runs)} of {expected} runs completed" if not complete else f"exit {returncode}")
-    return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs)
+    error_type = None if ok or (failures and complete) else "infrastructure"
+    if error_type and failures:
+        message = f"{len(runs)} of {expected} runs completed; {message}"
+    return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs, error_type, list(tail or []))
+
+
+TAIL_LINES = 60  # a job's output kept for its report (JUnit <system-out>)
 
 
 class Progress:

@@ -17,8 +17,8 @@ import os
 import re
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import yaml
 
@@ -26,20 +26,9 @@ from py_model.atomic import write_output
 from py_model.table import table_text
 from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
+from tb.reports.junit import junit_xml
 
 OUT = ROOT / "build" / "regress"
-def junit_xml(results: list[JobResult]) -> str:
-    cases = []
-    for r in sorted(results, key=lambda r: (r.job.test, r.job.seed)):
-        body = "" if r.ok else (f"<failure message={quoteattr(r.message[:500])}>"
-                                f"{escape(r.message)}\nreproduce: {escape(r.job.command())}</failure>")
-        cases.append(f'  <testcase classname="tdx_nmi.{r.job.test}" name="seed{r.job.seed}" '
-                     f'time="{r.seconds:.3f}">{body}</testcase>')
-    failures = sum(not r.ok for r in results)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="regress" tests="{len(results)}" '
-            f'failures="{failures}">\n' + "\n".join(cases) + "\n</testsuite>\n")
-
-
 def summary_table(results: list[JobResult]) -> str:
     rows = [("test", "seeds run", "failed", "first failing seed", "reproduce")]
     for test in sorted({r.job.test for r in results}):
@@ -147,7 +136,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
         return results
 
     progress = Progress(len(jobs))
-    start = time.perf_counter()
+    start, started = time.perf_counter(), datetime.now()
 
     def record(result: JobResult) -> None:
         with stream.open("a") as f:
@@ -182,7 +171,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     cov = coverage.summary()
     coverage.export(OUT / "coverage.yml")
     publish("coverage.txt", coverage.report_text(cov) + "\n")
-    publish("junit.xml", junit_xml(results))
+    publish("junit.xml", junit_xml(results, started))
     statuses = {}
     for r in results:
         statuses[r.job.test] = statuses.get(r.job.test, True) and r.ok

@@ -27,9 +27,9 @@ def test_junit_and_summary_name_the_failing_seed_and_its_command():
     results = [JobResult(Job("random", 1), True, 1.0, ""), JobResult(Job("random", 2), False, 1.0, "boom <&>"),
                JobResult(Job("random", 3), False, 1.0, "bang")]
     root = ET.fromstring(junit_xml(results))
-    assert root.get("tests") == "3" and root.get("failures") == "2"
-    failure = root.find("testcase[@name='seed2']/failure")
-    assert "boom <&>" in failure.get("message") and "make sim TEST=random SEED=2" in failure.text
+    assert root.get("tests") == "3" and root.get("errors") == "2"  # failed with no run to show: the job's error
+    error = root.find("testsuite/testcase[@classname='tdx_nmi.random.seed2']/error")
+    assert "boom <&>" in error.get("message") and "make sim TEST=random SEED=2" in error.text
     table = summary_table(results)
     row = table.splitlines()[1].split()
     assert row[:4] == ["random", "3", "2", "2"] and table.endswith("make sim TEST=random SEED=2")
