@@ -12,6 +12,8 @@
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786]  every test x seeds, locally or on Dask
 #   make scheduler [PORT=8786] | worker SCHEDULER=tcp://host:8786 [THREADS=2]  a Dask cluster for make regress CLUSTER=
+#   make regress RERUN=failed                      exactly the failed jobs of the last regression, with their seeds
+#   make coverage [RESET=1]                        functional coverage merged over this design's regressions
 #   make plan | mutants                            testplan with status; mutation kill table
 #   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
 #   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
@@ -32,7 +34,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: scheduler worker soak venv test test-full sim debug model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: scheduler worker soak venv test test-full sim debug coverage model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -69,7 +71,10 @@ explore: $(STAMP)
 SEEDS ?= 20
 JOBS  ?= 2
 regress: $(STAMP)
-	$(PY) -m tb.flows.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER)))
+	$(PY) -m tb.flows.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER))) $(if $(RERUN),--rerun $(call q,$(RERUN)))
+
+coverage: $(STAMP)
+	$(PY) -m tb.flows.regress coverage $(if $(filter 1,$(RESET)),--reset)
 
 plan: $(STAMP)
 	$(PY) -m tb.flows.regress plan

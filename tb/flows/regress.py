@@ -26,6 +26,7 @@ from py_model.atomic import write_output
 from py_model.table import table_text
 from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
+from tb.reports import results_db
 from tb.reports.junit import junit_xml
 
 OUT = ROOT / "build" / "regress"
@@ -168,21 +169,30 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     for r in results:
         for run in r.runs or []:
             coverage.sample_run(run)
-    cov = coverage.summary()
-    coverage.export(OUT / "coverage.yml")
-    publish("coverage.txt", coverage.report_text(cov) + "\n")
+    this = coverage.summary()
     publish("junit.xml", junit_xml(results, started))
     statuses = {}
     for r in results:
         statuses[r.job.test] = statuses.get(r.job.test, True) and r.ok
     runs = sum(len(r.runs or []) for r in results)
-    latest = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tests": statuses, "coverage": cov["total"],
-              "jobs": len(results), "runs": runs, "wall_seconds": round(wall, 1),
-              "cluster": dict(cluster_stats) if client is not None else None,
-              "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]}}
+    latest = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tests": statuses, "coverage": this["total"],
+              "jobs": len(results), "failed": sum(not r.ok for r in results), "runs": runs,
+              "wall_seconds": round(wall, 1), "cluster": dict(cluster_stats) if client is not None else None,
+              "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]},
+              "failed_jobs": [{"test": r.job.test, "seed": r.job.seed} for r in results if not r.ok]}
+    # Accumulated: this design's coverage and test status across regressions (build/results/).
+    merged, started_new = results_db.merge(results_db.current_hits(), statuses, latest)
+    cov = coverage.summary(merged)
+    latest["coverage_merged"] = cov["total"]
+    coverage.export(OUT / "coverage.yml", cov)
+    publish("coverage.txt", coverage.report_text(cov) + "\n")
     publish("latest.json", json.dumps(latest, indent=1))
 
     print(summary_table(results))
+    if started_new:
+        print(started_new)
+    print(f"this regression's functional coverage: {coverage.figure(this)}; merged over this design's regressions "
+          f"(make coverage):")
     print(coverage.report_text(cov))
     print(f"determinism: {len(repeat)} seeded test(s) re-run with their first seed: "
           + ("identical trace hashes" if not nondeterministic else f"DIFFERENT: {[j.test for j in nondeterministic]}"))
@@ -200,7 +210,8 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     for retry in cluster_stats["retried"]:
         print(f"retried: the batch {', '.join(retry['jobs'])} ran again after its worker died "
               f"(workers: {' -> '.join(retry['workers'])})")
-    print(f"wrote {OUT.relative_to(ROOT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json")
+    print(f"wrote {OUT.relative_to(ROOT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json; "
+          f"merged into {results_db.folder().relative_to(ROOT)} and {results_db.HISTORY.relative_to(ROOT)}")
     for r in failed:
         print(f"reproduce: {r.job.command()}")
         for path in pictures.get(id(r), []):
@@ -251,11 +262,14 @@ def report_interrupted(results: list[JobResult], jobs: list[Job], run_dir: Path,
 
 def print_plan() -> int:
     plan = yaml.safe_load((ROOT / "tb" / "testplan.yaml").read_text())
-    latest_path = OUT / "latest.json"
-    latest = json.loads(latest_path.read_text()) if latest_path.exists() else {"tests": {}}
+    # Every regression of this design counts: each test's status is the one its last regression gave.
+    status = results_db.test_status()
+    latest = {"tests": {t: v["ok"] for t, v in status.items()}}
+    last = max((v["when"] or "" for v in status.values()), default="")
     from tb.stimulus.catalog import TESTS
 
-    print(f"testplan ({len(plan['features'])} features); status from the regression of {latest.get('when', 'never')}")
+    print(f"testplan ({len(plan['features'])} features); status from this design's regressions "
+          f"({len(status)} tests run, the last on {last or 'never'}; build/results/)")
     bad = 0
     for feature in plan["features"]:
         unknown = [t for t in feature["tests"] if t not in TESTS and not t.startswith(("pytest:", "formal:"))]
@@ -271,6 +285,59 @@ def print_plan() -> int:
         print(f"{feature['id']:<22} {status:<20} {feature['goal']}")
         print(f"{'':<22} tests: {', '.join(feature['tests'])}; coverage: {', '.join(feature.get('coverage', []) or ['-'])}")
     return 1 if bad else 0
+
+
+def print_coverage(reset: bool) -> int:
+    from tb.reports import coverage
+
+    if reset:
+        print(f"coverage: started again ({results_db.reset().relative_to(ROOT)} removed)")
+        return 0
+    here = results_db.folder()
+    runs = [h for h in results_db.history() if h.get("design") == here.name]
+    cov = coverage.summary(results_db.merged_hits())
+    print(f"this design (rtl {here.name.split('-')[0]}, model {here.name.split('-')[1]}): {len(runs)} regression(s) "
+          f"merged{', the last on ' + runs[-1]['when'] if runs else ' (none yet: make regress)'}")
+    print(coverage.report_text(cov))
+    here.mkdir(parents=True, exist_ok=True)
+    coverage.export(here / "coverage.yml", cov)
+    coverage.export_html(here / "coverage.html", cov, f"functional coverage, design {here.name}")
+    print(f"wrote {(here / 'coverage.yml').relative_to(ROOT)}, {(here / 'coverage.html').relative_to(ROOT)}")
+    return 0
+
+
+def rerun_failed(parallel: int, cluster: str | None) -> int:
+    """``make regress RERUN=failed``: the failed jobs of the last regression, each with its seed."""
+    path = OUT / "latest.json"
+    if not path.exists():
+        print("error: RERUN=failed: no regression has run here yet (build/regress/latest.json)", file=sys.stderr)
+        return 2
+    try:
+        failed = json.loads(path.read_text())["failed_jobs"]
+    except (ValueError, KeyError):
+        print(f"error: RERUN=failed: {path.relative_to(ROOT)} names no failed jobs (a regression from before "
+              "RERUN existed, or a damaged file): run make regress", file=sys.stderr)
+        return 2
+    if not failed:
+        print("RERUN=failed: the last regression had no failed job; nothing to run")
+        return 0
+    jobs = [Job(f["test"], f["seed"]) for f in failed]
+    print(f"RERUN=failed: {len(jobs)} job(s) of the last regression: "
+          + ", ".join(f"{j.test} SEED={j.seed}" for j in jobs[:8]) + (" ..." if len(jobs) > 8 else ""))
+    client = None
+    if cluster:
+        from tb.flows.cluster import ClusterError, connect
+
+        try:
+            client = connect(cluster)
+        except ClusterError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    try:
+        return _regress(jobs, max(f["seed"] for f in failed), parallel, client)
+    finally:
+        if client is not None:
+            client.close()
 
 
 def main(argv=None) -> int:
@@ -289,10 +356,18 @@ def _main(argv=None) -> int:
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     run.add_argument("--tests", default=None, help="regular expression over test names")
     run.add_argument("--cluster", default=None, help="a Dask scheduler address (tcp://host:8786); default: this machine")
+    run.add_argument("--rerun", choices=["failed"], default=None,
+                     help="failed: exactly the failed jobs of the last regression, with their seeds")
     sub.add_parser("plan")
+    cov = sub.add_parser("coverage", help="this design's functional coverage, merged over its regressions")
+    cov.add_argument("--reset", action="store_true", help="start this design's database again")
     args = parser.parse_args(argv)
     if args.command == "plan":
         return print_plan()
+    if args.command == "coverage":
+        return print_coverage(args.reset)
+    if args.rerun:
+        return rerun_failed(args.jobs, args.cluster)
     # Ctrl-C and SIGTERM (run_command: also when SIGINT was inherited ignored) before or after the
     # jobs end here; during them run_jobs stops the running jobs and keeps the finished ones.
     return regress(args.seeds, args.jobs, args.tests, args.cluster)

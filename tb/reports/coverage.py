@@ -161,13 +161,19 @@ def sample_run(record: dict) -> None:
 ITEMS = ["top.nmi.arrival.cross", "top.pass.cross", "top.corner", "top.host_state.cross", "top.zero_step"]
 
 
-def summary() -> dict:
-    """Per cover item: bins, hit, percentage, holes; and the total over all of them."""
+def summary(hits: dict | None = None) -> dict:
+    """Per cover item: bins, hit, holes; and the total over all of them. ``hits``: {item: {bin (JSON):
+    count}} (the accumulated store, ``tb/reports/results_db.py``); default: this process's samples.
+    The bins are the items' own (cocotb-coverage lists every bin, hit or not, minus ``EXCLUSIONS``)."""
+    import json
+
     out, total, hit = {}, 0, 0
     for name in ITEMS:
         item = coverage_db[name]
         detail = item.detailed_coverage
-        holes = [b for b, n in detail.items() if n < item.at_least]
+        counts = {b: (hits.get(name, {}).get(json.dumps(list(b) if isinstance(b, tuple) else b), 0)
+                      if hits is not None else n) for b, n in detail.items()}
+        holes = [b for b, n in counts.items() if n < item.at_least]
         out[name] = {"bins": len(detail), "hit": len(detail) - len(holes),
                      "holes": [list(b) if isinstance(b, tuple) else b for b in holes]}
         total += len(detail)
@@ -176,8 +182,14 @@ def summary() -> dict:
     return out
 
 
+def figure(s: dict) -> str:
+    """The coverage figure, defined once: bins hit over the bins of every cover item in ``ITEMS`` (the
+    crosses, the corners, the zero-step bins), excluded bins left out. Every report prints this."""
+    return f"{s['total']['hit']}/{s['total']['bins']} bins = {s['total']['percent']}%"
+
+
 def report_text(s: dict) -> str:
-    lines = [f"functional coverage: {s['total']['hit']}/{s['total']['bins']} bins = {s['total']['percent']}%"]
+    lines = [f"functional coverage: {figure(s)}"]
     for name in ITEMS:
         entry = s[name]
         lines.append(f"  {name:<24} {entry['hit']:>3}/{entry['bins']:<3}" +
@@ -188,5 +200,26 @@ def report_text(s: dict) -> str:
     return "\n".join(lines)
 
 
-def export(path) -> None:
-    coverage_db.export_to_yaml(str(path))
+def export(path, s: dict) -> None:
+    """The summary as YAML (the same figure as the text; cocotb-coverage's own export counts the
+    cover points under the crosses too, a second figure nobody asked for)."""
+    import yaml
+
+    from py_model.atomic import write_output
+
+    write_output(path, yaml.safe_dump({"figure": figure(s), **s}, sort_keys=False))
+
+
+def export_html(path, s: dict, title: str) -> None:
+    """A static page of the same summary: the figure, each item's bins and holes."""
+    from html import escape
+
+    from py_model.atomic import write_output
+
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>{s[name]['hit']}/{s[name]['bins']}</td>"
+                   f"<td>{escape(', '.join(map(str, s[name]['holes'])) or '-')}</td></tr>" for name in ITEMS)
+    excluded = "".join(f"<li>{escape(name)} {escape(str(b))}: {escape(reason)}</li>" for name, b, reason in EXCLUSIONS)
+    write_output(path, f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"
+                       f"<body><h1>{escape(title)}</h1><p>functional coverage: <b>{escape(figure(s))}</b></p>"
+                       f"<table border='1' cellpadding='4'><tr><th>cover item</th><th>bins hit</th><th>holes</th></tr>"
+                       f"{rows}</table><h2>excluded bins</h2><ul>{excluded}</ul></body></html>\n")
