@@ -21,7 +21,7 @@
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
 #   make soak [TARGET=vboard|sim|board] [SECONDS=60] [CONFIG=all|legacy,...] [PORT=]  the firmware under an NMI storm,
 #                                                  counters read back as it runs, the spec's signs asserted
-#   make list | rtl | clean
+#   make list | rtl | clean | help                 (rtl: build/rtl/nmi_top.v and nmi_soc.v, stable names, and the hashed copies)
 #   make lint                                      ruff on the Python, verilator --lint-only -Wall on the Verilog
 
 PYTHON ?= python3
@@ -34,7 +34,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: scheduler worker soak venv test test-full sim debug coverage model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: help scheduler worker soak venv test test-full sim debug coverage model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -120,6 +120,10 @@ list: $(STAMP)
 
 rtl: $(STAMP)
 	$(PY) -m rtl
+
+# The command table: the comment block at the top of this file.
+help:
+	@sed -n '2,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed -e 's/^# \{0,1\}//' -e '/^$$/d'
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rtl py_model tb tests
