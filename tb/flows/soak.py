@@ -16,6 +16,7 @@ passes/s (wall clock), simulated cycles/s, and the verdict:
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -111,7 +112,7 @@ def summarize(config: str, snaps: list[dict], damaged: int) -> dict:
     if len(snaps) > 1 and last["snapshot"] - first["snapshot"] != len(snaps) - 1:
         missing = last["snapshot"] - first["snapshot"] + 1 - len(snaps)
         print(f"  {config}: {missing} snapshot(s) lost in transit (sequence numbers), {damaged} damaged")
-    return {"config": config, "last": last, "snapshots": len(snaps), "damaged": damaged,
+    return {"config": config, "last": last, "snapshots": len(snaps), "damaged": damaged, "series": list(snaps),
             "problem": expectation(config, first, mid, last),
             "nmis_per_s": (last["nmis"] - first["nmis"]) / span, "passes_per_s": (last["passes"] - first["passes"]) / span,
             "cycles_per_s": cycles / span if len(snaps) > 1 else 0.0, "seconds": last["wall"]}
@@ -167,6 +168,27 @@ def run_sim(config: str, seconds: float, bugs=(), quiet: bool = False, waves: bo
     return summarize(config, data["snapshots"], data["damaged"])
 
 
+COUNTERS = ("nmis", "passes", "unknown", "swallow", "inversions", "drops")
+
+
+def record_snapshots(results: list[dict], target: str) -> Path:
+    """Each configuration's snapshots as JSONL (one per line, as read) and a plot of its counters over
+    wall time, in ``build/soak/<time>-<target>/``: a counter still growing at the end is a rising line."""
+    from py_model.atomic import write_output
+    from tb.reports.plots import line_chart
+
+    folder = ROOT / "build" / "soak" / f"{time.strftime('%Y%m%d-%H%M%S')}-{target}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for r in results:
+        snaps = r.get("series", [])
+        write_output(folder / f"{r['config']}.jsonl", "".join(json.dumps(s) + "\n" for s in snaps))
+        series = {name: [(s["wall"], s[name]) for s in snaps if name in s] for name in COUNTERS}
+        verdict = "as the spec says" if r["problem"] is None else f"FAIL {r['problem']}"
+        write_output(folder / f"{r['config']}.svg", line_chart(f"soak {r['config']} on {target}: {verdict}", series,
+                                                              "wall time (s)", "count", normalise=True))
+    return folder
+
+
 def main(argv=None) -> int:
     from tb.flows.cli import run_command
 
@@ -219,6 +241,7 @@ def _main(argv=None) -> int:
         ok &= r["problem"] is None
         print(f"{r['config']:<18} {r['nmis_per_s']:>9,.0f} {r['passes_per_s']:>9,.0f} {r['cycles_per_s']:>11,.0f} "
               f"{s['nmis']:>9,} {s['unknown']:>8,} {s['swallow']:>9,} {s['inversions']:>10,} {s['drops']:>8,}  {verdict}")
+    print(f"snapshots and plots: {record_snapshots(results, args.target).relative_to(ROOT)}")
     if not ok:
         print(f"reproduce: make soak TARGET={args.target} SECONDS={args.seconds} CONFIG="
               + ",".join(r["config"] for r in results if r["problem"]) + (f" BUG={','.join(args.bug)}" if args.bug else ""))
