@@ -15,8 +15,11 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from py_model import run_model
+from py_model.atomic import write_output
+from tb import ROOT
 
 ENTRIES = 30
 SOFTCORE_RAW_S = 5  # seconds of the soak core on raw Verilator (the softcore's raw figure)
@@ -153,7 +156,40 @@ def _main(argv=None) -> int:
     if os.environ.get("NIGHTLY") != "1":
         print(f"  not run  the {NIGHTLY_SEEDS}-seed nightly under {NIGHTLY_TARGET_S // 60} min: "
               "make bench NIGHTLY=1 runs it too (minutes)")
+    figures_now = {**{name[2:]: value for name, value in rate.items()}, "per-cycle interactive": strict,
+                   "short scenarios runs/s": short,
+                   "softcore cocotb cycles/s": softcore["cycles"] / softcore["seconds"],
+                   "softcore raw cycles/s": cycles_raw / wall_raw}
+    print(f"history: {record_history(figures_now, {name: met for name, met, _ in targets}).relative_to(ROOT)}")
     return 0
+
+
+HISTORY = ROOT / "build" / "bench" / "history.jsonl"
+
+
+def record_history(figures: dict, targets: dict) -> Path:
+    """Append this run's figures to ``build/bench/history.jsonl`` and plot every run so far
+    (``history.svg``: each figure over the runs, scaled to its own maximum; the RTL hash of each run
+    is in the JSONL, so a step in a line can be traced to the change that made it)."""
+    from rtl.generate import generate
+    from tb.reports.plots import line_chart
+
+    HISTORY.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "rtl": generate()[1], "figures": figures,
+             "targets": targets}
+    with HISTORY.open("a") as f:  # one line appended whole per run
+        f.write(json.dumps(entry) + "\n")
+    runs = []
+    for line in HISTORY.read_text().splitlines():
+        try:
+            runs.append(json.loads(line))
+        except ValueError:
+            continue  # a damaged line is skipped in the plot, kept in the file
+    series = {name: [(i, run["figures"][name]) for i, run in enumerate(runs) if name in run.get("figures", {})]
+              for name in figures}
+    write_output(HISTORY.with_suffix(".svg"), line_chart(f"make bench over {len(runs)} run(s)", series,
+                                                         "run", "figure", normalise=True))
+    return HISTORY
 
 
 if __name__ == "__main__":
