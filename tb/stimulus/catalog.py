@@ -162,8 +162,11 @@ def random_scenarios(seed: int, count: int = 12) -> list[Scenario]:
                         exit=rng.choice([5, 6, 8, 16]), handler=rng.choice([3, 8, 12]),
                         late=rng.choice([0, 2, 6]), poll=0, fault=rng.choice([1, 3]))
         if rng.random() < 0.25:  # the module's zero-step mitigation (B6), with short windows and step counts
-            config = config.with_(steps=rng.randint(1, 5), step=rng.choice([1, 2, 3, 5]),
-                                  step_window=rng.choice([1, 2, 4, 8]))
+            # Mostly short, sometimes at the knobs' far ends (the source draws 1..32 steps; counts
+            # and lengths with high bits set are where `make mcy` finds the count logic's holes).
+            config = config.with_(steps=rng.choice([1, 2, 3, 4, 5, 1, 2, 3, 8, 12, 33]),
+                                  step=rng.choice([1, 2, 3, 5, 1, 2, 3, 5, 70]),
+                                  step_window=rng.choice([1, 2, 4, 8, 1, 2, 4, 8, 100]))
         if config.steps and rng.random() < 0.5:
             steps = zero_step_case(rng, config)
         elif rng.random() < 0.4:
