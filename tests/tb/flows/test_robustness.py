@@ -130,8 +130,8 @@ def test_bad_arguments_are_one_line_before_any_work(args, fragment):
 def test_a_damaged_cached_build_is_rebuilt():
     from tb.sim.verilator import ensure_build
 
-    _, build_dir, _, _, _ = ensure_build(quiet=True)
-    binary = build_dir / "nmi_top"
+    _, build_dir, _, _, top = ensure_build(quiet=True)
+    binary = build_dir / top  # the bench wrapper's binary (nmi_top_bench)
     binary.write_bytes(os.urandom(4096))  # a damaged binary (a disk error, an interrupted copy)
     proc = runner("sim", "no_td", "--seed", "1", "--no-svg")
     assert proc.returncode == 0, proc.stdout + proc.stderr
