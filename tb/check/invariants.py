@@ -112,7 +112,7 @@ class InvariantChecker:
                                        f"{'is' if nmi_exit else 'is not'} an NMI exit): edge @{cycle}")
             if self.resumed_at is not None:  # the count (see _count): an asynchronous exit ends stepping only
                 # when the module has resumed the TD ``steps`` times; the TD's own exit ends it at any time
-                used = self.resumed + (cycle - self.resumed_at - 1) // self.cfg.step  # MTF exits before this edge
+                used = self._used(cycle)
                 is_async = unstep.get("mtf") or any(t.kind == "exit" and t.get("reason") in (NMI_EXIT, INTR_EXIT)
                                                     for t in txns)
                 if is_async and used != self.cfg.steps:
@@ -154,14 +154,18 @@ class InvariantChecker:
             return
         if self.resumed_at is None:
             return
-        # Single steps ended by an MTF exit since the last step or absorb (the edge ending a step's
-        # cycles is its VM entry; an exit request on that edge is the step's exit instead).
-        mtfs = (txn.cycle - self.resumed_at - 1) // self.cfg.step
         if kind == "absorb":
+            used = self._used(txn.cycle)
             self.nmi_seen |= not txn.get("intr")
-            self._require(self.resumed + mtfs < self.cfg.steps, txn, f"B6: an exit absorbed after the count ran out "
-                          f"({self.resumed + mtfs} of {self.cfg.steps} resumptions used)")
-            self.resumed, self.resumed_at = self.resumed + mtfs + 1, txn.cycle
+            self._require(used < self.cfg.steps, txn, f"B6: an exit absorbed after the count ran out "
+                          f"({used} of {self.cfg.steps} resumptions used)")
+            self.resumed, self.resumed_at = used + 1, txn.cycle
+
+    def _used(self, cycle: int) -> int:
+        """Resumptions used before edge ``cycle``: those counted so far, plus the single steps ended by an
+        MTF exit since the last step or absorb (the edge ending a step's cycles is its VM entry; an exit
+        request on that edge is the step's exit instead)."""
+        return self.resumed + (cycle - self.resumed_at - 1) // self.cfg.step
 
     def _require(self, ok: bool, txn, rule: str) -> None:
         if not ok:

@@ -85,6 +85,19 @@ def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | N
     if not jobs:
         print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
+    return run_on(jobs, seeds, parallel, cluster)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user reads it: relative to the tree when inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def run_on(jobs: list[Job], seeds: int, parallel: int, cluster: str | None) -> int:
+    """``jobs`` on this machine, or on the Dask cluster at ``cluster`` (connected, then closed)."""
     client = None
     if cluster:
         from tb.flows.cluster import ClusterError, connect
@@ -315,7 +328,7 @@ def rerun_failed(parallel: int, cluster: str | None) -> int:
     try:
         failed = json.loads(path.read_text())["failed_jobs"]
     except (ValueError, KeyError):
-        print(f"error: RERUN=failed: {path.relative_to(ROOT)} names no failed jobs (a regression from before "
+        print(f"error: RERUN=failed: {_shown(path)} names no failed jobs (a regression from before "
               "RERUN existed, or a damaged file): run make regress", file=sys.stderr)
         return 2
     if not failed:
@@ -324,20 +337,7 @@ def rerun_failed(parallel: int, cluster: str | None) -> int:
     jobs = [Job(f["test"], f["seed"]) for f in failed]
     print(f"RERUN=failed: {len(jobs)} job(s) of the last regression: "
           + ", ".join(f"{j.test} SEED={j.seed}" for j in jobs[:8]) + (" ..." if len(jobs) > 8 else ""))
-    client = None
-    if cluster:
-        from tb.flows.cluster import ClusterError, connect
-
-        try:
-            client = connect(cluster)
-        except ClusterError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    try:
-        return _regress(jobs, max(f["seed"] for f in failed), parallel, client)
-    finally:
-        if client is not None:
-            client.close()
+    return run_on(jobs, max(f["seed"] for f in failed), parallel, cluster)
 
 
 def main(argv=None) -> int:

@@ -72,10 +72,12 @@ def test_rerun_failed_runs_exactly_the_last_failures(tmp_path, monkeypatch, caps
     (tmp_path / "latest.json").write_text(json.dumps({"failed_jobs": [{"test": "random", "seed": 7},
                                                                       {"test": "library", "seed": 1}]}))
     ran = {}
-    monkeypatch.setattr(regress, "_regress", lambda jobs, seeds, parallel, client: ran.setdefault("jobs", jobs) and 0)
+    monkeypatch.setattr(regress, "run_on", lambda jobs, seeds, parallel, cluster: ran.setdefault("jobs", jobs) and 0)
     assert regress.rerun_failed(2, None) == 0
     assert [(j.test, j.seed) for j in ran["jobs"]] == [("random", 7), ("library", 1)]
     (tmp_path / "latest.json").write_text(json.dumps({"failed_jobs": []}))
     assert regress.rerun_failed(2, None) == 0 and "nothing to run" in capsys.readouterr().out
+    (tmp_path / "latest.json").write_text(json.dumps({"tests": {}}))  # from before RERUN existed
+    assert regress.rerun_failed(2, None) == 2 and "names no failed jobs" in capsys.readouterr().err
     (tmp_path / "latest.json").unlink()
     assert regress.rerun_failed(2, None) == 2
