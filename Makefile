@@ -14,6 +14,7 @@
 #   make scheduler [PORT=8786] | worker SCHEDULER=tcp://host:8786 [THREADS=2]  a Dask cluster for make regress CLUSTER=
 #   make regress RERUN=failed                      exactly the failed jobs of the last regression, with their seeds
 #   make coverage [RESET=1]                        functional coverage merged over this design's regressions
+#   make report                                    rebuild the regression dashboard (build/regress/dashboard.html)
 #   make plan | mutants                            testplan with status; mutation kill table
 #   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
 #   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
@@ -34,7 +35,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help scheduler worker soak venv test test-full sim debug coverage model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: report help scheduler worker soak venv test test-full sim debug coverage model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -75,6 +76,9 @@ regress: $(STAMP)
 
 coverage: $(STAMP)
 	$(PY) -m tb.flows.regress coverage $(if $(filter 1,$(RESET)),--reset)
+
+report: $(STAMP)
+	$(PY) -m tb.flows.regress report
 
 plan: $(STAMP)
 	$(PY) -m tb.flows.regress plan

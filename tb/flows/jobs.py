@@ -53,6 +53,7 @@ class JobResult:
     runs: list | None = None
     error_type: str | None = None  # the job itself failed: "crash", "timeout", "infrastructure" (JUnit <error>)
     output_tail: list = field(default_factory=list)  # the job's last output lines (JUnit <system-out>)
+    log: str | None = None  # the simulator's log of the job's process
 
 
 def trace_hash(report: dict) -> str:
@@ -204,7 +205,8 @@ def _judge(job: Job, report: dict, runs: list, expected: int | None, process_ok:
     error_type = None if ok or (failures and complete) else "infrastructure"
     if error_type and failures:
         message = f"{len(runs)} of {expected} runs completed; {message}"
-    return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs, error_type, list(tail or []))
+    return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs, error_type, list(tail or []),
+                     report.get("log"))
 
 
 TAIL_LINES = 60  # a job's output kept for its report (JUnit <system-out>)

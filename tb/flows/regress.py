@@ -26,7 +26,7 @@ from py_model.atomic import write_output
 from py_model.table import table_text
 from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
-from tb.reports import results_db
+from tb.reports import dashboard, results_db
 from tb.reports.junit import junit_xml
 
 OUT = ROOT / "build" / "regress"
@@ -120,7 +120,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
              if client is not None else f"{parallel} in parallel, {processes} simulator processes "
                                         f"(up to {per_process} seeds each)")
     print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {where}; "
-          f"files in {run_dir.relative_to(ROOT)}", flush=True)
+          f"files in {_shown(run_dir)}", flush=True)
     cluster_stats = {"retried": []}
 
     def execute(batch: list[Job], on_result=None) -> list[JobResult]:
@@ -143,7 +143,8 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
         with stream.open("a") as f:
             f.write(json.dumps({"test": result.job.test, "seed": result.job.seed, "ok": result.ok,
                                 "seconds": round(result.seconds, 3), "message": result.message,
-                                "trace_hash": result.trace_hash, "reproduce": result.job.command()}) + "\n")
+                                "trace_hash": result.trace_hash, "reproduce": result.job.command(),
+                                "log": result.log}) + "\n")
         publish("results.jsonl", stream.read_text())
         progress.step(result)
 
@@ -200,7 +201,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     pictures = draw_failures(failed, run_dir / "timelines")
     if pictures:
         latest["failures"] = [{"test": r.job.test, "seed": r.job.seed, "reproduce": r.job.command(),
-                               "timelines": [str(p.relative_to(ROOT)) for p in pictures.get(id(r), [])]}
+                               "timelines": [_shown(p) for p in pictures.get(id(r), [])]}
                               for r in failed]
         publish("latest.json", json.dumps(latest, indent=1))
     workers = (f"{cluster_stats['workers']} cluster workers ({cluster_stats['batches']} batches of up to "
@@ -210,13 +211,22 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     for retry in cluster_stats["retried"]:
         print(f"retried: the batch {', '.join(retry['jobs'])} ran again after its worker died "
               f"(workers: {' -> '.join(retry['workers'])})")
-    print(f"wrote {OUT.relative_to(ROOT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json; "
-          f"merged into {results_db.folder().relative_to(ROOT)} and {results_db.HISTORY.relative_to(ROOT)}")
+    print(f"wrote {_shown(OUT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json; "
+          f"merged into {_shown(results_db.folder())} and {_shown(results_db.HISTORY)}")
     for r in failed:
         print(f"reproduce: {r.job.command()}")
         for path in pictures.get(id(r), []):
-            print(f"  timeline: {path.relative_to(ROOT)}")
+            print(f"  timeline: {_shown(path)}")
+    print(f"dashboard: {_shown(dashboard.build(OUT))}")
     return 1 if failed or nondeterministic else 0
+
+
+def _shown(path) -> str:
+    """A path as the user reads it: relative to the tree when inside it."""
+    try:
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def draw_failures(failed: list[JobResult], folder: Path) -> dict[int, list[Path]]:
@@ -250,7 +260,7 @@ def report_interrupted(results: list[JobResult], jobs: list[Job], run_dir: Path,
         print(summary_table(results))
     failed = [r for r in results if not r.ok]
     print(f"INTERRUPTED after {wall:.1f} s: {len(results)} of {len(jobs)} jobs finished and are recorded in "
-          f"{(OUT / 'results.jsonl').relative_to(ROOT)} ({len(results) - len(failed)} passed, {len(failed)} failed); "
+          f"{(_shown(OUT / 'results.jsonl'))} ({len(results) - len(failed)} passed, {len(failed)} failed); "
           f"{len(not_run)} did not run{': ' + note if note else ''}")
     if not_run:
         shown = ", ".join(f"{j.test}:{j.seed}" for j in not_run[:12])
@@ -291,7 +301,7 @@ def print_coverage(reset: bool) -> int:
     from tb.reports import coverage
 
     if reset:
-        print(f"coverage: started again ({results_db.reset().relative_to(ROOT)} removed)")
+        print(f"coverage: started again ({_shown(results_db.reset())} removed)")
         return 0
     here = results_db.folder()
     runs = [h for h in results_db.history() if h.get("design") == here.name]
@@ -302,7 +312,7 @@ def print_coverage(reset: bool) -> int:
     here.mkdir(parents=True, exist_ok=True)
     coverage.export(here / "coverage.yml", cov)
     coverage.export_html(here / "coverage.html", cov, f"functional coverage, design {here.name}")
-    print(f"wrote {(here / 'coverage.yml').relative_to(ROOT)}, {(here / 'coverage.html').relative_to(ROOT)}")
+    print(f"wrote {(_shown(here / 'coverage.yml'))}, {(_shown(here / 'coverage.html'))}")
     return 0
 
 
@@ -315,7 +325,7 @@ def rerun_failed(parallel: int, cluster: str | None) -> int:
     try:
         failed = json.loads(path.read_text())["failed_jobs"]
     except (ValueError, KeyError):
-        print(f"error: RERUN=failed: {path.relative_to(ROOT)} names no failed jobs (a regression from before "
+        print(f"error: RERUN=failed: {_shown(path)} names no failed jobs (a regression from before "
               "RERUN existed, or a damaged file): run make regress", file=sys.stderr)
         return 2
     if not failed:
@@ -359,6 +369,7 @@ def _main(argv=None) -> int:
     run.add_argument("--rerun", choices=["failed"], default=None,
                      help="failed: exactly the failed jobs of the last regression, with their seeds")
     sub.add_parser("plan")
+    sub.add_parser("report", help="rebuild the regression dashboard from what is on disk")
     cov = sub.add_parser("coverage", help="this design's functional coverage, merged over its regressions")
     cov.add_argument("--reset", action="store_true", help="start this design's database again")
     args = parser.parse_args(argv)
@@ -366,6 +377,9 @@ def _main(argv=None) -> int:
         return print_plan()
     if args.command == "coverage":
         return print_coverage(args.reset)
+    if args.command == "report":
+        print(f"dashboard: {_shown(dashboard.build(OUT))}")
+        return 0
     if args.rerun:
         return rerun_failed(args.jobs, args.cluster)
     # Ctrl-C and SIGTERM (run_command: also when SIGINT was inherited ignored) before or after the
