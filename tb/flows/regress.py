@@ -40,7 +40,7 @@ def summary_table(results: list[JobResult]) -> str:
     return table_text(rows)
 
 
-def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
+def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False) -> list[Job]:
     from tb.stimulus.catalog import TESTS
 
     jobs = []
@@ -48,7 +48,7 @@ def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
         if tests_regex and not re.search(tests_regex, name):
             continue
         for seed in range(1, (seeds if test.seeded else 1) + 1):
-            jobs.append(Job(name, seed))
+            jobs.append(Job(name, seed, coverage=coverage))
     return jobs
 
 
@@ -76,12 +76,13 @@ def publish(name: str, text: str) -> None:
     write_output(OUT / name, text)
 
 
-def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None) -> int:
+def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None,
+            coverage: bool = False) -> int:
     problem = check_arguments(seeds, parallel, tests_regex)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    jobs = plan_jobs(seeds, tests_regex)
+    jobs = plan_jobs(seeds, tests_regex, coverage)
     if not jobs:
         print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
@@ -187,6 +188,9 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     latest["coverage_merged"] = cov["total"]
     coverage.export(OUT / "coverage.yml", cov)
     publish("coverage.txt", coverage.report_text(cov) + "\n")
+    code = code_coverage_of(results)
+    if code is not None:
+        latest["code_coverage"] = code
     publish("latest.json", json.dumps(latest, indent=1))
 
     print(summary_table(results))
@@ -195,6 +199,12 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     print(f"this regression's functional coverage: {coverage.figure(this)}; merged over this design's regressions "
           f"(make coverage):")
     print(coverage.report_text(cov))
+    if code is not None:
+        print("code coverage of the RTL, merged over the regression's processes: " + ", ".join(
+            f"{k} {v['hit']}/{v['points']} ({v['percent']}%)" for k, v in sorted(code["figures"].items()))
+            + f"; lcov (Amaranth lines): {_shown(code['lcov'])}"
+            + (f"; html: {_shown(code['html'])}" if code.get("html") else f"; {code.get('html_note')}")
+            + f"; {len(code['unreached'])} line points never reached, listed in {_shown(code['unreached_file'])}")
     print(f"determinism: {len(repeat)} seeded test(s) re-run with their first seed: "
           + ("identical trace hashes" if not nondeterministic else f"DIFFERENT: {[j.test for j in nondeterministic]}"))
     failed = [r for r in results if not r.ok]
@@ -227,6 +237,23 @@ def _shown(path) -> str:
         return str(Path(path).relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+def code_coverage_of(results: list[JobResult]) -> dict | None:
+    """COVERAGE=1: every process's counters merged (a batch's seeds share one file, counted once),
+    reported in build/regress/code_coverage/; None when no job ran the coverage build."""
+    from tb.reports import code_coverage
+
+    dats = sorted({r.coverage_dat for r in results if r.coverage_dat})
+    if not any(r.job.coverage for r in results):
+        return None
+    if not dats:
+        return {"figures": {}, "lcov": "", "unreached": [], "unreached_file": "",
+                "html_note": "no process wrote coverage counters"}
+    out = code_coverage.report(code_coverage.merge(Path(d) for d in dats), OUT / "code_coverage")
+    listing = OUT / "code_coverage" / "unreached.txt"
+    write_output(listing, "".join(line + "\n" for line in out["unreached"]))
+    return {**out, "processes": len(dats), "unreached_file": str(listing)}
 
 
 def draw_failures(failed: list[JobResult], folder: Path) -> dict[int, list[Path]]:
@@ -366,6 +393,7 @@ def _main(argv=None) -> int:
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     run.add_argument("--tests", default=None, help="regular expression over test names")
     run.add_argument("--cluster", default=None, help="a Dask scheduler address (tcp://host:8786); default: this machine")
+    run.add_argument("--coverage", action="store_true", help="the code-coverage build: line and toggle coverage")
     run.add_argument("--rerun", choices=["failed"], default=None,
                      help="failed: exactly the failed jobs of the last regression, with their seeds")
     sub.add_parser("plan")
@@ -384,7 +412,7 @@ def _main(argv=None) -> int:
         return rerun_failed(args.jobs, args.cluster)
     # Ctrl-C and SIGTERM (run_command: also when SIGINT was inherited ignored) before or after the
     # jobs end here; during them run_jobs stops the running jobs and keeps the finished ones.
-    return regress(args.seeds, args.jobs, args.tests, args.cluster)
+    return regress(args.seeds, args.jobs, args.tests, args.cluster, args.coverage)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,15 @@ def _heat(merged: dict) -> list[dict]:
     return items
 
 
+def _code(latest: dict) -> str:
+    code = latest.get("code_coverage")
+    if not code:
+        return "Not measured in the last regression (make regress COVERAGE=1 measures it)."
+    figures = ", ".join(f"{k} {v['hit']}/{v['points']} ({v['percent']}%)" for k, v in sorted(code["figures"].items()))
+    return (f"{figures}, merged over {code.get('processes', 0)} simulator processes; "
+            f"{len(code.get('unreached', []))} line points never reached (build/regress/code_coverage/unreached.txt)")
+
+
 def _formal() -> str:
     path = ROOT / "build" / "formal" / "summary.json"
     if not path.exists():
@@ -154,8 +163,7 @@ def build(regress_dir: Path | None = None) -> Path:
     page = Environment(autoescape=select_autoescape(default=True)).from_string(TEMPLATE).render(
         title="tdx-nmi-dv regression dashboard", latest=latest, design=key, jobs=_jobs(regress_dir, latest),
         figure=coverage.figure(coverage.summary(results_db.merged_hits(key))), heat=_heat(results_db.merged_hits(key)),
-        code_coverage="Not measured: the Verilator builds have no line or toggle coverage yet (make regress "
-                      "COVERAGE=1 is still to be built).",
+        code_coverage=_code(latest),
         formal=_formal(), mcy=_mcy(), plots=_plots(history))
     out = regress_dir / "dashboard.html"
     write_output(out, page)
