@@ -26,7 +26,7 @@ from py_model.atomic import write_output
 from py_model.table import table_text
 from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
-from tb.reports import dashboard, results_db
+from tb.reports import dashboard, results_db, ucis_export
 from tb.reports.junit import junit_xml
 
 OUT = ROOT / "build" / "regress"
@@ -187,6 +187,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     cov = coverage.summary(merged)
     latest["coverage_merged"] = cov["total"]
     coverage.export(OUT / "coverage.yml", cov)
+    ucis_export.export(merged, OUT / "coverage.ucis.xml")
     publish("coverage.txt", coverage.report_text(cov) + "\n")
     code = code_coverage_of(results)
     if code is not None:
@@ -221,7 +222,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     for retry in cluster_stats["retried"]:
         print(f"retried: the batch {', '.join(retry['jobs'])} ran again after its worker died "
               f"(workers: {' -> '.join(retry['workers'])})")
-    print(f"wrote {_shown(OUT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json; "
+    print(f"wrote {_shown(OUT)}/junit.xml, results.jsonl, coverage.yml, coverage.ucis.xml, coverage.txt, latest.json; "
           f"merged into {_shown(results_db.folder())} and {_shown(results_db.HISTORY)}")
     for r in failed:
         print(f"reproduce: {r.job.command()}")
@@ -339,7 +340,9 @@ def print_coverage(reset: bool) -> int:
     here.mkdir(parents=True, exist_ok=True)
     coverage.export(here / "coverage.yml", cov)
     coverage.export_html(here / "coverage.html", cov, f"functional coverage, design {here.name}")
-    print(f"wrote {(_shown(here / 'coverage.yml'))}, {(_shown(here / 'coverage.html'))}")
+    ucis_export.export(results_db.merged_hits(), here / "coverage.ucis.xml")
+    print(f"wrote {_shown(here / 'coverage.yml')}, {_shown(here / 'coverage.html')}, "
+          f"{_shown(here / 'coverage.ucis.xml')} (UCIS)")
     return 0
 
 

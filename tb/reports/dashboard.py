@@ -148,9 +148,10 @@ def _plots(history: list[dict]) -> list[str]:
                                                                                                    strict=True)]
     rate = [(i, 60.0 * h["jobs"] / max(h.get("wall_seconds", 0) or 1, 1e-9)) for i, h in zip(index, history,
                                                                                              strict=True)]
-    return [line_chart("jobs passed (%) and functional coverage (%, merged)", {"passed": passed, "coverage": cov},
-                       "regression", "percent"),
-            line_chart("throughput", {"jobs/min": rate}, "regression", "jobs per minute")]
+    n = len(history)
+    return [line_chart(f"jobs passed (%) and functional coverage (%, merged) over {n} regressions",
+                       {"passed": passed, "coverage": cov}, "regression", "percent"),
+            line_chart(f"throughput over {n} regressions", {"jobs/min": rate}, "regression", "jobs per minute")]
 
 
 def build(regress_dir: Path | None = None) -> Path:

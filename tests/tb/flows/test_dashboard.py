@@ -45,9 +45,14 @@ def test_a_failing_regression_is_shown_in_the_browser(tmp_path, monkeypatch):
         assert (page.parent / link).exists() or link.startswith("file:"), link
     assert 'id="verdict"' in dom and "1 failed" in dom and "<svg" in dom
 
+    # A second regression, a subset: both are in the history the page plots.
+    assert regress._regress([Job("no_td", 1)], 1, 2, None) == 0
+    dom, console = render(page, tmp_path)
+    assert "over 2 regressions" in dom and "CONSOLE" not in console
+
     # make report rebuilds the same page from what is on disk.
     page.unlink()
-    assert dashboard.build(tmp_path / "regress") == page and "failing-nmi_seamret-1" in page.read_text()
+    assert dashboard.build(tmp_path / "regress") == page and "over 2 regressions" in page.read_text()
 
 
 def test_the_browser_check_can_fail(tmp_path):
