@@ -13,7 +13,9 @@
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786]  every test x seeds, locally or on Dask
 #   make scheduler [PORT=8786] | worker SCHEDULER=tcp://host:8786 [THREADS=2]  a Dask cluster for make regress CLUSTER=
 #   make regress RERUN=failed                      exactly the failed jobs of the last regression, with their seeds
+#   make regress COVERAGE=1, make sim ... COVERAGE=1  line and toggle coverage of the RTL (lcov on the Amaranth lines; HTML with Debian's lcov)
 #   make coverage [RESET=1]                        functional coverage merged over this design's regressions
+#   make report                                    rebuild the regression dashboard (build/regress/dashboard.html)
 #   make plan | mutants                            testplan with status; mutation kill table
 #   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
 #   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
@@ -34,7 +36,7 @@ comma  := ,
 q = '$(subst ','\'',$(1))'
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help scheduler worker soak venv test test-full sim debug coverage model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
+.PHONY: report help scheduler worker soak venv test test-full sim debug coverage model scenario explore bench formal regress plan mutants mcy bitstream program list rtl lint clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -50,7 +52,7 @@ test-full: $(STAMP)
 	$(PY) -m pytest
 
 sim: $(STAMP)
-	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(if $(filter 1,$(STRICT)),--strict) $(if $(OUT),--out $(call q,$(OUT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
+	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(WAVES),--waves) $(if $(filter 1,$(COVERAGE)),--coverage) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(if $(filter 1,$(STRICT)),--strict) $(if $(OUT),--out $(call q,$(OUT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
 
 debug: $(STAMP)
 	$(if $(TEST),,@echo "usage: make debug TEST=<test> SEED=<n> [MODE=] [BUG=] [FW_BUG=]  (the failing run's reproduce line)"; exit 2)
@@ -71,10 +73,13 @@ explore: $(STAMP)
 SEEDS ?= 20
 JOBS  ?= 2
 regress: $(STAMP)
-	$(PY) -m tb.flows.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER))) $(if $(RERUN),--rerun $(call q,$(RERUN)))
+	$(PY) -m tb.flows.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER))) $(if $(RERUN),--rerun $(call q,$(RERUN))) $(if $(filter 1,$(COVERAGE)),--coverage)
 
 coverage: $(STAMP)
 	$(PY) -m tb.flows.regress coverage $(if $(filter 1,$(RESET)),--reset)
+
+report: $(STAMP)
+	$(PY) -m tb.flows.regress report
 
 plan: $(STAMP)
 	$(PY) -m tb.flows.regress plan

@@ -82,15 +82,18 @@ def hide_anonymous(text: str) -> str:
     return _ANONYMOUS.sub(rename, text)
 
 
-def verilog_text(bugs=(), top: str = TOP_NAME, **params) -> str:
+def verilog_text(bugs=(), top: str = TOP_NAME, src: bool = False, **params) -> str:
+    """``src``: keep Amaranth's source attributes (``(* src = "rtl/...py:N" *)``), which the code-coverage
+    build reads to map Verilog lines back to the Amaranth source."""
     check_bugs(bugs)  # before constructing, so a refused name leaves no orphan elaboratable
-    return hide_anonymous(verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=False))
+    return hide_anonymous(verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=src))
 
 
-def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME, **params) -> tuple[Path, str]:
+def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME, src: bool = False,
+             **params) -> tuple[Path, str]:
     """Write the Verilog; return (path, short hash of its text). ``params``: the top's own (the soak
     core's firmware)."""
-    text = verilog_text(bugs, top, **params)
+    text = verilog_text(bugs, top, src, **params)
     # The hash covers the sources the top instantiates too, so a different CPU is another build.
     digest = hashlib.sha256(text.encode() + b"".join(p.read_bytes() for p in extra_sources(top))).hexdigest()[:12]
     out_dir = out_dir or ROOT / "build" / "rtl"

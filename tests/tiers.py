@@ -37,6 +37,10 @@ FULL_TESTS = {
     "test_out_is_one_format_in_every_mode",
     "test_any_subset_of_expect_is_judged_in_every_mode",
     "test_the_soak_on_the_simulator_leaves_waves_that_open",
+    "test_fusesoc_lints_the_generated_rtl",
+    "test_the_coverage_build_measures_a_run_on_the_amaranth_lines",
+    "test_the_wheel_holds_every_package_and_data_file",
+    "test_a_failing_regression_is_shown_in_the_browser",
 }
 
 

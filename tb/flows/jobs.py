@@ -36,6 +36,7 @@ class Job:
     tag: str = ""
     mode: str = "interactive"
     fw_bugs: tuple = ()  # deliberate firmware defects (softcore mode)
+    coverage: bool = False  # the code-coverage build (make regress COVERAGE=1)
 
     def command(self) -> str:
         return (f"make sim TEST={self.test} SEED={self.seed}" + (f" BUG={','.join(self.bugs)}" if self.bugs else "")
@@ -53,6 +54,8 @@ class JobResult:
     runs: list | None = None
     error_type: str | None = None  # the job itself failed: "crash", "timeout", "infrastructure" (JUnit <error>)
     output_tail: list = field(default_factory=list)  # the job's last output lines (JUnit <system-out>)
+    log: str | None = None  # the simulator's log of the job's process
+    coverage_dat: str | None = None  # Verilator's coverage counters of the job's process (COVERAGE=1)
 
 
 def trace_hash(report: dict) -> str:
@@ -98,7 +101,7 @@ def group_jobs(jobs: list[Job], per_process: int) -> list[list[Job]]:
     at most ``per_process`` seeds each (start-up is paid once per group, #15)."""
     groups, open_groups = [], {}
     for job in jobs:
-        key = (job.test, job.bugs, job.overlay, job.tag, job.mode, job.fw_bugs)
+        key = (job.test, job.bugs, job.overlay, job.tag, job.mode, job.fw_bugs, job.coverage)
         group = open_groups.get(key)
         if group is None or len(group) >= per_process:
             group = open_groups[key] = []
@@ -136,6 +139,8 @@ def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> l
         cmd += ["--mode", first.mode]
     for bug in first.fw_bugs:
         cmd += ["--fw-bug", bug]
+    if first.coverage:
+        cmd += ["--coverage"]
     start = time.perf_counter()
     # Its own session: a terminal's Ctrl-C reaches the regression, which stops the jobs itself.
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -204,7 +209,8 @@ def _judge(job: Job, report: dict, runs: list, expected: int | None, process_ok:
     error_type = None if ok or (failures and complete) else "infrastructure"
     if error_type and failures:
         message = f"{len(runs)} of {expected} runs completed; {message}"
-    return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs, error_type, list(tail or []))
+    return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs, error_type, list(tail or []),
+                     report.get("log"), report.get("coverage_dat"))
 
 
 TAIL_LINES = 60  # a job's output kept for its report (JUnit <system-out>)

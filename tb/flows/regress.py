@@ -26,7 +26,7 @@ from py_model.atomic import write_output
 from py_model.table import table_text
 from tb import ROOT
 from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
-from tb.reports import results_db
+from tb.reports import dashboard, results_db, ucis_export
 from tb.reports.junit import junit_xml
 
 OUT = ROOT / "build" / "regress"
@@ -40,7 +40,7 @@ def summary_table(results: list[JobResult]) -> str:
     return table_text(rows)
 
 
-def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
+def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False) -> list[Job]:
     from tb.stimulus.catalog import TESTS
 
     jobs = []
@@ -48,7 +48,7 @@ def plan_jobs(seeds: int, tests_regex: str | None) -> list[Job]:
         if tests_regex and not re.search(tests_regex, name):
             continue
         for seed in range(1, (seeds if test.seeded else 1) + 1):
-            jobs.append(Job(name, seed))
+            jobs.append(Job(name, seed, coverage=coverage))
     return jobs
 
 
@@ -76,22 +76,23 @@ def publish(name: str, text: str) -> None:
     write_output(OUT / name, text)
 
 
-def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None) -> int:
+def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None,
+            coverage: bool = False) -> int:
     problem = check_arguments(seeds, parallel, tests_regex)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    jobs = plan_jobs(seeds, tests_regex)
+    jobs = plan_jobs(seeds, tests_regex, coverage)
     if not jobs:
         print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
     return run_on(jobs, seeds, parallel, cluster)
 
 
-def _shown(path: Path) -> str:
+def _shown(path: Path | str) -> str:
     """A path as the user reads it: relative to the tree when inside it."""
     try:
-        return str(path.relative_to(ROOT))
+        return str(Path(path).relative_to(ROOT))
     except ValueError:
         return str(path)
 
@@ -133,7 +134,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
              if client is not None else f"{parallel} in parallel, {processes} simulator processes "
                                         f"(up to {per_process} seeds each)")
     print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {where}; "
-          f"files in {run_dir.relative_to(ROOT)}", flush=True)
+          f"files in {_shown(run_dir)}", flush=True)
     cluster_stats = {"retried": []}
 
     def execute(batch: list[Job], on_result=None) -> list[JobResult]:
@@ -156,7 +157,8 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
         with stream.open("a") as f:
             f.write(json.dumps({"test": result.job.test, "seed": result.job.seed, "ok": result.ok,
                                 "seconds": round(result.seconds, 3), "message": result.message,
-                                "trace_hash": result.trace_hash, "reproduce": result.job.command()}) + "\n")
+                                "trace_hash": result.trace_hash, "reproduce": result.job.command(),
+                                "log": result.log}) + "\n")
         publish("results.jsonl", stream.read_text())
         progress.step(result)
 
@@ -198,7 +200,11 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     cov = coverage.summary(merged)
     latest["coverage_merged"] = cov["total"]
     coverage.export(OUT / "coverage.yml", cov)
+    ucis_export.export(merged, OUT / "coverage.ucis.xml")
     publish("coverage.txt", coverage.report_text(cov) + "\n")
+    code = code_coverage_of(results)
+    if code is not None:
+        latest["code_coverage"] = code
     publish("latest.json", json.dumps(latest, indent=1))
 
     print(summary_table(results))
@@ -207,13 +213,19 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     print(f"this regression's functional coverage: {coverage.figure(this)}; merged over this design's regressions "
           f"(make coverage):")
     print(coverage.report_text(cov))
+    if code is not None:
+        print("code coverage of the RTL, merged over the regression's processes: " + ", ".join(
+            f"{k} {v['hit']}/{v['points']} ({v['percent']}%)" for k, v in sorted(code["figures"].items()))
+            + f"; lcov (Amaranth lines): {_shown(code['lcov'])}"
+            + (f"; html: {_shown(code['html'])}" if code.get("html") else f"; {code.get('html_note')}")
+            + f"; {len(code['unreached'])} line points never reached, listed in {_shown(code['unreached_file'])}")
     print(f"determinism: {len(repeat)} seeded test(s) re-run with their first seed: "
           + ("identical trace hashes" if not nondeterministic else f"DIFFERENT: {[j.test for j in nondeterministic]}"))
     failed = [r for r in results if not r.ok]
     pictures = draw_failures(failed, run_dir / "timelines")
     if pictures:
         latest["failures"] = [{"test": r.job.test, "seed": r.job.seed, "reproduce": r.job.command(),
-                               "timelines": [str(p.relative_to(ROOT)) for p in pictures.get(id(r), [])]}
+                               "timelines": [_shown(p) for p in pictures.get(id(r), [])]}
                               for r in failed]
         publish("latest.json", json.dumps(latest, indent=1))
     workers = (f"{cluster_stats['workers']} cluster workers ({cluster_stats['batches']} batches of up to "
@@ -223,13 +235,31 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     for retry in cluster_stats["retried"]:
         print(f"retried: the batch {', '.join(retry['jobs'])} ran again after its worker died "
               f"(workers: {' -> '.join(retry['workers'])})")
-    print(f"wrote {OUT.relative_to(ROOT)}/junit.xml, results.jsonl, coverage.yml, coverage.txt, latest.json; "
-          f"merged into {results_db.folder().relative_to(ROOT)} and {results_db.HISTORY.relative_to(ROOT)}")
+    print(f"wrote {_shown(OUT)}/junit.xml, results.jsonl, coverage.yml, coverage.ucis.xml, coverage.txt, latest.json; "
+          f"merged into {_shown(results_db.folder())} and {_shown(results_db.HISTORY)}")
     for r in failed:
         print(f"reproduce: {r.job.command()}")
         for path in pictures.get(id(r), []):
-            print(f"  timeline: {path.relative_to(ROOT)}")
+            print(f"  timeline: {_shown(path)}")
+    print(f"dashboard: {_shown(dashboard.build(OUT))}")
     return 1 if failed or nondeterministic else 0
+
+
+def code_coverage_of(results: list[JobResult]) -> dict | None:
+    """COVERAGE=1: every process's counters merged (a batch's seeds share one file, counted once),
+    reported in build/regress/code_coverage/; None when no job ran the coverage build."""
+    from tb.reports import code_coverage
+
+    dats = sorted({r.coverage_dat for r in results if r.coverage_dat})
+    if not any(r.job.coverage for r in results):
+        return None
+    if not dats:
+        return {"figures": {}, "lcov": "", "unreached": [], "unreached_file": "",
+                "html_note": "no process wrote coverage counters"}
+    out = code_coverage.report(code_coverage.merge(Path(d) for d in dats), OUT / "code_coverage")
+    listing = OUT / "code_coverage" / "unreached.txt"
+    write_output(listing, "".join(line + "\n" for line in out["unreached"]))
+    return {**out, "processes": len(dats), "unreached_file": str(listing)}
 
 
 def draw_failures(failed: list[JobResult], folder: Path) -> dict[int, list[Path]]:
@@ -263,7 +293,7 @@ def report_interrupted(results: list[JobResult], jobs: list[Job], run_dir: Path,
         print(summary_table(results))
     failed = [r for r in results if not r.ok]
     print(f"INTERRUPTED after {wall:.1f} s: {len(results)} of {len(jobs)} jobs finished and are recorded in "
-          f"{(OUT / 'results.jsonl').relative_to(ROOT)} ({len(results) - len(failed)} passed, {len(failed)} failed); "
+          f"{(_shown(OUT / 'results.jsonl'))} ({len(results) - len(failed)} passed, {len(failed)} failed); "
           f"{len(not_run)} did not run{': ' + note if note else ''}")
     if not_run:
         shown = ", ".join(f"{j.test}:{j.seed}" for j in not_run[:12])
@@ -304,7 +334,7 @@ def print_coverage(reset: bool) -> int:
     from tb.reports import coverage
 
     if reset:
-        print(f"coverage: started again ({results_db.reset().relative_to(ROOT)} removed)")
+        print(f"coverage: started again ({_shown(results_db.reset())} removed)")
         return 0
     here = results_db.folder()
     runs = [h for h in results_db.history() if h.get("design") == here.name]
@@ -315,7 +345,9 @@ def print_coverage(reset: bool) -> int:
     here.mkdir(parents=True, exist_ok=True)
     coverage.export(here / "coverage.yml", cov)
     coverage.export_html(here / "coverage.html", cov, f"functional coverage, design {here.name}")
-    print(f"wrote {(here / 'coverage.yml').relative_to(ROOT)}, {(here / 'coverage.html').relative_to(ROOT)}")
+    ucis_export.export(results_db.merged_hits(), here / "coverage.ucis.xml")
+    print(f"wrote {_shown(here / 'coverage.yml')}, {_shown(here / 'coverage.html')}, "
+          f"{_shown(here / 'coverage.ucis.xml')} (UCIS)")
     return 0
 
 
@@ -356,9 +388,11 @@ def _main(argv=None) -> int:
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     run.add_argument("--tests", default=None, help="regular expression over test names")
     run.add_argument("--cluster", default=None, help="a Dask scheduler address (tcp://host:8786); default: this machine")
+    run.add_argument("--coverage", action="store_true", help="the code-coverage build: line and toggle coverage")
     run.add_argument("--rerun", choices=["failed"], default=None,
                      help="failed: exactly the failed jobs of the last regression, with their seeds")
     sub.add_parser("plan")
+    sub.add_parser("report", help="rebuild the regression dashboard from what is on disk")
     cov = sub.add_parser("coverage", help="this design's functional coverage, merged over its regressions")
     cov.add_argument("--reset", action="store_true", help="start this design's database again")
     args = parser.parse_args(argv)
@@ -366,11 +400,14 @@ def _main(argv=None) -> int:
         return print_plan()
     if args.command == "coverage":
         return print_coverage(args.reset)
+    if args.command == "report":
+        print(f"dashboard: {_shown(dashboard.build(OUT))}")
+        return 0
     if args.rerun:
         return rerun_failed(args.jobs, args.cluster)
     # Ctrl-C and SIGTERM (run_command: also when SIGINT was inherited ignored) before or after the
     # jobs end here; during them run_jobs stops the running jobs and keeps the finished ones.
-    return regress(args.seeds, args.jobs, args.tests, args.cluster)
+    return regress(args.seeds, args.jobs, args.tests, args.cluster, args.coverage)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,8 @@ def _main(argv=None) -> int:
     sim.add_argument("--json", help="write the run report here (for regressions)")
     sim.add_argument("--out", help="write every run's record (the Outcome format) here, as a JSON list")
     sim.add_argument("--no-svg", action="store_true")
+    sim.add_argument("--coverage", action="store_true",
+                     help="the coverage build: Verilator line and toggle coverage of the RTL (COVERAGE=1)")
     sim.add_argument("--strict", action="store_true",
                      help="interactive mode: drive and sample every cycle instead of sleeping between events")
     scen = sub.add_parser("scenario", help="run scenario files (or folders of them) on the RTL and the model")
@@ -218,16 +220,34 @@ def _main(argv=None) -> int:
     if args.strict and args.mode != "interactive":
         raise UsageError("STRICT=1 applies to interactive mode only")
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode,
-                      strict=args.strict, firmware=args.firmware)
+                      strict=args.strict, firmware=args.firmware, coverage=args.coverage)
     reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
         f" MODE={args.mode}" if args.mode != "interactive" else "") + (" STRICT=1" if args.strict else "") + (
         f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else "")
     ok = print_report(report, args.test, seed, reproduce)
+    if args.coverage:
+        show_code_coverage(report)
     publish(args, report, ok)
     if not args.no_svg:
         show_debug(report, args.test, seed, (), args.mode, ok,
                    debug=f"make debug TEST={args.test} SEED={seed}" + reproduce.split(f"SEED={seed}", 1)[1])
     return 0 if ok else 1
+
+
+def show_code_coverage(report: dict) -> None:
+    """The run's line and toggle coverage of the RTL, written beside its log (lcov, HTML)."""
+    from tb.reports import code_coverage
+
+    dat = report.get("coverage_dat")
+    if not dat:
+        print("code coverage: the simulator wrote no coverage.dat")
+        return
+    out = code_coverage.report(code_coverage.parse(Path(dat)), Path(dat).parent / "code_coverage")
+    f = out["figures"]
+    print("code coverage of the RTL in this run: " + ", ".join(
+        f"{k} {v['hit']}/{v['points']} ({v['percent']}%)" for k, v in sorted(f.items())))
+    print(f"  lcov (Amaranth lines): {_shown(Path(out['lcov']))}"
+          + (f"; html: {_shown(Path(out['html']))}" if out.get("html") else f"; {out.get('html_note')}"))
 
 
 def show_debug(report: dict, test: str, seed: int, files, mode: str, ok: bool, debug: str) -> None:
@@ -287,7 +307,7 @@ def run_seed_batch(args) -> int:
     if not seeds or min(seeds) < 0 or args.mode != "interactive" or args.target != "sim":
         raise UsageError("--seeds: integers >= 0, in interactive mode on the simulator")
     print(f"TEST={args.test} SEEDS={args.seeds}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
-    report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds)
+    report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds, coverage=args.coverage)
     ok = print_report(report, args.test, seeds[0], f"make sim TEST={args.test} SEED=<the failing run's seed>")
     publish(args, report, ok)
     return 0 if ok else 1

@@ -105,17 +105,21 @@ def bench_wrapper(verilog: Path, top: str, hdl_clock: bool) -> tuple[Path, str]:
     return path, name
 
 
-def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False, **params):
+def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False, coverage=False, **params):
     """Generate the Verilog and build it once per RTL hash; return (runner, build_dir, hash, wave format,
     toplevel: the top inside ``bench_wrapper``). ``hdl_clock``: the wrapper generates the clock and the
     build uses --timing. ``params``: the
-    top's own (the soak core's firmware; they are in the Verilog, so in its hash)."""
+    top's own (the soak core's firmware; they are in the Verilog, so in its hash). ``coverage``: a
+    separate build with Verilator's line and toggle coverage, from Verilog that keeps Amaranth's source
+    attributes (tb/reports/code_coverage.py maps its lines back to rtl/)."""
     from rtl.generate import TOP_NAME, extra_sources, generate
 
     top = top or TOP_NAME
     verilator_env()
-    verilog, digest = generate(bugs, top=top, **params)
+    verilog, digest = generate(bugs, top=top, src=coverage, **params)
     flags, fmt = trace_format()
+    if coverage:
+        flags = [*flags, "--coverage-line", "--coverage-toggle"]
     # --no-trace-top: the ports appear once, in the wrapper's scope, instead of again under Verilator's
     # "$rootio" scope (a scope name GTKWave reads as a VCD keyword and pyvcd refuses).
     sources, args = [verilog, *extra_sources(top)], [*flags, "--no-trace-top", "-Wno-fatal"]
@@ -171,7 +175,7 @@ def verified_build(sources: list, top: str, build_dir: Path, build_args: list, w
 
 def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=(),
              quiet: bool = False, mode: str = "interactive", seeds=None, firmware: Path | None = None,
-             strict: bool = False) -> dict:
+             strict: bool = False, coverage: bool = False) -> dict:
     """Run one catalog test on the RTL; return its report (see tb/uvm/tests.py, report_phase).
 
     ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
@@ -185,7 +189,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
 
     # Program mode: the clock runs in HDL, so Python wakes only to load, wait for done, read back.
     tops = {"interactive": TOP_NAME, "program": PROGRAM_TOP_NAME, "softcore": SOC_TOP_NAME}
-    runner, build_dir, digest, fmt, top = ensure_build(bugs, quiet=quiet, top=tops[mode], hdl_clock=mode == "program")
+    runner, build_dir, digest, fmt, top = ensure_build(bugs, quiet=quiet, top=tops[mode], hdl_clock=mode == "program",
+                                                       coverage=coverage)
     if seeds and mode != "interactive":
         raise ValueError("a batch of seeds runs in interactive mode only")
     run_dir = new_run_dir(build_dir / "runs", f"{test}-seeds{seeds[0]}-{seeds[-1]}" if seeds else f"{test}-seed{seed}")
@@ -227,6 +232,9 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     report["error"] = error if error else (None if total and not failed else f"{failed} cocotb test(s) failed")
     if waves:
         report["waves"] = str(run_dir / f"dump.{fmt}")
+    if coverage:  # Verilator writes it as the simulation ends (cocotb's main, VM_COVERAGE)
+        dat = run_dir / "coverage.dat"
+        report["coverage_dat"] = str(dat) if dat.exists() else None
     return report
 
 

@@ -42,6 +42,16 @@ def test_two_regressions_merge_and_the_figure_is_one(store):
     assert [h["when"] for h in results_db.history()] == ["day 1", "day 2"]
 
 
+def test_the_merged_coverage_as_ucis_xml_reads_back_with_the_same_figure(store, tmp_path):
+    from tb.reports import ucis_export
+
+    results_db.merge(hits_with("top.corner", json.dumps("drop_in_host"), 3), {}, {"when": "d1"})
+    merged, _ = results_db.merge(hits_with("top.zero_step", json.dumps("started_by_interrupt")), {}, {"when": "d2"})
+    path = ucis_export.export(merged, tmp_path / "coverage.ucis.xml")
+    s = coverage.summary(merged)
+    assert ucis_export.read_back(path) == {item: (s[item]["hit"], s[item]["bins"]) for item in coverage.ITEMS}
+
+
 def test_a_changed_design_starts_a_new_store_and_says_so(store, monkeypatch):
     results_db.merge(hits_with("top.corner", json.dumps("drop_in_host")), {"random": True}, {"when": "day 1"})
     monkeypatch.setattr(results_db, "design_key", lambda: "rtl2-model1")
