@@ -92,6 +92,8 @@ class HardwareChecker:
         self.reference = NmiHardware(config, bool(hs and hs.td_tsx), bool(hs and hs.td_waitpkg))
         self.last_regs = tuple(self.reference.regs)
         self.scoreboard = Scoreboard(label, stop_on_first=False)
+        if registers:  # the register file reset leaves, sampled at cycle 0 (after no edge: "edge -1")
+            self.scoreboard.expect("regs", RegSample((-1, self.last_regs)))
         self.invariants = InvariantChecker(config)
         self._held = []
         self._expected_state = None  # the reference's state at the last change point
@@ -131,7 +133,8 @@ class HardwareChecker:
                 t += 1
 
     def observed_regs(self, cycle: int, regs) -> None:
-        """The register file after edge ``cycle``, sampled because that edge changed it."""
+        """The register file after edge ``cycle``, sampled because that edge changed it (-1: as reset
+        left it, sampled at cycle 0)."""
         self.scoreboard.observe("regs", RegSample((cycle, tuple(regs))))
         self.last_regs = tuple(regs)
 
@@ -171,7 +174,7 @@ class HardwareChecker:
         state = read_state(get)
         for txn in edge:
             self.observed_txn(txn)
-        if self.registers and changes_registers(edge):
+        if self.registers and (cycle == 0 or changes_registers(edge)):
             self.observed_regs(cycle - 1, read_regs(get))
         self.observed_state(cycle, state)
         return state, edge

@@ -84,8 +84,9 @@ def list_mutations(folder: Path, n: int, seed: int) -> list[str]:
 def read_netlist(folder: Path) -> Netlist:
     """The facts a waiver reads, from the design's RTLIL in ``folder`` (``list_mutations`` wrote it)."""
     netlist = Netlist()
-    proc = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$mux"], cwd=folder, capture_output=True, text=True)
-    for cell, body in re.findall(r"cell \$mux (\S+)\n((?:\s+(?:parameter|connect).*\n)*)", proc.stdout):
+    # $pmux too: a register written in several branches keeps its value through one (its A input).
+    proc = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$mux t:$pmux"], cwd=folder, capture_output=True, text=True)
+    for cell, body in re.findall(r"cell \$p?mux (\S+)\n((?:\s+(?:parameter|connect).*\n)*)", proc.stdout):
         netlist.muxes[cell] = dict(re.findall(r"connect \\(A|B|S|Y) (\S+)", body))
         if netlist.muxes[cell].get("S") == "\\rst" and not cell.startswith("$flatten"):  # nmi_top's own: ev outputs
             netlist.reset_muxes.add(cell)

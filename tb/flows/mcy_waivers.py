@@ -39,6 +39,8 @@ class Mutation:
     forced_zero: bool
     frozen: bool  # a register that never clocks (keeps its reset value, 0)
     reset_mux_input_b: bool  # the reset value input of one of nmi_top's own reset multiplexers
+    mux: dict  # the mutated cell's ports where it is a multiplexer ({"A": "\\seq.nmi_seen", ...}), else {}
+    resets: str | None  # the register a mutated reset multiplexer resets ("seq.nmi_seen")
 
     @classmethod
     def read(cls, text: str, netlist: Netlist) -> Mutation:
@@ -55,7 +57,9 @@ class Mutation:
         return cls(text, wire.split(".")[-1].split("__")[-1] if wire else None, cell, source_of(text).split(", "),
                    int(bit.group(1)) if bit else None, int(wire_bit.group(1)) if wire_bit else None,
                    "-mode const1" in text, "-mode const0" in text,
-                   "-port CLK " in text, bool(cell in netlist.reset_muxes and "-port B " in text))
+                   "-port CLK " in text, bool(cell in netlist.reset_muxes and "-port B " in text),
+                   netlist.muxes.get(cell, {}),
+                   netlist.held_register(cell) if netlist.muxes.get(cell, {}).get("S") == "\\rst" else None)
 
 
 @dataclass
@@ -80,6 +84,29 @@ def _saved_blocking(m: Mutation) -> bool:
                                             or any(line in lines for line in m.source))
 
 
+def _nmi_seen_unread(m: Mutation) -> bool:
+    """A write of nmi_seen outside stepping (its reset, the clears at an exit to KVM and at an MTF end)
+    changed: its value or its select kept from taking it (forcing the select to 1 elsewhere is seen)."""
+    clear = m.mux.get("A") == "\\seq.nmi_seen" and m.mux.get("B") == "1'0"
+    return (clear or m.resets == "seq.nmi_seen") and ("-port B " in m.text or ("-port S " in m.text and m.forced_zero))
+
+
+def _nmi_seen_reason() -> str:
+    seq = "rtl/seam_sequencer.py"
+    reads = ", ".join(_line(seq, marker) for marker in (
+        "self.nmi_seen.eq(self.nmi_seen | link.nmi_exit)", "self.self_nmi.eq(self.nmi_seen & ~link.nmi_exit)",
+        'self.self_nmi.eq(self.nmi_seen & ("self_nmi_not_sent"'))
+    return (f"nmi_seen is read only while the module steps ({reads}) and every entry into stepping loads it "
+            f"({_line(seq, 'self.nmi_seen.eq(link.nmi_exit)')}): what a reset or a clear outside stepping "
+            "leaves is never read")
+
+
+def _td_exit_request_as_nmi(m: Mutation) -> bool:
+    """last_exit_nmi forced to 0 where the TD's own exit request writes (exit_reason == NMI) or keeps it."""
+    return (m.mux.get("S") == "\\stim__exit_req" and m.mux.get("A") == "\\seq.last_exit_nmi" and m.forced_zero
+            and ("-port Y " in m.text or "-port B " in m.text))
+
+
 WAIVERS = [
     Waiver("reset_value_of_an_event_output", lambda m: m.reset_mux_input_b,
            lambda m: "only the value a registered event output takes while reset is asserted: the bench reads "
@@ -99,6 +126,12 @@ WAIVERS = [
     Waiver("enters_unblocked", _saved_blocking,
            lambda m: "SEAMCALL-time blocking is 1 only if KVM entered with NMIs blocked; KVM always enters with "
                      "them unblocked (SPEC B4), so the saved and reported value is always 0"),
+    Waiver("nmi_seen_read_only_while_stepping", _nmi_seen_unread, lambda m: _nmi_seen_reason()),
+    Waiver("td_exit_request_never_an_nmi", _td_exit_request_as_nmi,
+           lambda m: "last_exit_nmi is read only at SEAMRET and every exit to KVM writes it; forced to 0 at the "
+                     "TD's own exit request it differs only for a request with the NMI exit reason, which no "
+                     "legal environment drives (an NMI exit is the design's own; the formal harness assumes it, "
+                     f"{_line('tb/formal/harness.py', 'Assume(~dut.stim.exit_req | (dut.stim.exit_reason')})"),
     Waiver("host_never_at_delivery", _gating,
            lambda m: "the host makes no progress in a cycle whose boundary a delivery takes, and executes IRET "
                      "(with its NMI-frame flag) only in VMX root, never with SEAMCALL: every term gating IRET and "

@@ -128,7 +128,7 @@ class NmiBfm:
 
     def sample(self, cycle: int):
         """This cycle's state, the previous edge's transactions, and the register file if that
-        edge changed it: (state, edge, regs or None)."""
+        edge changed it or reset left it (cycle 0): (state, edge, regs or None)."""
         edge = read_events(cycle - 1, self.get) if cycle else []
-        regs = read_regs(self.get) if changes_registers(edge) else None
+        regs = read_regs(self.get) if cycle == 0 or changes_registers(edge) else None
         return read_state(self.get), edge, regs

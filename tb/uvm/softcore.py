@@ -73,10 +73,10 @@ class SocBfm:
         return int(self.handles[name].value)
 
     def sample(self) -> dict:
-        """The monitor port's values now, for the checks; the register file (1,344 bits) only after an
-        edge that can have changed it, where the checks read it."""
+        """The monitor port's values now, for the checks; the register file (1,344 bits) only as reset
+        left it (cycle 0) and after an edge that can have changed it, where the checks read it."""
         pins = {name: int(self.handles[name].value) for name in self.SAMPLED}
-        if any(pins[f"ev__{kind}"] for kind in REGISTER_CHECKPOINTS):
+        if self.cycle == 0 or any(pins[f"ev__{kind}"] for kind in REGISTER_CHECKPOINTS):
             pins[REGS_PIN] = int(self.handles[REGS_PIN].value)
         return pins
 
