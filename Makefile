@@ -21,6 +21,7 @@
 #   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
 #                                                  utilisation, Fmax; make program BOARD=... [SOAK=] flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
+#   make sim TEST=... MODE=program [TARGET=sim]    program mode on the raw C++ harness (TARGET=sim: under cocotb)
 #   make soak [TARGET=vboard|sim|board] [SECONDS=60] [CONFIG=all|legacy,...] [PORT=]  the firmware under an NMI storm,
 #                                                  counters read back as it runs, the spec's signs asserted
 #   make list | rtl | clean | help                 (rtl: build/rtl/nmi_top.v and nmi_soc.v, stable names, and the hashed copies)
@@ -60,7 +61,7 @@ debug: $(STAMP)
 	$(PY) -m tb.flows.runner sim $(call q,$(TEST)) --seed $(call q,$(SEED)) --waves $(if $(MODE),--mode $(call q,$(MODE))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b)))
 
 scenario: $(STAMP)
-	$(if $(FILE),,@echo "usage: make scenario FILE=<file.yaml|folder|a.yaml,b.yaml> [OUT=<json>] [MODE=program] [TARGET=vboard|board PORT=]"; exit 2)
+	$(if $(FILE),,@echo "usage: make scenario FILE=<file.yaml|folder|a.yaml,b.yaml> [OUT=<json>] [MODE=program] [TARGET=sim|harness|vboard|board PORT=]"; exit 2)
 	$(PY) -m tb.flows.runner scenario $(call q,$(FILE)) $(if $(WAVES),--waves) $(if $(OUT),--out $(call q,$(OUT))) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET))) $(if $(PORT),--port $(call q,$(PORT))) $(foreach b,$(subst $(comma), ,$(BUG)),--bug $(call q,$(b))) $(foreach b,$(subst $(comma), ,$(FW_BUG)),--fw-bug $(call q,$(b))) $(if $(MAX_CYCLES),--max-cycles $(call q,$(MAX_CYCLES)))
 
 model: $(STAMP)

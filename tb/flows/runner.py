@@ -11,6 +11,7 @@ import json
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from py_model.atomic import write_output
@@ -164,8 +165,9 @@ def _main(argv=None) -> int:
                        help="softcore mode: build the firmware with a deliberate defect (rtl/soc/firmware_defects.py)")
         p.add_argument("--mode", choices=["interactive", "program", "softcore"], default=None,
                        help="interactive (the default on the simulator), program (the default on a board), softcore")
-        p.add_argument("--target", choices=["sim", "vboard", "board"], default="sim",
-                       help="sim: Verilator under cocotb; vboard: the virtual board on a pty; board: a real board")
+        p.add_argument("--target", choices=["sim", "harness", "vboard", "board"], default=None,
+                       help="sim: Verilator under cocotb; harness: the raw Verilator C++ harness (program mode's "
+                            "default); vboard: the virtual board on a pty; board: a real board")
         p.add_argument("--port", help="the board's serial port (TARGET=board)")
         p.add_argument("--baud", type=int, default=1_000_000)
     sub.add_parser("list", help="list the tests")
@@ -190,6 +192,7 @@ def _main(argv=None) -> int:
                 set_run_cycle_bound(args.max_cycles)  # the model's runs here (board targets) and the bench's
             except ValueError as err:
                 raise UsageError(str(err)) from None
+        args.target = resolve_target(args.mode, args.target, args.waves or getattr(args, "coverage", False))
         args.mode = resolve_mode(args.mode, args.target)
         args.firmware = firmware_with_defects(args.fw_bug, args.mode)
     if args.command == "scenario":
@@ -208,9 +211,11 @@ def _main(argv=None) -> int:
     if args.seeds is not None:
         return run_seed_batch(args)
     seed = args.seed if args.seed is not None else fresh_seed()
-    if args.target != "sim":
+    if args.target in ("vboard", "board"):
         refuse_on_board(args.test, args.target, seed)
     print(f"TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
+    if args.target == "harness":
+        return run_harness_target(args, seed)
     if args.target != "sim":
         return run_board_target(args, seed)
     if args.mode == "program":
@@ -222,8 +227,8 @@ def _main(argv=None) -> int:
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode,
                       strict=args.strict, firmware=args.firmware, coverage=args.coverage)
     reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
-        f" MODE={args.mode}" if args.mode != "interactive" else "") + (" STRICT=1" if args.strict else "") + (
-        f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else "")
+        f" MODE={args.mode}" if args.mode != "interactive" else "") + target_word(args) + (
+        " STRICT=1" if args.strict else "") + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else "")
     ok = print_report(report, args.test, seed, reproduce)
     if args.coverage:
         show_code_coverage(report)
@@ -359,16 +364,20 @@ def run_scenario_files(args) -> int:
         print(f"INVALID {err}", file=sys.stderr)
     if invalid:
         return 2
-    if args.target != "sim" and host_state:
+    if args.target in ("vboard", "board") and host_state:
         raise UsageError(f"TARGET={args.target}: the board has no host-state register file, and "
                          f"{', '.join(host_state[:3])}{', ...' if len(host_state) > 3 else ''} model host registers; "
                          "run them with TARGET=sim")
     reproduce = (f"make scenario FILE={shlex.quote(','.join(args.files))}"
                  + (f" MODE={args.mode}" if args.mode != "interactive" else "")
-                 + (f" TARGET={args.target}" if args.target != "sim" else "")
+                 + target_word(args)
                  + (f" BUG={','.join(args.bug)}" if args.bug else "")
                  + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else ""))
-    if args.target != "sim":
+    if args.target == "harness":
+        report = harness_report("scenario", 1, args.bug, files, reproduce)
+        if report is None:
+            return 1
+    elif args.target != "sim":
         report = board_report(args, "scenario", 0, reproduce, files)
         if report is None:
             return 1
@@ -376,7 +385,7 @@ def run_scenario_files(args) -> int:
         report = run_test("scenario", 1, scenario_files=files, mode=args.mode, bugs=args.bug, firmware=args.firmware,
                           waves=args.waves)
     ok = print_report(report, "scenario", 1, reproduce)
-    if args.target == "sim":
+    if args.target in ("sim", "harness"):
         show_debug(report, "scenario", 1, files, args.mode, ok, debug=reproduce + " WAVES=1")
     if out_path is not None:
         write_runs(out_path, report.get("runs") or [], len(files), single=len(files) == 1, mode=args.mode)
@@ -406,9 +415,26 @@ def write_runs(out_path: Path, runs: list, expected: int, single: bool, mode: st
     print(f"wrote {out_path}" + ("" if len(runs) == expected else f" ({len(runs)} of {expected} runs)"))
 
 
-# What each target runs: the simulator every mode; a board (virtual or real) the host engine's compiled
-# programs behind the UART bridge. The softcore runs on the boards only as the soak (make soak).
-TARGET_MODES = {"sim": ("interactive", "program", "softcore"), "vboard": ("program",), "board": ("program",)}
+# What each target runs: the simulator under cocotb every mode; the raw C++ harness and a board (virtual
+# or real) the host engine's compiled programs (on a board behind the UART bridge). The softcore runs on
+# the boards only as the soak (make soak).
+TARGET_MODES = {"sim": ("interactive", "program", "softcore"), "harness": ("program",), "vboard": ("program",),
+                "board": ("program",)}
+
+
+def resolve_target(mode: str | None, target: str | None, traced: bool) -> str:
+    """TARGET as given; unset, program mode runs on the raw harness (cocotb adds nothing when Python does
+    nothing per cycle) unless waves or code coverage need the traced build under cocotb, and every other
+    mode on the simulator under cocotb."""
+    if target is not None:
+        if target == "harness" and traced:
+            raise UsageError("TARGET=harness records neither waves nor code coverage; use TARGET=sim (cocotb)")
+        return target
+    if mode == "program" and not traced:
+        return "harness"
+    if mode == "program":
+        print("MODE=program on TARGET=sim (cocotb): waves and code coverage need its traced build", flush=True)
+    return "sim"
 
 
 def resolve_mode(mode: str | None, target: str) -> str:
@@ -416,9 +442,13 @@ def resolve_mode(mode: str | None, target: str) -> str:
     if mode is None:
         return TARGET_MODES[target][0]
     if mode not in TARGET_MODES[target]:
-        why = {"softcore": "the softcore runs on the boards only as the soak (make soak TARGET=vboard|board)",
-               "interactive": "a board runs the host engine's compiled programs (MODE=program), not Python per cycle"}
-        raise UsageError(f"MODE={mode} does not run on TARGET={target}: {why[mode]}; use TARGET=sim")
+        if target == "harness":
+            why = "the raw harness runs the host engine's compiled programs (MODE=program) only"
+        else:
+            why = {"softcore": "the softcore runs on the boards only as the soak (make soak TARGET=vboard|board)",
+                   "interactive": "a board runs the host engine's compiled programs (MODE=program), not Python per "
+                                  "cycle"}[mode]
+        raise UsageError(f"MODE={mode} does not run on TARGET={target}: {why}; use TARGET=sim")
     return mode
 
 
@@ -468,6 +498,45 @@ def board_report(args, test: str, seed: int, reproduce: str, files=()) -> dict |
         print(f"ERROR board: {err}", file=sys.stderr)
         print(f"reproduce: {reproduce}", file=sys.stderr)
         return None
+
+
+def target_word(args) -> str:
+    """`` TARGET=...`` where the target is not the one the mode runs on when TARGET is unset."""
+    default = "harness" if args.mode == "program" and not (args.waves or getattr(args, "coverage", False)) else "sim"
+    return f" TARGET={args.target}" if args.target != default else ""
+
+
+def harness_report(test: str, seed: int, bugs, files, reproduce: str) -> dict | None:
+    """Program mode on the raw harness; None when the harness itself failed (said on one line)."""
+    from tb.benches.cpp_harness import HarnessError
+    from tb.benches.cpp_harness import run_test as run_on_harness
+
+    folder = ROOT / "build" / "harness" / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return run_on_harness(test, seed, bugs, files, Path(tempfile.mkdtemp(prefix=f"{test}-seed{seed}-", dir=folder)))
+    except HarnessError as err:
+        print(f"ERROR harness: {err}", file=sys.stderr)
+        print(f"reproduce: {reproduce}", file=sys.stderr)
+        return None
+
+
+def run_harness_target(args, seed: int) -> int:
+    """MODE=program on the raw harness (TARGET=harness, program mode's default): the same table and files."""
+    print("MODE=program on the raw harness: the host engine plays compiled programs at clock speed, no cocotb",
+          flush=True)
+    reproduce = (f"make sim TEST={args.test} SEED={seed} MODE=program" + target_word(args)
+                 + (f" BUG={','.join(args.bug)}" if args.bug else ""))
+    report = harness_report(args.test, seed, args.bug, (), reproduce)
+    if report is None:
+        return 1
+    ok = print_report(report, args.test, seed, reproduce)
+    publish(args, report, ok)
+    if not args.no_svg:
+        show_debug(report, args.test, seed, (), "program", ok,
+                   debug=f"make debug TEST={args.test} SEED={seed} MODE=program"
+                         + (f" BUG={','.join(args.bug)}" if args.bug else ""))
+    return 0 if ok else 1
 
 
 def run_board_target(args, seed: int) -> int:

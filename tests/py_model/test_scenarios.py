@@ -48,7 +48,7 @@ def test_every_directed_scenario_carries_full_expectations(path):
     assert all({"via", "rip", "claimed", "result"} <= set(p) for p in expect["passes"])
 
 
-@pytest.mark.parametrize("how", [[], ["MODE=program"], ["TARGET=vboard"]])
+@pytest.mark.parametrize("how", [[], ["MODE=program"], ["MODE=program", "TARGET=sim"], ["TARGET=vboard"]])
 def test_a_folder_of_scenarios_runs_as_one_table_and_a_wrong_expect_fails_in_every_mode(tmp_path, how):
     """`make scenario FILE=<folder>`: every file in one simulator process (or one board session),
     one table; a wrong `expect` fails the run in interactive mode, program mode and on the

@@ -199,7 +199,10 @@ MATRIX = {("interactive", "sim"): "runs", ("program", "sim"): "runs", ("softcore
           ("softcore", "vboard"): "MODE=softcore does not run on TARGET=vboard",
           ("interactive", "board"): "MODE=interactive does not run on TARGET=board",
           ("program", "board"): "runs",
-          ("softcore", "board"): "MODE=softcore does not run on TARGET=board"}
+          ("softcore", "board"): "MODE=softcore does not run on TARGET=board",
+          ("interactive", "harness"): "MODE=interactive does not run on TARGET=harness",
+          ("program", "harness"): "runs",
+          ("softcore", "harness"): "MODE=softcore does not run on TARGET=harness"}
 
 
 @pytest.mark.parametrize("mode, target", sorted(MATRIX))
@@ -223,7 +226,20 @@ def test_every_mode_and_target_runs_what_was_asked_or_refuses(mode, target):
 def test_a_mode_not_given_is_the_targets_own():
     from tb.flows.runner import resolve_mode
 
-    assert [resolve_mode(None, t) for t in ("sim", "vboard", "board")] == ["interactive", "program", "program"]
+    assert [resolve_mode(None, t) for t in ("sim", "harness", "vboard", "board")] == [
+        "interactive", "program", "program", "program"]
+
+
+def test_program_mode_runs_on_the_harness_unless_waves_or_coverage_need_cocotb(capsys):
+    from tb.flows.cli import UsageError
+    from tb.flows.runner import resolve_target
+
+    assert resolve_target("program", None, traced=False) == "harness"
+    assert resolve_target("program", None, traced=True) == "sim" and "TARGET=sim (cocotb)" in capsys.readouterr().out
+    assert resolve_target("program", "sim", traced=False) == "sim"
+    assert [resolve_target(m, None, False) for m in (None, "interactive", "softcore")] == ["sim"] * 3
+    with pytest.raises(UsageError, match="TARGET=harness records neither waves nor code coverage"):
+        resolve_target("program", "harness", traced=True)
 
 
 def test_the_softcore_on_the_virtual_board_is_refused_through_make():

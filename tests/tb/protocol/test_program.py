@@ -67,6 +67,12 @@ def test_verilator_program_mode_gives_the_interactive_table():
     program = run_test("nmi_seamret", 1, quiet=True, mode="program")
     assert program["error"] is None and all(r["ok"] for r in program["runs"])
     assert [r["verdict"] for r in program["runs"]] == [r["verdict"] for r in interactive["runs"]]
+    # program mode's default, the raw harness without cocotb: the same rows
+    from tb.benches import cpp_harness
+
+    harness = cpp_harness.run_test("nmi_seamret", 1)
+    keys = ("scenario", "ok", "failure", "verdict", "outcome", "cycles", "transactions")
+    assert [{k: r[k] for k in keys} for r in harness["runs"]] == [{k: r[k] for k in keys} for r in program["runs"]]
 
 
 def test_cpp_harness_campaign_and_a_bug():
