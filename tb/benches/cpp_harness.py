@@ -105,7 +105,12 @@ def run_test(test: str, seed: int, bugs=(), files=(), folder: Path | None = None
 
     scenarios, verdict = planned(test, seed, files)
     start = time.perf_counter()
-    binary = build(bugs)  # generates the Verilog to find the cached build (make bench keeps it apart)
+    try:
+        binary = build(bugs)  # generates the Verilog to find the cached build (make bench keeps it apart)
+    except RuntimeError as err:  # Verilator or the C++ compiler failed: no run, no verdict
+        from py_model.command import one_line
+
+        raise HarnessError(one_line(err)) from err
     built = time.perf_counter()
     compiled, refused = [], {}
     for index, scenario in enumerate(scenarios):

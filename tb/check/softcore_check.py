@@ -118,6 +118,7 @@ class SoftcoreRun:
         if problem is None:
             try:
                 outcome, firmware = replay(scenario.config, self.txns, self.log, self.offset or 0)
+                outcome.trace = list(self.txns)  # the hardware's transactions (the reference's: compared above)
                 if scenario.host_state is not None:
                     outcome.host_state = host_state_outcome(scenario, firmware["host_state_log"],
                                                             self.checker.last_regs)
@@ -139,5 +140,5 @@ class SoftcoreRun:
         return {"scenario": scenario.name, "config": scenario.config.to_json(), "ok": problem is None,
                 "failure": problem, "cycles": self.last, "instructions": instructions,
                 "transactions": self.checker.scoreboard.compared["txn"], "checks": checks,
-                "outcome": outcome.to_json(with_trace=False) if outcome is not None else None,
+                "outcome": outcome.to_json() if outcome is not None else None,
                 "firmware": firmware, "done_value": done_value, "events": self.events, "timed": timed}

@@ -39,13 +39,13 @@ class ClusterError(Exception):
 
 
 def fingerprint() -> dict:
-    """What a worker's clone must share with the client's: the RTL and every Python source."""
+    """What a worker's clone must share with the client's: the RTL, every Python source and the firmware's."""
     from rtl.generate import generate
 
     _, rtl_hash = generate()
     h = hashlib.sha256()
     for folder in ("py_model", "tb", "rtl"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
+        for path in sorted(p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".c", ".h")):
             h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return {"rtl": rtl_hash, "code": h.hexdigest()[:16]}
 
@@ -61,9 +61,10 @@ def run_batch(batch_id: str, jobs: list[Job], client: dict, stop_name: str) -> l
         raise RuntimeError(f"worker {worker.address} refused the batch: its clone differs from the client's "
                            f"(rtl {mine['rtl']} vs {client['rtl']}, sources {mine['code']} vs {client['code']}); "
                            "run the same commit on every worker")
-    from tb.sim.verilator import ensure_build, new_run_dir
+    from tb.flows.regress import prepare_builds
+    from tb.sim.verilator import new_run_dir
 
-    ensure_build(quiet=True)  # once per RTL hash in this worker's clone
+    prepare_builds({j.mode for j in jobs})  # once per RTL hash (and firmware) in this worker's clone
     workdir = new_run_dir(ROOT / "build" / "regress" / "cluster", f"batch-{batch_id[:8]}")
     stop, stop_event, finished = Stop(), Event(stop_name), threading.Event()
 

@@ -56,6 +56,7 @@ class JobResult:
     output_tail: list = field(default_factory=list)  # the job's last output lines (JUnit <system-out>)
     log: str | None = None  # the simulator's log of the job's process
     coverage_dat: str | None = None  # Verilator's coverage counters of the job's process (COVERAGE=1)
+    not_applicable: list = field(default_factory=list)  # scenarios this mode does not run, with why (softcore)
 
 
 def trace_hash(report: dict) -> str:
@@ -103,7 +104,8 @@ def group_jobs(jobs: list[Job], per_process: int) -> list[list[Job]]:
     for job in jobs:
         key = (job.test, job.bugs, job.overlay, job.tag, job.mode, job.fw_bugs, job.coverage)
         group = open_groups.get(key)
-        if group is None or len(group) >= per_process:
+        # A batch of seeds in one process is interactive mode's (the softcore's bench runs one seed).
+        if group is None or len(group) >= (per_process if job.mode == "interactive" else 1):
             group = open_groups[key] = []
             groups.append(group)
         group.append(job)
@@ -209,8 +211,9 @@ def _judge(job: Job, report: dict, runs: list, expected: int | None, process_ok:
     error_type = None if ok or (failures and complete) else "infrastructure"
     if error_type and failures:
         message = f"{len(runs)} of {expected} runs completed; {message}"
+    skipped = [s for s in report.get("not_applicable", []) if s.get("seed", job.seed) == job.seed]
     return JobResult(job, ok, seconds, message, trace_hash({"runs": runs}), runs, error_type, list(tail or []),
-                     report.get("log"), report.get("coverage_dat"))
+                     report.get("log"), report.get("coverage_dat"), skipped)
 
 
 TAIL_LINES = 60  # a job's output kept for its report (JUnit <system-out>)

@@ -40,7 +40,7 @@ def summary_table(results: list[JobResult]) -> str:
     return table_text(rows)
 
 
-def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False) -> list[Job]:
+def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False, mode: str = "interactive") -> list[Job]:
     from tb.stimulus.catalog import TESTS
 
     jobs = []
@@ -48,7 +48,7 @@ def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False) -> li
         if tests_regex and not re.search(tests_regex, name):
             continue
         for seed in range(1, (seeds if test.seeded else 1) + 1):
-            jobs.append(Job(name, seed, coverage=coverage))
+            jobs.append(Job(name, seed, coverage=coverage, mode=mode))
     return jobs
 
 
@@ -57,8 +57,13 @@ def seeds_per_process(seeds: int, parallel: int) -> int:
     return max(1, min(MAX_SEEDS_PER_PROCESS, seeds // (2 * parallel)))
 
 
-def check_arguments(seeds: int, parallel: int, tests_regex: str | None) -> str | None:
+def check_arguments(seeds: int, parallel: int, tests_regex: str | None, mode: str = "interactive",
+                    coverage: bool = False) -> str | None:
     """The first bad argument as one line, or None; checked before anything is built or written."""
+    if mode not in REGRESSION_MODES:
+        return f"MODE={mode}: a regression runs MODE={' or MODE='.join(REGRESSION_MODES)}"
+    if coverage and mode != "interactive":
+        return f"COVERAGE=1 with MODE={mode}: code coverage is measured on the interactive build; drop MODE or COVERAGE"
     if seeds < 1:
         return f"SEEDS={seeds}: expected an integer >= 1"
     if not 1 <= parallel <= 64:
@@ -76,17 +81,45 @@ def publish(name: str, text: str) -> None:
     write_output(OUT / name, text)
 
 
+# What a regression runs: Python against the RTL every cycle (cocotb + pyuvm), or the product's firmware on
+# the SoC's CPU (softcore: KVM's exit path and Linux's handler as C, checked by the model at both levels).
+REGRESSION_MODES = ("interactive", "softcore")
+
+
 def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None,
-            coverage: bool = False) -> int:
-    problem = check_arguments(seeds, parallel, tests_regex)
+            coverage: bool = False, mode: str = "interactive") -> int:
+    problem = check_arguments(seeds, parallel, tests_regex, mode, coverage)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    jobs = plan_jobs(seeds, tests_regex, coverage)
+    jobs = plan_jobs(seeds, tests_regex, coverage, mode)
     if not jobs:
         print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
     return run_on(jobs, seeds, parallel, cluster)
+
+
+def prepare_builds(modes: set) -> None:
+    """Each mode's Verilator build (and the softcore's firmware) once, before parallel jobs could race
+    to make them."""
+    from rtl.generate import SOC_TOP_NAME
+    from tb.sim.verilator import ensure_build
+
+    ensure_build(quiet=True)
+    if "softcore" in modes:
+        from tb.sim.firmware import build_firmware
+
+        build_firmware(quiet=True)
+        ensure_build(quiet=True, top=SOC_TOP_NAME)
+
+
+def not_applicable_counts(results: list[JobResult]) -> dict:
+    """What did not apply, counted (a softcore regression): scenarios not run, and runs where the model
+    comparison or the scenario's expect was not applicable. Never folded into the passes."""
+    runs = [r for res in results for r in res.runs or []]
+    return {"scenarios_not_run": sum(len(r.not_applicable) for r in results),
+            "model_not_compared": sum((r.get("checks") or {}).get("model") == "n/a" for r in runs),
+            "expect_not_checked": sum((r.get("checks") or {}).get("expect") == "n/a" for r in runs)}
 
 
 def _shown(path: Path | str) -> str:
@@ -117,9 +150,9 @@ def run_on(jobs: list[Job], seeds: int, parallel: int, cluster: str | None) -> i
 
 def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     from tb.reports import coverage
-    from tb.sim.verilator import ensure_build, new_run_dir
+    from tb.sim.verilator import new_run_dir
 
-    ensure_build()  # once, before the workers start (a cluster's workers build in their own clones)
+    prepare_builds({j.mode for j in jobs})  # once, before the workers start (a cluster's workers build in their own clones)
     # Everything of this regression lives in its own folder; the top-level files are replaced
     # (whole) only as results arrive, so a run that fails to start touches nothing.
     run_dir = new_run_dir(OUT / "runs", "regress")
@@ -133,7 +166,9 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
              f"a batch's seeds of a test share a simulator process, up to {MAX_SEEDS_PER_PROCESS})"
              if client is not None else f"{parallel} in parallel, {processes} simulator processes "
                                         f"(up to {per_process} seeds each)")
-    print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests), {where}; "
+    modes = sorted({j.mode for j in jobs})
+    print(f"regression: {len(jobs)} jobs ({seeds} seeds for seeded tests"
+          + ("" if modes == ["interactive"] else f", MODE={','.join(modes)}") + f"), {where}; "
           f"files in {_shown(run_dir)}", flush=True)
     cluster_stats = {"retried": []}
 
@@ -171,7 +206,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
 
     # The same seed must give the same transactions.
     from tb.stimulus.catalog import TESTS
-    again = [Job(r.job.test, r.job.seed, tag="-again") for r in results
+    again = [Job(r.job.test, r.job.seed, tag="-again", mode=r.job.mode) for r in results
              if r.ok and r.job.seed == 1 and TESTS[r.job.test].seeded]
     try:
         repeat = execute(again)
@@ -183,7 +218,8 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
 
     for r in results:
         for run in r.runs or []:
-            coverage.sample_run(run)
+            if (run.get("outcome") or {}).get("trace") is not None:  # a run stopped by a failure has no outcome
+                coverage.sample_run(run)
     this = coverage.summary()
     publish("junit.xml", junit_xml(results, started))
     statuses = {}
@@ -194,7 +230,9 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
               "jobs": len(results), "failed": sum(not r.ok for r in results), "runs": runs,
               "wall_seconds": round(wall, 1), "cluster": dict(cluster_stats) if client is not None else None,
               "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]},
-              "failed_jobs": [{"test": r.job.test, "seed": r.job.seed} for r in results if not r.ok]}
+              "modes": sorted({r.job.mode for r in results}), "not_applicable": not_applicable_counts(results),
+              "failed_jobs": [{"test": r.job.test, "seed": r.job.seed, "mode": r.job.mode}
+                              for r in results if not r.ok]}
     # Accumulated: this design's coverage and test status across regressions (build/results/).
     merged, started_new = results_db.merge(results_db.current_hits(), statuses, latest)
     cov = coverage.summary(merged)
@@ -219,6 +257,12 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
             + f"; lcov (Amaranth lines): {_shown(code['lcov'])}"
             + (f"; html: {_shown(code['html'])}" if code.get("html") else f"; {code.get('html_note')}")
             + f"; {len(code['unreached'])} line points never reached, listed in {_shown(code['unreached_file'])}")
+    if "softcore" in latest["modes"]:
+        na = latest["not_applicable"]
+        print(f"not applicable in softcore mode (counted, not passed): {na['scenarios_not_run']} scenario(s) not run; "
+              f"the model comparison in {na['model_not_compared']} run(s), the scenario's expect in "
+              f"{na['expect_not_checked']} (an NMI placed by time into the host's software lands where the "
+              "firmware's timing puts it)")
     print(f"determinism: {len(repeat)} seeded test(s) re-run with their first seed: "
           + ("identical trace hashes" if not nondeterministic else f"DIFFERENT: {[j.test for j in nondeterministic]}"))
     failed = [r for r in results if not r.ok]
@@ -366,7 +410,7 @@ def rerun_failed(parallel: int, cluster: str | None) -> int:
     if not failed:
         print("RERUN=failed: the last regression had no failed job; nothing to run")
         return 0
-    jobs = [Job(f["test"], f["seed"]) for f in failed]
+    jobs = [Job(f["test"], f["seed"], mode=f.get("mode", "interactive")) for f in failed]
     print(f"RERUN=failed: {len(jobs)} job(s) of the last regression: "
           + ", ".join(f"{j.test} SEED={j.seed}" for j in jobs[:8]) + (" ..." if len(jobs) > 8 else ""))
     return run_on(jobs, max(f["seed"] for f in failed), parallel, cluster)
@@ -389,6 +433,8 @@ def _main(argv=None) -> int:
     run.add_argument("--tests", default=None, help="regular expression over test names")
     run.add_argument("--cluster", default=None, help="a Dask scheduler address (tcp://host:8786); default: this machine")
     run.add_argument("--coverage", action="store_true", help="the code-coverage build: line and toggle coverage")
+    run.add_argument("--mode", default="interactive",
+                     help="interactive (Python every cycle) or softcore (the firmware on the SoC's CPU)")
     run.add_argument("--rerun", choices=["failed"], default=None,
                      help="failed: exactly the failed jobs of the last regression, with their seeds")
     sub.add_parser("plan")
@@ -407,7 +453,7 @@ def _main(argv=None) -> int:
         return rerun_failed(args.jobs, args.cluster)
     # Ctrl-C and SIGTERM (run_command: also when SIGINT was inherited ignored) before or after the
     # jobs end here; during them run_jobs stops the running jobs and keeps the finished ones.
-    return regress(args.seeds, args.jobs, args.tests, args.cluster, args.coverage)
+    return regress(args.seeds, args.jobs, args.tests, args.cluster, args.coverage, args.mode)
 
 
 if __name__ == "__main__":

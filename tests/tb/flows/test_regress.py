@@ -128,3 +128,54 @@ def test_a_seed_with_missing_runs_or_a_process_error_is_never_passed():
     crashed = _judge(Job("random", 1), {"error": "simulator failed: boom"}, [good] * 3, 3, True, 1, 1.0)
     assert not crashed.ok and crashed.message == "simulator failed: boom"
     assert not _judge(Job("random", 1), {}, [], 0, True, 0, 1.0).ok  # a seed with no runs at all
+
+
+def test_a_softcore_regression_plans_its_jobs_one_seed_per_process_with_its_mode_in_every_command():
+    from tb.flows.jobs import group_jobs
+
+    jobs = plan_jobs(4, "^random$", mode="softcore")
+    assert {j.mode for j in jobs} == {"softcore"} and len(jobs) == 4
+    assert [len(g) for g in group_jobs(jobs, per_process=50)] == [1, 1, 1, 1]  # the softcore bench runs one seed
+    assert [len(g) for g in group_jobs(plan_jobs(4, "^random$"), per_process=50)] == [4]
+    assert jobs[1].command() == "make sim TEST=random SEED=2 MODE=softcore"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ((1, 2, None, "program"), "MODE=program: a regression runs MODE=interactive or MODE=softcore"),
+    ((1, 2, None, "softcore", True), "COVERAGE=1 with MODE=softcore"),
+])
+def test_a_regression_refuses_a_mode_it_does_not_run_in_one_line(args, fragment):
+    assert fragment in regress.check_arguments(*args)
+
+
+def test_what_did_not_apply_in_a_softcore_regression_is_counted_apart():
+    runs = [{"ok": True, "checks": {"model": "n/a", "expect": "PASS"}},
+            {"ok": True, "checks": {"model": "PASS", "expect": "n/a"}}, {"ok": True, "checks": {"model": "n/a"}}]
+    result = JobResult(Job("library", 1, mode="softcore"), True, 1.0, "", runs=runs,
+                       not_applicable=[{"scenario": "x", "reason": "y"}])
+    assert regress.not_applicable_counts([result]) == {"scenarios_not_run": 1, "model_not_compared": 2,
+                                                       "expect_not_checked": 1}
+
+
+@pytest.mark.full
+def test_a_softcore_regression_runs_the_firmware_and_a_firmware_defect_fails_its_jobs(tmp_path):
+    """make regress MODE=softcore end to end (its files name the mode), and the same jobs with a
+    deliberate firmware defect fail with a reproduce command that rebuilds that firmware."""
+    import subprocess
+
+    from tb.flows.jobs import run_job
+
+    proc = subprocess.run(["make", "--no-print-directory", "regress", "MODE=softcore", "SEEDS=1", "JOBS=2",
+                           "TESTS=^(nmi_seamret|single_exit)$"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "MODE=softcore" in proc.stdout and "not applicable in softcore mode" in proc.stdout
+    latest = json.loads((ROOT / "build" / "regress" / "latest.json").read_text())
+    assert latest["modes"] == ["softcore"] and latest["failed"] == 0 and latest["runs"] > 0
+    assert set(latest["not_applicable"]) == {"scenarios_not_run", "model_not_compared", "expect_not_checked"}
+    newest = max((ROOT / "build" / "regress" / "runs").glob("regress-*"), key=lambda d: d.stat().st_mtime)
+    runs = json.loads(next((newest / "jobs").glob("nmi_seamret-1*.json")).read_text())["runs"]
+    # The coverage samples the hardware's transactions: a softcore row carries them, arrivals included.
+    assert all(r["outcome"]["trace"] for r in runs) and any(t["kind"] == "nmi" for r in runs for t in r["outcome"]["trace"])
+    bad = run_job(Job("nmi_seamret", 1, mode="softcore", fw_bugs=("swallow_never_armed",)), tmp_path)
+    assert not bad.ok and bad.error_type is None, bad.message
+    assert bad.job.command() == "make sim TEST=nmi_seamret SEED=1 MODE=softcore FW_BUG=swallow_never_armed"
