@@ -85,7 +85,7 @@ def hide_anonymous(text: str) -> str:
 def verilog_text(bugs=(), top: str = TOP_NAME, src: bool = False, **params) -> str:
     """``src``: keep Amaranth's source attributes (``(* src = "rtl/...py:N" *)``), which the code-coverage
     build reads to map Verilog lines back to the Amaranth source."""
-    check_bugs(bugs)  # before constructing, so a refused name leaves no orphan elaboratable
+    check_bugs(bugs, soc=top == SOC_TOP_NAME)  # before constructing, so a refused name leaves no orphan elaboratable
     return hide_anonymous(verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=src))
 
 

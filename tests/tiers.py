@@ -41,6 +41,9 @@ FULL_TESTS = {
     "test_the_coverage_build_measures_a_run_on_the_amaranth_lines",
     "test_the_wheel_holds_every_package_and_data_file",
     "test_a_failing_regression_is_shown_in_the_browser",
+    "test_a_softcore_regression_runs_the_firmware_and_a_firmware_defect_fails_its_jobs",
+    "test_event_driven_softcore_gives_the_per_cycle_rows",
+    "test_a_wake_that_misses_the_cpu_is_caught_where_the_bench_sleeps_on_it",
 }
 
 

@@ -75,13 +75,21 @@ class MonitorSignature(wiring.Signature):
     """What the testbench observes: ``NmiTop``'s stimulus as the CPU and environment drive it, its
     state and events (compared with the reference cycle by cycle), the CPU's NMI interrupt line, a
     LOG store this cycle, the firmware's final status, whether its NMI handler runs and where its
-    innermost pass is in its poll (HANDLER), and the CYCLE counter the firmware stamps its log with."""
+    innermost pass is in its poll (HANDLER), and the CYCLE counter the firmware stamps its log with.
+
+    ``wake``: this cycle is one an event-driven bench must look at. The design's own ``trace.wake``
+    (the previous edge had an event or moved the phase), a strobe into the design this cycle (the
+    CPU's SEAMCALL, IRET or register write, the environment's arrival, exit or TD write), a LOG store,
+    and a write to HANDLER or DONE or a read of DELIVERED (each changes what the bench reads in the
+    next cycle, which a bench visits after every woken cycle). Otherwise the stimulus is idle, the
+    design's state holds and nothing the bench reads changes (``tests/tb/uvm/test_softcore_events.py``)."""
 
     def __init__(self):
         super().__init__({
             "stim": Out(StimulusSignature()), "status": Out(StatusSignature()), "ev": Out(EventSignature()),
             "irq": Out(1), "log_valid": Out(1), "log_data": Out(32), "done": Out(1), "done_value": Out(32),
             "in_handler": Out(1), "poll_state": Out(2), "poll_index": Out(6), "polls": Out(6), "cycle": Out(32),
+            "wake": Out(1),
         })
 
 
@@ -108,6 +116,8 @@ class NmiPeripheral(wiring.Component):
     host_state : bool
         Include ``NmiTop``'s host-state register file (the simulated SoC has it; the soak boards
         leave it out: 1,344 flip-flops an iCE40UP5K has no room for).
+    soc_bugs : iterable of str
+        Deliberate defects of the peripheral itself (``rtl.bugs.SOC_BUGS``).
 
     Attributes
     ----------
@@ -130,8 +140,8 @@ class NmiPeripheral(wiring.Component):
     sw_cfg: In(32)
     mon: Out(MonitorSignature())
 
-    def __init__(self, bugs=(), host_state=False):
-        self.bugs, self.host_state = tuple(bugs), host_state
+    def __init__(self, bugs=(), host_state=False, soc_bugs=()):
+        self.bugs, self.host_state, self.soc_bugs = tuple(bugs), host_state, frozenset(soc_bugs)
         super().__init__()
 
     def elaborate(self, platform):
@@ -153,7 +163,13 @@ class NmiPeripheral(wiring.Component):
                 m.d.comb += [dut.stim.reg.we.eq(r.host_write.we), dut.stim.reg.addr.eq(r.host_write.addr),
                              dut.stim.reg.data.eq(r.host_write.data)]
         self._state_registers(m, dut, r)
-        self._bus(m, dut, r)
+        bench_reads = self._bus(m, dut, r)
+        stim = dut.stim
+        from_env = env.nmi | env.exit_req | env.reg.we
+        from_cpu = stim.seamcall | stim.iret | r.host_write.we
+        if "soc_wake_ignores_cpu" in self.soc_bugs:
+            from_cpu = 0
+        m.d.comb += self.mon.wake.eq(dut.trace.wake | from_env | from_cpu | self.mon.log_valid | bench_reads)
         return m
 
     def _state_registers(self, m, dut, r):
@@ -187,6 +203,8 @@ class NmiPeripheral(wiring.Component):
         readable = {"ENTERED": entered, "EXIT": r.exit_info, "SOURCES": r.sources, "DELIVERED": r.delivered,
                     "CONFIG": self.sw_cfg, "CYCLE": cycle, "ENV": self.env.done}
         m.d.sync += bus.ack.eq(0)
+        # What changes the bench's pins from the next cycle on: HANDLER, DONE, the interrupt's acknowledgement.
+        bench_reads = request & ((bus.we & ((index == INDEX["HANDLER"]) | (index == INDEX["DONE"]))) | r.ack_irq)
         with m.If(request):
             with m.Switch(index):
                 with m.Case(INDEX["ENTER"]):
@@ -227,4 +245,4 @@ class NmiPeripheral(wiring.Component):
                     for name, value in readable.items():
                         with m.If(index == INDEX[name]):
                             m.d.sync += bus.dat_r.eq(value)
-        return m
+        return bench_reads

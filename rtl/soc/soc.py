@@ -8,7 +8,7 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
-from ..bugs import check_bugs
+from ..bugs import SOC_BUGS, check_bugs
 from ..interfaces import ConfigSignature
 from .nmi_periph import EnvSignature, MonitorSignature, NmiPeripheral
 from .ram import Ram
@@ -24,7 +24,8 @@ class NmiSoc(wiring.Component):
     Parameters
     ----------
     bugs : iterable of str
-        Deliberate RTL defects in the NMI peripheral's ``NmiTop``.
+        Deliberate RTL defects in the NMI peripheral's ``NmiTop`` (``rtl.bugs.BUGS``) or in the SoC
+        around it (``rtl.bugs.SOC_BUGS``).
     firmware : sequence of int
         The RAM's power-on contents (the soak board's firmware); empty: loaded through the load port.
     host_state : bool
@@ -53,14 +54,15 @@ class NmiSoc(wiring.Component):
     def __init__(self, bugs=(), firmware=(), host_state=False):
         super().__init__()
         self.host_state = host_state
-        self.bugs = check_bugs(bugs)  # an unknown defect is refused before anything is built
+        self.bugs = check_bugs(bugs, soc=True)  # an unknown defect is refused before anything is built
         self.firmware = tuple(firmware)  # the RAM's power-on contents (a board has no loader)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.cpu = cpu = VexRiscv(reset_vector=0)
         m.submodules.ram = ram = Ram(RAM_WORDS, self.firmware)
-        m.submodules.nmi = nmi = NmiPeripheral(self.bugs, self.host_state)
+        m.submodules.nmi = nmi = NmiPeripheral(self.bugs - SOC_BUGS.keys(), self.host_state,
+                                               soc_bugs=self.bugs & SOC_BUGS.keys())
         connect(m, cpu.ibus, ram.ibus)
         m.d.comb += [cpu.hold.eq(self.hold), cpu.irq.eq(nmi.mon.irq), ram.load_we.eq(self.load_we),
                      ram.load_addr.eq(self.load_addr), ram.load_data.eq(self.load_data)]

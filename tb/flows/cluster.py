@@ -61,7 +61,7 @@ def run_batch(batch_id: str, jobs: list[Job], client: dict, stop_name: str) -> l
         raise RuntimeError(f"worker {worker.address} refused the batch: its clone differs from the client's "
                            f"(rtl {mine['rtl']} vs {client['rtl']}, sources {mine['code']} vs {client['code']}); "
                            "run the same commit on every worker")
-    from tb.flows.regress import prepare_builds
+    from tb.flows.jobs import prepare_builds
     from tb.sim.verilator import new_run_dir
 
     prepare_builds({j.mode for j in jobs})  # once per RTL hash (and firmware) in this worker's clone

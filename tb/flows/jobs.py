@@ -88,6 +88,20 @@ class Stop:
                 time.sleep(0.05)
 
 
+def prepare_builds(modes: set) -> None:
+    """Each mode's Verilator build (and the softcore's firmware) once, before parallel jobs could race
+    to make them."""
+    from rtl.generate import SOC_TOP_NAME
+    from tb.sim.verilator import ensure_build
+
+    ensure_build(quiet=True)
+    if "softcore" in modes:
+        from tb.sim.firmware import build_firmware
+
+        build_firmware(quiet=True)
+        ensure_build(quiet=True, top=SOC_TOP_NAME)
+
+
 def run_job(job: Job, workdir: Path, stop: Stop | None = None) -> JobResult | None:
     """One simulator run in its own process, bounded in time; a crash or hang is a failure.
 

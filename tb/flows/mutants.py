@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from py_model.table import table_text
-from rtl.bugs import BUGS
+from rtl.bugs import BUGS, SOC_BUGS
 from rtl.soc.firmware_defects import FIRMWARE_DEFECTS
 from tb import ROOT
 from tb.flows.jobs import Job, run_job
@@ -88,12 +88,13 @@ def make_overlay(name: str) -> Path:
 def hunt(name: str, kind: str, workdir: Path) -> MutantResult:
     start = time.perf_counter()
     overlay = make_overlay(name) if kind == "model" else None
-    what = {"model": lambda: MODEL_MUTANTS[name][3], "rtl": lambda: BUGS[name],
+    what = {"model": lambda: MODEL_MUTANTS[name][3], "rtl": lambda: BUGS[name], "soc": lambda: SOC_BUGS[name],
             "firmware": lambda: FIRMWARE_DEFECTS[name][2]}[kind]()
+    softcore = kind in ("firmware", "soc")  # the SoC and its firmware run in softcore mode only
     try:
-        for test in FIRMWARE_KILL_ORDER if kind == "firmware" else KILL_ORDER:
-            job = Job(test, 1, bugs=(name,) if kind == "rtl" else (), overlay=str(overlay) if overlay else None,
-                      tag=f"-mutant-{name}", mode="softcore" if kind == "firmware" else "interactive",
+        for test in FIRMWARE_KILL_ORDER if softcore else KILL_ORDER:
+            job = Job(test, 1, bugs=(name,) if kind in ("rtl", "soc") else (), overlay=str(overlay) if overlay else None,
+                      tag=f"-mutant-{name}", mode="softcore" if softcore else "interactive",
                       fw_bugs=(name,) if kind == "firmware" else ())
             result = run_job(job, workdir)
             if not result.ok:
@@ -118,18 +119,19 @@ def _main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args(argv)
-    mutants = ([(n, "rtl") for n in BUGS] + [(n, "model") for n in MODEL_MUTANTS]
+    mutants = ([(n, "rtl") for n in BUGS] + [(n, "soc") for n in SOC_BUGS] + [(n, "model") for n in MODEL_MUTANTS]
                + [(n, "firmware") for n in FIRMWARE_DEFECTS])
-    unknown = [n for n in args.only if n not in BUGS and n not in MODEL_MUTANTS and n not in FIRMWARE_DEFECTS]
+    unknown = [n for n in args.only if n not in {m for m, _ in mutants}]
     if unknown or args.jobs < 1:
         raise UsageError('unknown mutant ' + ', '.join(unknown) if unknown else f'JOBS={args.jobs}: expected >= 1')
     if args.only:
         mutants = [(n, k) for n, k in mutants if n in args.only]
     workdir = ROOT / "build" / "mutants"
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"{len(mutants)} mutants ({sum(k == 'rtl' for _, k in mutants)} RTL, {sum(k == 'model' for _, k in mutants)} "
-          f"model, {sum(k == 'firmware' for _, k in mutants)} firmware); tests tried in order: {', '.join(KILL_ORDER)} "
-          f"(firmware, in softcore mode: {', '.join(FIRMWARE_KILL_ORDER)})", flush=True)
+    print(f"{len(mutants)} mutants ({sum(k == 'rtl' for _, k in mutants)} RTL, {sum(k == 'soc' for _, k in mutants)} "
+          f"SoC, {sum(k == 'model' for _, k in mutants)} model, {sum(k == 'firmware' for _, k in mutants)} firmware); "
+          f"tests tried in order: {', '.join(KILL_ORDER)} (SoC and firmware, in softcore mode: "
+          f"{', '.join(FIRMWARE_KILL_ORDER)})", flush=True)
     start = time.perf_counter()
     results = []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

@@ -25,7 +25,16 @@ import yaml
 from py_model.atomic import write_output
 from py_model.table import table_text
 from tb import ROOT
-from tb.flows.jobs import MAX_SEEDS_PER_PROCESS, Interrupted, Job, JobResult, Progress, group_jobs, run_jobs
+from tb.flows.jobs import (
+    MAX_SEEDS_PER_PROCESS,
+    Interrupted,
+    Job,
+    JobResult,
+    Progress,
+    group_jobs,
+    prepare_builds,
+    run_jobs,
+)
 from tb.reports import dashboard, results_db, ucis_export
 from tb.reports.junit import junit_xml
 
@@ -97,20 +106,6 @@ def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | N
         print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
     return run_on(jobs, seeds, parallel, cluster)
-
-
-def prepare_builds(modes: set) -> None:
-    """Each mode's Verilator build (and the softcore's firmware) once, before parallel jobs could race
-    to make them."""
-    from rtl.generate import SOC_TOP_NAME
-    from tb.sim.verilator import ensure_build
-
-    ensure_build(quiet=True)
-    if "softcore" in modes:
-        from tb.sim.firmware import build_firmware
-
-        build_firmware(quiet=True)
-        ensure_build(quiet=True, top=SOC_TOP_NAME)
 
 
 def not_applicable_counts(results: list[JobResult]) -> dict:

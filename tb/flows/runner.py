@@ -61,7 +61,9 @@ def print_softcore_report(report: dict, reproduce: str) -> bool:
     cycles, sim_s = report.get("cycles", 0), report.get("seconds") or 0
     print(f"{len(runs)} runs of the firmware on VexRiscv, {cycles} cycles, "
           f"{sum(r.get('transactions') or 0 for r in runs)} transactions compared RTL vs reference; "
-          f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s, {report.get('wall_seconds', 0):.1f} s wall")
+          f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s, {report.get('wall_seconds', 0):.1f} s wall"
+          + (f"; {report['bench']} bench: Python looked at {report['visited_cycles']:,} cycles"
+             if report.get("bench") else ""))
     ok = report.get("error") is None and bool(runs) and all(r["ok"] for r in runs)
     if not ok:
         if report.get("error"):
@@ -136,7 +138,7 @@ def main(argv=None) -> int:
 
 
 def _main(argv=None) -> int:
-    from rtl.bugs import BUGS
+    from rtl.bugs import BUGS, SOC_BUGS
     from tb.stimulus.catalog import TESTS
 
     parser = OneLineParser(prog="python -m tb.flows.runner")
@@ -153,7 +155,8 @@ def _main(argv=None) -> int:
     sim.add_argument("--coverage", action="store_true",
                      help="the coverage build: Verilator line and toggle coverage of the RTL (COVERAGE=1)")
     sim.add_argument("--strict", action="store_true",
-                     help="interactive mode: drive and sample every cycle instead of sleeping between events")
+                     help="interactive and softcore mode: drive and sample every cycle instead of sleeping "
+                          "between events")
     scen = sub.add_parser("scenario", help="run scenario files (or folders of them) on the RTL and the model")
     scen.add_argument("files", nargs="+")
     scen.add_argument("--out")
@@ -182,9 +185,10 @@ def _main(argv=None) -> int:
     if args.command == "lint":
         return lint()
     if args.command in ("sim", "scenario"):
-        unknown = [b for b in args.bug if b not in BUGS]
+        unknown = [b for b in args.bug if b not in BUGS and b not in SOC_BUGS]
         if unknown:
-            raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))}")
+            raise UsageError(f"BUG={','.join(unknown)}: unknown RTL bug; known: {', '.join(sorted(BUGS))} "
+                             f"(and, MODE=softcore only, the SoC's {', '.join(sorted(SOC_BUGS))})")
         if args.target == "board" and not args.port:
             raise UsageError("TARGET=board needs PORT=<serial port> (e.g. /dev/ttyUSB1)")
         if args.max_cycles is not None:
@@ -194,6 +198,9 @@ def _main(argv=None) -> int:
                 raise UsageError(str(err)) from None
         args.target = resolve_target(args.mode, args.target, args.waves or getattr(args, "coverage", False))
         args.mode = resolve_mode(args.mode, args.target)
+        soc = [b for b in args.bug if b in SOC_BUGS]
+        if soc and args.mode != "softcore":
+            raise UsageError(f"BUG={','.join(soc)}: a defect of the softcore's SoC, which runs only in MODE=softcore")
         args.firmware = firmware_with_defects(args.fw_bug, args.mode)
     if args.command == "scenario":
         return run_scenario_files(args)
@@ -222,8 +229,8 @@ def _main(argv=None) -> int:
         print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
     if args.mode == "softcore":
         print("MODE=softcore: KVM's exit path and Linux's NMI handler as firmware on a VexRiscv CPU", flush=True)
-    if args.strict and args.mode != "interactive":
-        raise UsageError("STRICT=1 applies to interactive mode only")
+    if args.strict and args.mode not in ("interactive", "softcore"):
+        raise UsageError("STRICT=1 applies to interactive and softcore mode (the benches that can sleep between events)")
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode,
                       strict=args.strict, firmware=args.firmware, coverage=args.coverage)
     reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (

@@ -72,6 +72,13 @@ def read_state(get) -> HwState:
 EVENT_PINS = tuple(name for name in PORTS if name.startswith("ev__"))
 REGS_PIN = "status__host_regs"
 
+# What the softcore bench reads in each cycle it looks at (the SoC's ``mon__`` ports, without the
+# prefix), also packed into one port of the simulator's wrapper, ``tb_sampled`` (first name in the
+# low bits), so that a sample is one read (tb/sim/verilator.py, tb/uvm/softcore.py).
+SOC_SAMPLED = (*EVENT_PINS, *STATE_PINS, *STIMULUS_PINS, "done", "log_valid", "log_data", "cycle", "in_handler",
+               "poll_state", "poll_index", "polls", "irq", "wake")
+SOC_PACKED = "tb_sampled"
+
 
 def read_events(cycle: int, get) -> list[Txn]:
     """The transactions of edge ``cycle``, from the registered event pins seen in cycle+1."""

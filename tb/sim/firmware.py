@@ -67,7 +67,11 @@ def linker_script() -> str:
             "}\n"
             f"ASSERT(_bss_end + {abi.STACK_BYTES} <= 0x{abi.HS_TABLE_ADDR:x}, "
             f"\"the firmware's code and data leave less than {abi.STACK_BYTES} bytes of stack below "
-            "the host-state table\")\n")
+            "the host-state table\")\n"
+            # The bench loads the image once per simulator process (tb/uvm/softcore.py): only code and
+            # constants may be in it; the start-up code zeroes .bss each run.
+            "ASSERT(SIZEOF(.data) == 0, \"the firmware has initialised data, which a run may change and the "
+            "bench does not reload: make it zero-initialised (.bss) or const\")\n")
 
 
 def _zig(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ from pathlib import Path
 from py_model.atomic import write_output
 from py_model.config import run_cycle_bound
 from tb import ROOT
-from tb.protocol.pins import RUN_INDEX, RUN_INDEX_WIDTH
+from tb.protocol.pins import RUN_INDEX, RUN_INDEX_WIDTH, SOC_PACKED, SOC_SAMPLED
 from tb.sim import build_cache
 from tb.sim.settings import RunSettings
 
@@ -81,12 +81,14 @@ BENCH_SUFFIX = "_bench"
 CLOCK_HALF_NS = 5
 
 
-def bench_wrapper(verilog: Path, top: str, hdl_clock: bool) -> tuple[Path, str]:
+def bench_wrapper(verilog: Path, top: str, hdl_clock: bool, packed: tuple = ()) -> tuple[Path, str]:
     """The simulator's top: ``top`` inside a wrapper with the same ports, plus ``tb_run``, an input the
     bench sets to the number of the scenario run it starts (1, 2, ...), so a wave dump of a whole test
     shows which run every moment belongs to. ``hdl_clock``: the clock is generated in HDL
     (``always #5``), so that under Verilator's --timing the simulator runs cycles without a callback
-    into cocotb per edge (clk becomes an output). Ports are read from the generated Verilog."""
+    into cocotb per edge (clk becomes an output). ``packed``: output ports also concatenated into one
+    wrapper output, ``SOC_PACKED`` (the first in the low bits): a bench reads them in one access. Ports
+    are read from the generated Verilog."""
     text = verilog.read_text()
     body = text[text.index(f"module {top}("):]
     body = body[:body.index("endmodule")]
@@ -95,10 +97,15 @@ def bench_wrapper(verilog: Path, top: str, hdl_clock: bool) -> tuple[Path, str]:
     clock = ["  output reg clk"] if hdl_clock else ["  input clk"]
     decls = clock + [f"  {d} {w or ''}{n}" for d, w, n in ports if n != "clk"]
     decls.append(f"  input [{RUN_INDEX_WIDTH - 1}:0] {RUN_INDEX}")
+    widths = {n: int(w.strip()[1:].split(":")[0]) + 1 if w else 1 for d, w, n in ports if d == "output"}
+    assign = ""
+    if packed:
+        decls.append(f"  output [{sum(widths[n] for n in packed) - 1}:0] {SOC_PACKED}")
+        assign = f"  assign {SOC_PACKED} = {{{', '.join(reversed(packed))}}};\n"
     conns = ",\n".join(f"    .{n}({n})" for _, _, n in ports)
     generated = f"  initial clk = 1'b0;\n  always #{CLOCK_HALF_NS} clk = ~clk;\n" if hdl_clock else ""
     wrapper = (f"`timescale 1ns/1ps\nmodule {name}(\n" + ",\n".join(decls) + "\n);\n"
-               f"{generated}  {top} dut (\n{conns}\n  );\nendmodule\n")
+               f"{generated}  {top} dut (\n{conns}\n  );\n{assign}endmodule\n")
     path = verilog.with_name(verilog.stem + BENCH_SUFFIX + (".clocked" if hdl_clock else "") + ".v")
     if not path.exists() or path.read_text() != wrapper:
         write_output(path, wrapper)  # concurrent runs in one tree never read half a wrapper
@@ -123,13 +130,18 @@ def ensure_build(bugs=(), quiet=False, top=None, hdl_clock=False, coverage=False
     # --no-trace-top: the ports appear once, in the wrapper's scope, instead of again under Verilator's
     # "$rootio" scope (a scope name GTKWave reads as a VCD keyword and pyvcd refuses).
     sources, args = [verilog, *extra_sources(top)], [*flags, "--no-trace-top", "-Wno-fatal"]
-    wrapper, top = bench_wrapper(verilog, top, hdl_clock)
+    from rtl.generate import SOC_TOP_NAME
+
+    packed = tuple(f"mon__{name}" for name in SOC_SAMPLED) if top == SOC_TOP_NAME else ()
+    wrapper, top = bench_wrapper(verilog, top, hdl_clock, packed)
     sources.append(wrapper)
     if hdl_clock:
         # The wheel was configured elsewhere: give g++ the C++20 coroutines --timing needs.
         args += ["--timing", "--timescale", "1ns/1ps", "-CFLAGS", "-std=gnu++20 -fcoroutines"]
-    # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file, the clock).
-    recipe = hashlib.sha256((" ".join(args) + Path(PUBLIC_PORTS).read_text()).encode()).hexdigest()[:6]
+    # The cache key: the RTL hash, plus how it is built (wave format, the public-ports file, the clock,
+    # the wrapper).
+    recipe = hashlib.sha256((" ".join(args) + Path(PUBLIC_PORTS).read_text() + wrapper.read_text()).encode()
+                            ).hexdigest()[:6]
     build_dir = ROOT / "build" / "sim" / f"{digest}-{fmt}-{recipe}"
     runner = verified_build(sources, top, build_dir, args, f"the RTL (hash {digest})", quiet,
                             note=("lz4.h not found (Debian: liblz4-dev), so waves will be VCD rather than FST"

@@ -161,6 +161,31 @@ class EnvPlayer:
             pins.update({"env__reg__we": 1, "env__reg__addr": addr, "env__reg__data": value})
         return pins
 
+    def quiet_for(self, phase: int) -> int | None:
+        """After this cycle's ``cycle()``: how many following cycles the environment certainly leaves
+        idle while the phase and the firmware's HANDLER hold (an event-driven bench sleeps through
+        them; a change of either wakes it). 0: it acts next cycle; None: only a change can make it act."""
+        if phase == GUEST and self.td_queue:
+            return 0  # the TD's register writes, one per cycle
+        if self.index >= len(self.steps):
+            return None
+        kind, _ = self.steps[self.index]
+        if kind == "wait":
+            return self.wait_left  # it counts down these cycles, then moves on
+        if kind == "until":
+            return None  # its condition did not hold this cycle, and holds on what has not changed
+        return 0  # an arrival or an exit is due
+
+    def skip(self, n: int) -> None:
+        """``n`` cycles passed in which ``cycle()`` would have returned idle pins (``quiet_for``)."""
+        if n <= 0:
+            return
+        self.now += n
+        if self.index < len(self.steps) and self.steps[self.index][0] == "wait":
+            if self.wait_left is None or n > self.wait_left:
+                raise ValueError(f"skip({n}) past the wait's {self.wait_left} cycles left")
+            self.wait_left -= n
+
     def _steps(self, phase: int, handler: Handler) -> dict[str, int]:
         pins = dict(self.IDLE)
         self.now += 1

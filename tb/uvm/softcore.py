@@ -23,7 +23,7 @@ from pathlib import Path
 import cocotb
 import pyuvm
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.triggers import Event, FallingEdge, First, ReadOnly, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 from pyuvm import (
     ConfigDB,
@@ -44,7 +44,7 @@ from pyuvm import (
 from rtl.soc.abi import HS_TABLE_ADDR
 from tb.check.softcore_check import SoftcoreRun
 from tb.check.where import Location, problem_cycle
-from tb.protocol.pins import EVENT_PINS, REGISTER_CHECKPOINTS, REGS_PIN, STATE_PINS, STIMULUS_PINS, config_pins, read_state
+from tb.protocol.pins import REGISTER_CHECKPOINTS, REGS_PIN, SOC_PACKED, SOC_SAMPLED, config_pins, read_state
 from tb.sim.firmware import firmware_words
 from tb.sim.settings import RunSettings, SettingsError, publish_result
 from tb.stimulus.catalog import planned
@@ -59,23 +59,35 @@ class SocBfm:
     the monitor port (``mon__*``). The driver marks the cycle a run is in (``cycle``; None between
     runs) so the monitor numbers its samples the same way."""
 
-    # What the checks read each cycle (tb/check/softcore_check.SoftcoreRun).
-    SAMPLED = (*EVENT_PINS, *STATE_PINS, *STIMULUS_PINS, "done", "log_valid", "log_data", "cycle")
+    # What the checks read each cycle (tb/check/softcore_check.SoftcoreRun), in one read of the
+    # wrapper's packed port: each name's (shift, mask) in it.
+    SAMPLED = SOC_SAMPLED
 
     def __init__(self, dut):
         self.dut = dut
         self.cycle: int | None = None
-        self.handles = {name: getattr(dut, "mon__" + name)
-                        for name in self.SAMPLED + ("in_handler", "poll_state", "poll_index", "polls", "irq",
-                                                    "done_value", REGS_PIN)}
+        self.visit = Event()  # set by the driver in each cycle the monitor is to sample
+        self.visits = 0  # cycles the bench looked at (all of them with STRICT=1)
+        self.loaded: list[int] | None = None  # the image in the RAM
+        self.handles = {name: getattr(dut, "mon__" + name) for name in (*self.SAMPLED, "done_value", REGS_PIN)}
+        self.packed, self.layout, shift = getattr(dut, SOC_PACKED), [], 0
+        for name in self.SAMPLED:
+            width = len(self.handles[name])
+            self.layout.append((name, shift, (1 << width) - 1))
+            shift += width
 
     def get(self, name: str) -> int:
         return int(self.handles[name].value)
 
+    def peek(self) -> dict:
+        """The packed pins now (one read)."""
+        word = self.packed.value.to_unsigned()
+        return {name: (word >> shift) & mask for name, shift, mask in self.layout}
+
     def sample(self) -> dict:
         """The monitor port's values now, for the checks; the register file (1,344 bits) only as reset
         left it (cycle 0) and after an edge that can have changed it, where the checks read it."""
-        pins = {name: int(self.handles[name].value) for name in self.SAMPLED}
+        pins = self.peek()
         if self.cycle == 0 or any(pins[f"ev__{kind}"] for kind in REGISTER_CHECKPOINTS):
             pins[REGS_PIN] = int(self.handles[REGS_PIN].value)
         return pins
@@ -91,13 +103,17 @@ class SocBfm:
         return int(design.cpu.cpu.CsrPlugin_minstret.value)
 
     async def reset_and_load(self, words: list[int], case) -> None:
+        """The CPU held in reset while the RAM gets the image (once per process: it is code and
+        constants only, tb/sim/firmware.py's linker script asserts so) and the case's host-state table."""
         dut = self.dut
         dut.hold.value, dut.rst.value = 1, 1
         self.drive({**config_pins(case.scenario), "sw_cfg": case.sw_cfg, **EnvPlayer.IDLE})
         await FallingEdge(dut.clk)
         dut.rst.value = 0
         table = dict(enumerate(case.hs_table, HS_TABLE_ADDR // 4))  # what the host knows (host-state runs)
-        for addr, word in [*enumerate(words), *table.items()]:
+        image = [] if words == self.loaded else list(enumerate(words))
+        self.loaded = list(words)
+        for addr, word in [*image, *table.items()]:
             dut.load_we.value, dut.load_addr.value, dut.load_data.value = 1, addr, word
             await FallingEdge(dut.clk)
         dut.load_we.value, dut.hold.value = 0, 0
@@ -166,9 +182,14 @@ class CasesSeq(uvm_sequence):
 
 
 class EnvDriver(uvm_driver):
-    """Loads and configures, then plays the environment cycle by cycle until the firmware is done
-    (bounded by the shared run bound) or the scoreboard says stop (``stop_export``). Publishes each
-    run's start and end (``CaseStarted``, ``CaseEnded``)."""
+    """Loads and configures, then plays the environment until the firmware is done (bounded by the
+    shared run bound) or the scoreboard says stop (``stop_export``). Publishes each run's start and
+    end (``CaseStarted``, ``CaseEnded``) and tells the monitor which cycles to sample (``bfm.visit``).
+
+    Event-driven (the default): Python looks at a cycle only when the SoC's ``wake`` says something
+    happened, after every such cycle (what it changed shows in the next one), and when the
+    environment has something due (``EnvPlayer.quiet_for``); between them the simulator runs alone.
+    ``STRICT=1``: every cycle, as a reference for the event-driven bench (the same rows)."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
@@ -189,19 +210,34 @@ class EnvDriver(uvm_driver):
             while self.stop_fifo.can_get():  # a stop meant for the run before
                 self.stop_fifo.try_get()
             self.ap.write(CaseStarted(item))
-            cycle = 0
+            cycle, base = 0, bfm.get("cycle")  # the SoC's free-running CYCLE numbers the skipped cycles
             while cycle <= bound and not self.stop_fifo.can_get():
                 bfm.cycle = cycle
-                if bfm.get("done"):
+                bfm.visit.set()
+                bfm.visits += 1
+                now = bfm.peek()
+                if now["done"]:
                     item.done = True
                     break
-                state, in_handler = read_state(bfm.get), bool(bfm.get("in_handler"))
-                pins = env.cycle(state.phase, Handler(in_handler, bfm.get("poll_state"), bfm.get("poll_index"),
-                                                      bfm.get("polls")))
-                pins["env__done"] = int(env.finished(state.phase, state.latch, bool(bfm.get("irq")), in_handler))
+                state, in_handler = read_state(now.__getitem__), bool(now["in_handler"])
+                pins = env.cycle(state.phase, Handler(in_handler, now["poll_state"], now["poll_index"], now["polls"]))
+                pins["env__done"] = int(env.finished(state.phase, state.latch, bool(now["irq"]), in_handler))
                 bfm.drive(pins)
+                quiet = env.quiet_for(state.phase)
+                if self.settings.strict or quiet == 0 or now["wake"] or any(
+                        pins[name] for name in ("env__nmi", "env__exit_req", "env__reg__we")):
+                    await FallingEdge(bfm.dut.clk)  # the next cycle: due, or it shows what this one did
+                    cycle += 1
+                    continue
+                # Asleep until the SoC wakes or the environment is due (or the run's bound).
+                due = min(bound + 1 - cycle, quiet + 1 if quiet is not None else bound + 1)
+                # A timer, not ClockCycles (which wakes Python at every edge it counts): to just before
+                # the falling edge ``due`` cycles on, then that edge.
+                await First(RisingEdge(bfm.handles["wake"]), Timer(CLOCK_NS * due - 2, unit="ns"))
                 await FallingEdge(bfm.dut.clk)
-                cycle += 1
+                slept = bfm.get("cycle") - base - cycle
+                env.skip(slept - 1)
+                cycle += slept
             item.cycles, item.timed = min(cycle, bound), env.timed
             item.instructions, item.done_value = bfm.retired() - start, bfm.get("done_value")
             await FallingEdge(bfm.dut.clk)  # the monitor has published the run's last cycle by now
@@ -211,16 +247,19 @@ class EnvDriver(uvm_driver):
 
 
 class SocMonitor(uvm_monitor):
-    """Each cycle of a run, once the CPU's and the environment's inputs have settled: the pins of the
-    SoC's monitor port (the design's stimulus, state, events; the CPU's LOG stores and status)."""
+    """Each cycle the driver looks at, once the CPU's and the environment's inputs have settled: the
+    pins of the SoC's monitor port (the design's stimulus, state, events; the CPU's LOG stores and
+    status)."""
 
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
         self.bfm = ConfigDB().get(self, "", "BFM")
 
     async def run_phase(self):
+        visit = self.bfm.visit
         while True:
-            await FallingEdge(self.bfm.dut.clk)
+            await visit.wait()  # the driver's cycles: every one (STRICT=1), or those it wakes for
+            visit.clear()
             await ReadOnly()
             if self.bfm.cycle is not None:
                 self.ap.write(SocSample(self.bfm.cycle, self.bfm.sample()))
@@ -321,6 +360,8 @@ class softcore(uvm_test):
                   "runs": rows, "expected_runs": self.seq.planned, "not_applicable": skipped,
                   "run_starts_ns": self.env.scoreboard.run_starts_ns,
                   "seconds": self.seconds, "cycles": sum(r["cycles"] for r in rows),
+                  "bench": "per-cycle" if self.settings.strict else "event-driven",
+                  "visited_cycles": ConfigDB().get(None, "", "BFM").visits,
                   "instructions": sum(r["instructions"] for r in rows)}
         publish_result(self.settings, report)  # whole, before the verdict
         assert rows, f"no scenario applies in softcore mode: {skipped[:1]}"

@@ -157,7 +157,6 @@ def test_what_did_not_apply_in_a_softcore_regression_is_counted_apart():
                                                        "expect_not_checked": 1}
 
 
-@pytest.mark.full
 def test_a_softcore_regression_runs_the_firmware_and_a_firmware_defect_fails_its_jobs(tmp_path):
     """make regress MODE=softcore end to end (its files name the mode), and the same jobs with a
     deliberate firmware defect fail with a reproduce command that rebuilds that firmware."""
