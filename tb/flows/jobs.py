@@ -118,8 +118,8 @@ def group_jobs(jobs: list[Job], per_process: int) -> list[list[Job]]:
     for job in jobs:
         key = (job.test, job.bugs, job.overlay, job.tag, job.mode, job.fw_bugs, job.coverage)
         group = open_groups.get(key)
-        # A batch of seeds in one process is interactive mode's (the softcore's bench runs one seed).
-        if group is None or len(group) >= (per_process if job.mode == "interactive" else 1):
+        # A batch of seeds in one process: the interactive and the softcore bench (not program mode's).
+        if group is None or len(group) >= (per_process if job.mode in ("interactive", "softcore") else 1):
             group = open_groups[key] = []
             groups.append(group)
         group.append(job)

@@ -316,10 +316,11 @@ def run_seed_batch(args) -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise UsageError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
-    if not seeds or min(seeds) < 0 or args.mode != "interactive" or args.target != "sim":
-        raise UsageError("--seeds: integers >= 0, in interactive mode on the simulator")
+    if not seeds or min(seeds) < 0 or args.mode not in ("interactive", "softcore") or args.target != "sim":
+        raise UsageError("--seeds: integers >= 0, in interactive or softcore mode on the simulator")
     print(f"TEST={args.test} SEEDS={args.seeds}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
-    report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds, coverage=args.coverage)
+    report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds, coverage=args.coverage,
+                      mode=args.mode, firmware=args.firmware)
     ok = print_report(report, args.test, seeds[0], f"make sim TEST={args.test} SEED=<the failing run's seed>")
     publish(args, report, ok)
     return 0 if ok else 1

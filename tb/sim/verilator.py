@@ -193,8 +193,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     ``mode``: "interactive" (Python reacts every cycle) or "program" (the host engine plays a
     compiled program; Python loads it and reads the trace back) or "softcore" (the firmware on the
     SoC's CPU is the host software; ``firmware``: another image than the product's). ``seeds``: a
-    batch of seeds run one after the other in this one simulator process (interactive mode; each
-    run's row names its seed). ``strict``: interactive mode drives and samples every cycle instead
+    batch of seeds run one after the other in this one simulator process (interactive and softcore
+    mode; each run's row names its seed). ``strict``: interactive mode drives and samples every cycle instead
     of sleeping between the design's events (same checks, same verdicts; slower).
     """
     from rtl.generate import PROGRAM_TOP_NAME, SOC_TOP_NAME, TOP_NAME
@@ -203,8 +203,8 @@ def run_test(test: str, seed: int, waves: bool = False, scenario_files=(), bugs=
     tops = {"interactive": TOP_NAME, "program": PROGRAM_TOP_NAME, "softcore": SOC_TOP_NAME}
     runner, build_dir, digest, fmt, top = ensure_build(bugs, quiet=quiet, top=tops[mode], hdl_clock=mode == "program",
                                                        coverage=coverage)
-    if seeds and mode != "interactive":
-        raise ValueError("a batch of seeds runs in interactive mode only")
+    if seeds and mode not in ("interactive", "softcore"):
+        raise ValueError("a batch of seeds runs in interactive and softcore mode only")
     run_dir = new_run_dir(build_dir / "runs", f"{test}-seeds{seeds[0]}-{seeds[-1]}" if seeds else f"{test}-seed{seed}")
     results_json = run_dir / "results.json"
     results_xml = run_dir / "results.xml"

@@ -128,6 +128,7 @@ class CaseItem(uvm_sequence_item):
         self.case = case
         self.done, self.cycles, self.timed, self.instructions, self.done_value = False, 0, False, 0, 0
         self.run, self.runs, self.start_ns = 1, 1, None  # its number in the test, of how many; its cycle 0's edge
+        self.seed = 0  # the seed its scenario was made with
 
 
 @dataclass
@@ -160,23 +161,27 @@ class StopCase:
 
 
 class CasesSeq(uvm_sequence):
-    """The test's scenarios (the settings' test and seed, or scenario files) that apply to the
-    softcore; the rest go to ``skipped`` with the reason."""
+    """The test's scenarios (the settings' test at each of its seeds, or scenario files) that apply to
+    the softcore; the rest go to ``skipped`` with the reason. A regression runs a batch of seeds in
+    one simulator process (``settings.seeds``); each case keeps its seed."""
 
     async def body(self):
         settings = ConfigDB().get(None, "", "SETTINGS")
-        scenarios, _ = planned(settings.test, settings.seed, settings.scenario_files)
-        self.skipped, self.planned = [], 0
+        self.skipped, self.planned, self.per_seed = [], 0, {}
         cases = []
-        for scenario in scenarios:
-            try:
-                cases.append(softcore_case(scenario))
-            except NotApplicable as why:
-                self.skipped.append({"scenario": scenario.name, "reason": str(why)})
+        for seed in settings.all_seeds:
+            scenarios, _ = planned(settings.test, seed, settings.scenario_files)
+            self.per_seed[seed] = 0
+            for scenario in scenarios:
+                try:
+                    cases.append((seed, softcore_case(scenario)))
+                    self.per_seed[seed] += 1
+                except NotApplicable as why:
+                    self.skipped.append({"scenario": scenario.name, "reason": str(why), "seed": seed})
         self.planned = len(cases)
-        for index, case in enumerate(cases, 1):
+        for index, (seed, case) in enumerate(cases, 1):
             item = CaseItem(case.scenario.name, case)
-            item.run, item.runs = index, len(cases)
+            item.run, item.runs, item.seed = index, len(cases), seed
             await self.start_item(item)
             await self.finish_item(item)
 
@@ -306,6 +311,7 @@ class SoftcoreScoreboard(uvm_component):
             else:  # CaseEnded
                 item = message.item
                 row = run.result(item.timed, self.settings.max_cycles, item.instructions, item.done_value)
+                row["seed"] = item.seed
                 self.run_starts_ns.append(item.start_ns)
                 if not row["ok"]:
                     if not row.get("outcome"):  # what the hardware did, for the picture of the failure
@@ -356,8 +362,9 @@ class softcore(uvm_test):
 
     def report_phase(self):
         rows, skipped = self.env.scoreboard.rows, self.seq.skipped
-        report = {"test": self.settings.test, "seed": self.settings.seed, "mode": "softcore",
-                  "runs": rows, "expected_runs": self.seq.planned, "not_applicable": skipped,
+        report = {"test": self.settings.test, "seed": self.settings.all_seeds[0], "seeds": self.settings.all_seeds,
+                  "mode": "softcore", "runs": rows, "expected_runs": self.seq.planned, "not_applicable": skipped,
+                  "expected_runs_per_seed": [[seed, n] for seed, n in self.seq.per_seed.items()],
                   "run_starts_ns": self.env.scoreboard.run_starts_ns,
                   "seconds": self.seconds, "cycles": sum(r["cycles"] for r in rows),
                   "bench": "per-cycle" if self.settings.strict else "event-driven",

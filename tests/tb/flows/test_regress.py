@@ -130,13 +130,14 @@ def test_a_seed_with_missing_runs_or_a_process_error_is_never_passed():
     assert not _judge(Job("random", 1), {}, [], 0, True, 0, 1.0).ok  # a seed with no runs at all
 
 
-def test_a_softcore_regression_plans_its_jobs_one_seed_per_process_with_its_mode_in_every_command():
+def test_a_softcore_regression_plans_its_jobs_in_batches_of_seeds_with_its_mode_in_every_command():
     from tb.flows.jobs import group_jobs
 
     jobs = plan_jobs(4, "^random$", mode="softcore")
     assert {j.mode for j in jobs} == {"softcore"} and len(jobs) == 4
-    assert [len(g) for g in group_jobs(jobs, per_process=50)] == [1, 1, 1, 1]  # the softcore bench runs one seed
-    assert [len(g) for g in group_jobs(plan_jobs(4, "^random$"), per_process=50)] == [4]
+    assert [len(g) for g in group_jobs(jobs, per_process=2)] == [2, 2]  # a test's seeds share a process
+    mixed = jobs + plan_jobs(4, "^random$")
+    assert [{j.mode for j in g} for g in group_jobs(mixed, per_process=50)] == [{"softcore"}, {"interactive"}]
     assert jobs[1].command() == "make sim TEST=random SEED=2 MODE=softcore"
 
 
@@ -175,6 +176,12 @@ def test_a_softcore_regression_runs_the_firmware_and_a_firmware_defect_fails_its
     runs = json.loads(next((newest / "jobs").glob("nmi_seamret-1*.json")).read_text())["runs"]
     # The coverage samples the hardware's transactions: a softcore row carries them, arrivals included.
     assert all(r["outcome"]["trace"] for r in runs) and any(t["kind"] == "nmi" for r in runs for t in r["outcome"]["trace"])
+    from tb.flows.jobs import run_job_group
+
+    batch = run_job_group([Job("random", s, mode="softcore") for s in (3, 4)], tmp_path)
+    alone = run_job(Job("random", 4, mode="softcore"), tmp_path)
+    assert all(r.ok for r in batch) and all(run["seed"] == 4 for run in batch[1].runs), [r.message for r in batch]
+    assert (batch[1].trace_hash, len(batch[1].runs)) == (alone.trace_hash, len(alone.runs))  # as alone
     bad = run_job(Job("nmi_seamret", 1, mode="softcore", fw_bugs=("swallow_never_armed",)), tmp_path)
     assert not bad.ok and bad.error_type is None, bad.message
     assert bad.job.command() == "make sim TEST=nmi_seamret SEED=1 MODE=softcore FW_BUG=swallow_never_armed"
