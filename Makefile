@@ -8,7 +8,7 @@
 #   make debug TEST=<test> SEED=<n> [MODE=] [BUG=]  re-run a failure with waves, a GTKWave view and the timelines
 #   make explore                                   every NMI placement in every configuration
 #   make bench [NIGHTLY=1]                         speed: the model, the four ways of running, the targets
-#                                                  (NIGHTLY=1 also times make regress SEEDS=1000 TESTS=random)
+#                                                  (NIGHTLY=1 also times make regress SEEDS=1000 TESTS=random [MODE=softcore])
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
 #   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786] [MODE=softcore]  every test x seeds, locally or on Dask
 #   make scheduler [PORT=8786] | worker SCHEDULER=tcp://host:8786 [THREADS=2]  a Dask cluster for make regress CLUSTER=

@@ -27,14 +27,15 @@ NIGHTLY_SEEDS = 1000
 NIGHTLY_TARGET_S = 600
 
 
-def nightly() -> tuple[bool, str]:
-    """``make regress SEEDS=1000 TESTS=random JOBS=2`` as its own process, timed; its figures come
-    from the regression's own summary (build/regress/latest.json)."""
+def nightly(mode: str = "interactive") -> tuple[bool, str]:
+    """``make regress SEEDS=1000 TESTS=random JOBS=2 [MODE=softcore]`` as its own process, timed; its
+    figures come from the regression's own summary (build/regress/latest.json)."""
     from tb import ROOT
 
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "tb.flows.regress", "run", "--seeds", str(NIGHTLY_SEEDS),
-                           "--tests", "^random$", "--jobs", "2"], cwd=ROOT, capture_output=True, text=True)
+                           "--tests", "^random$", "--jobs", "2", "--mode", mode], cwd=ROOT, capture_output=True,
+                          text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = " | ".join(proc.stdout.strip().splitlines()[-3:])
@@ -172,14 +173,16 @@ def _main(argv=None) -> int:
         ("softcore event-driven >= 20x the per-cycle bench", soft >= 20 * soft_strict, f"{soft / soft_strict:.1f}x"),
     ]
     if os.environ.get("NIGHTLY") == "1":
-        met, value = nightly()
-        targets.append((f"regress SEEDS={NIGHTLY_SEEDS} TESTS=random under {NIGHTLY_TARGET_S // 60} min", met, value))
+        for mode in ("interactive", "softcore"):
+            met, value = nightly(mode)
+            targets.append((f"regress SEEDS={NIGHTLY_SEEDS} TESTS=random{' MODE=softcore' if mode == 'softcore' else ''}"
+                            f" under {NIGHTLY_TARGET_S // 60} min", met, value))
     print("targets:")
     for name, met, value in targets:
         print(f"  {'met   ' if met else 'MISSED'} {name:<52} measured {value}")
     if os.environ.get("NIGHTLY") != "1":
-        print(f"  not run  the {NIGHTLY_SEEDS}-seed nightly under {NIGHTLY_TARGET_S // 60} min: "
-              "make bench NIGHTLY=1 runs it too (minutes)")
+        print(f"  not run  the {NIGHTLY_SEEDS}-seed nightlies (interactive, softcore) under {NIGHTLY_TARGET_S // 60} "
+              "min each: make bench NIGHTLY=1 runs them too (minutes)")
     figures_now = {**{name[2:]: value for name, value in rate.items()}, "per-cycle interactive": strict,
                    "short scenarios runs/s": short, "make sim MODE=program cycles/s": harness_mode,
                    "softcore cocotb cycles/s": soft, "softcore per-cycle cycles/s": soft_strict,
