@@ -111,7 +111,11 @@ def _main(argv=None) -> int:
         print(f"bench: the C++ harness run failed: {[p for p in problems if p][0]}", file=sys.stderr)
         return 1
     # make sim MODE=program's own path (program mode's default target): compile, harness, check, rows.
-    on_harness = cpp_harness.run_test("bench", 1)
+    try:
+        on_harness = cpp_harness.run_test("bench", 1)
+    except cpp_harness.HarnessError as err:
+        print(f"bench: make sim MODE=program (harness) failed: {err}", file=sys.stderr)
+        return 1
     if not all(r["ok"] for r in on_harness["runs"]):
         print(f"bench: make sim MODE=program (harness) failed: {on_harness['runs']}", file=sys.stderr)
         return 1

@@ -108,6 +108,12 @@ def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | N
     return run_on(jobs, seeds, parallel, cluster)
 
 
+def status_key(job: Job) -> str:
+    """A test's status name: the test (interactive mode, what ``make plan`` reads), or ``test[mode]``, so
+    a softcore regression never overwrites the interactive status of the same test, nor the reverse."""
+    return job.test if job.mode == "interactive" else f"{job.test}[{job.mode}]"
+
+
 def not_applicable_counts(results: list[JobResult]) -> dict:
     """What did not apply, counted (a softcore regression): scenarios not run, and runs where the model
     comparison or the scenario's expect was not applicable. Never folded into the passes."""
@@ -219,7 +225,8 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     publish("junit.xml", junit_xml(results, started))
     statuses = {}
     for r in results:
-        statuses[r.job.test] = statuses.get(r.job.test, True) and r.ok
+        key = status_key(r.job)
+        statuses[key] = statuses.get(key, True) and r.ok
     runs = sum(len(r.runs or []) for r in results)
     latest = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "tests": statuses, "coverage": this["total"],
               "jobs": len(results), "failed": sum(not r.ok for r in results), "runs": runs,

@@ -11,7 +11,6 @@ import json
 import shlex
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from py_model.atomic import write_output
@@ -215,6 +214,8 @@ def _main(argv=None) -> int:
         check_out_path(args.json)
     if args.out:
         check_out_path(args.out)
+    if args.strict and args.mode not in ("interactive", "softcore"):
+        raise UsageError("STRICT=1 applies to interactive and softcore mode (the benches that can sleep between events)")
     if args.seeds is not None:
         return run_seed_batch(args)
     seed = args.seed if args.seed is not None else fresh_seed()
@@ -229,8 +230,6 @@ def _main(argv=None) -> int:
         print("MODE=program: the host engine plays compiled programs at clock speed", flush=True)
     if args.mode == "softcore":
         print("MODE=softcore: KVM's exit path and Linux's NMI handler as firmware on a VexRiscv CPU", flush=True)
-    if args.strict and args.mode not in ("interactive", "softcore"):
-        raise UsageError("STRICT=1 applies to interactive and softcore mode (the benches that can sleep between events)")
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode,
                       strict=args.strict, firmware=args.firmware, coverage=args.coverage)
     reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
@@ -321,7 +320,10 @@ def run_seed_batch(args) -> int:
     print(f"TEST={args.test} SEEDS={args.seeds}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
     report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds, coverage=args.coverage,
                       mode=args.mode, firmware=args.firmware)
-    ok = print_report(report, args.test, seeds[0], f"make sim TEST={args.test} SEED=<the failing run's seed>")
+    reproduce = (f"make sim TEST={args.test} SEED=<the failing run's seed>" + (f" BUG={','.join(args.bug)}" if args.bug
+                 else "") + (f" MODE={args.mode}" if args.mode != "interactive" else "")
+                 + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else ""))
+    ok = print_report(report, args.test, seeds[0], reproduce)
     publish(args, report, ok)
     return 0 if ok else 1
 
@@ -518,11 +520,11 @@ def harness_report(test: str, seed: int, bugs, files, reproduce: str) -> dict | 
     """Program mode on the raw harness; None when the harness itself failed (said on one line)."""
     from tb.benches.cpp_harness import HarnessError
     from tb.benches.cpp_harness import run_test as run_on_harness
+    from tb.sim.verilator import new_run_dir
 
     folder = ROOT / "build" / "harness" / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
     try:
-        return run_on_harness(test, seed, bugs, files, Path(tempfile.mkdtemp(prefix=f"{test}-seed{seed}-", dir=folder)))
+        return run_on_harness(test, seed, bugs, files, new_run_dir(folder, f"{test}-seed{seed}"))
     except HarnessError as err:
         print(f"ERROR harness: {err}", file=sys.stderr)
         print(f"reproduce: {reproduce}", file=sys.stderr)

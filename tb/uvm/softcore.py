@@ -244,6 +244,8 @@ class EnvDriver(uvm_driver):
                 env.skip(slept - 1)
                 cycle += slept
             item.cycles, item.timed = min(cycle, bound), env.timed
+            if not item.done:  # a run that went astray may have written over its code: load it whole next
+                bfm.loaded = None
             item.instructions, item.done_value = bfm.retired() - start, bfm.get("done_value")
             await FallingEdge(bfm.dut.clk)  # the monitor has published the run's last cycle by now
             bfm.cycle = None
