@@ -17,7 +17,7 @@
 #   make coverage [RESET=1]                        functional coverage merged over this design's regressions
 #   make report                                    rebuild the regression dashboard (build/regress/dashboard.html)
 #   make plan | mutants                            testplan with status; mutation kill table
-#   make mcy [N=300] [JOBS=n] [SEED=n]             automatic RTL mutants (Yosys mutate), equivalence, kill ratio
+#   make mcy [N=300] [JOBS=n] [SEED=n] [REPORT=1]  automatic RTL mutants (Yosys mutate), equivalence, kill ratio (REPORT=1: the database only)
 #   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
 #                                                  utilisation, Fmax; make program BOARD=... [SOAK=] flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
@@ -101,7 +101,7 @@ mutants: $(STAMP)
 
 N ?= 300
 mcy: $(STAMP)
-	$(PY) -m tb.flows.mcy --n $(call q,$(N)) --jobs $(call q,$(JOBS)) $(if $(SEED),--seed $(call q,$(SEED)))
+	$(PY) -m tb.flows.mcy --n $(call q,$(N)) --jobs $(call q,$(JOBS)) $(if $(SEED),--seed $(call q,$(SEED))) $(if $(filter 1,$(REPORT)),--report)
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)

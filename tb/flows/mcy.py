@@ -72,13 +72,16 @@ def _main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--report", action="store_true",
+                        help="only the report of what the database holds (no stage runs; a mutant not decided "
+                             "counts as not killed)")
     args = parser.parse_args(argv)
     if args.n < 1 or args.jobs < 1 or args.seed < 1:
         raise UsageError("N, JOBS and SEED must be integers >= 1")
-    return run(args.n, args.jobs, args.seed)
+    return run(args.n, args.jobs, args.seed, report_only=args.report)
 
 
-def run(n: int, jobs: int, seed: int) -> int:
+def run(n: int, jobs: int, seed: int, report_only: bool = False) -> int:
     start = time.perf_counter()
     folder, digest = workdir(seed)
     mutations = list_mutations(folder, n, seed)
@@ -87,6 +90,9 @@ def run(n: int, jobs: int, seed: int) -> int:
     db = json.loads(db_path.read_text()) if db_path.exists() else {}
     print(f"make mcy: {len(mutations)} mutants of nmi_top (rtl {digest}, seed {seed}); "
           f"{sum(m in db and 'outcome' in db[m] for m in mutations)} already classified", flush=True)
+    if report_only:
+        print("REPORT=1: the database as it stands; no stage runs", flush=True)
+        return report(mutations, db, folder, 0.0, netlist)
 
     def save() -> None:
         write_output(db_path, json.dumps(db, indent=1))
@@ -124,17 +130,17 @@ def run(n: int, jobs: int, seed: int) -> int:
 
     # Then simulation: a mutant a test kills is observable, so only the survivors need the
     # (much slower) equivalence check to tell an equivalent mutant from a hole in the tests.
-    netlist, _ = build_mutant_netlist(folder, mutations)
+    mutants_v, _ = build_mutant_netlist(folder, mutations)
     # New mutants, and earlier survivors again: tests added to close them must be shown to kill them.
     to_simulate = [i for i, m in enumerate(mutations, 1) if _open(db[m])]
     if to_simulate:
-        sanity = simulate(folder, netlist, [0], 1)
+        sanity = simulate(folder, mutants_v, [0], 1)
         if 0 not in sanity or sanity[0] is not None:
             print(f"error: the original design (mutsel=0) fails the campaign: {sanity.get(0)}", file=sys.stderr)
             return 1
         print(f"  simulation: {len(to_simulate)} mutants through {', '.join(KILL_ORDER)} (random seeds "
               f"{RANDOM_SEEDS}), {jobs} processes ...", flush=True)
-        sims = simulate(folder, netlist, to_simulate, jobs)
+        sims = simulate(folder, mutants_v, to_simulate, jobs)
         for i in to_simulate:
             m = mutations[i - 1]
             entry = db[m]
@@ -148,7 +154,14 @@ def run(n: int, jobs: int, seed: int) -> int:
         save()
         print(f"  simulation done ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    check_survivors(folder, mutations, db, jobs, save)
+    try:
+        check_survivors(folder, mutations, db, jobs, save)
+    except KeyboardInterrupt:
+        # What was decided is saved; the rest stays undecided and counts as not killed (an honest part).
+        print("\nINTERRUPTED in the equivalence stage: the mutants it had not decided are reported undecided",
+              flush=True)
+        report(mutations, db, folder, time.perf_counter() - start, netlist)
+        return 130
     return report(mutations, db, folder, time.perf_counter() - start, netlist)
 
 

@@ -47,6 +47,8 @@ class Netlist:
     and_inputs : dict
         The inputs of every AND cell (cell -> {A, B: signal}), so that a waiver can name the signal
         a mutated input carries.
+    or_inputs : dict
+        The same for every OR cell (kept apart: a waiver about an AND's input says nothing of an OR's).
     reset_muxes : set
         The ``rst ? reset value : next`` multiplexers of nmi_top's own registers (only the
         registered ``ev_*`` outputs).
@@ -54,6 +56,7 @@ class Netlist:
 
     muxes: dict[str, dict[str, str]] = field(default_factory=dict)
     and_inputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    or_inputs: dict[str, dict[str, str]] = field(default_factory=dict)
     reset_muxes: set[str] = field(default_factory=set)
 
     def held_register(self, cell: str) -> str | None:
@@ -90,9 +93,10 @@ def read_netlist(folder: Path) -> Netlist:
         netlist.muxes[cell] = dict(re.findall(r"connect \\(A|B|S|Y) (\S+)", body))
         if netlist.muxes[cell].get("S") == "\\rst" and not cell.startswith("$flatten"):  # nmi_top's own: ev outputs
             netlist.reset_muxes.add(cell)
-    proc = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$and"], cwd=folder, capture_output=True, text=True)
-    for cell, body in re.findall(r"cell \$and (\S+)\n((?:\s+(?:parameter|connect).*\n)*)", proc.stdout):
-        netlist.and_inputs[cell] = dict(re.findall(r"connect \\(A|B) (\S+)", body))
+    proc = subprocess.run([yosys(), "-p", f"{PREP}; dump t:$and t:$or"], cwd=folder, capture_output=True, text=True)
+    for kind, cell, body in re.findall(r"cell \$(and|or) (\S+)\n((?:\s+(?:parameter|connect).*\n)*)", proc.stdout):
+        inputs = netlist.and_inputs if kind == "and" else netlist.or_inputs
+        inputs[cell] = dict(re.findall(r"connect \\(A|B) (\S+)", body))
     return netlist
 
 

@@ -18,12 +18,15 @@ def report(mutations: list[str], db: dict, folder: Path, seconds: float, netlist
     survivor with its counterexample and its waiver (or OPEN), then each undecided mutant (its
     equivalence check reached no verdict: not equivalent, so it counts as not killed). Exit status 0
     only at 95% with every survivor and every undecided mutant explained."""
+    missing = [m for m in mutations if "outcome" not in db.get(m, {})]
+    db = {**db, **{m: {"source": "?", "outcome": "error: never classified (run make mcy)"} for m in missing}}
     rows = [db[m] for m in mutations]
     equivalent = [r for r in rows if r["outcome"].startswith("equivalent")]
     killed = [r for r in rows if r["outcome"].startswith("killed")]
     by_formal = [r for r in killed if r["outcome"].startswith("killed by formal")]
     survived = [(m, db[m]) for m in mutations if db[m]["outcome"] == "survived"]
-    undecided = [(m, db[m]) for m in mutations if db[m]["outcome"] == UNDECIDED]
+    # "not killed": the simulation left it and its equivalence check has not run yet (an interrupted run).
+    undecided = [(m, db[m]) for m in mutations if db[m]["outcome"] in (UNDECIDED, "not killed")]
     errors = [r for r in rows if r["outcome"].startswith("error")]
     by_test: dict[str, int] = {}
     for r in killed:
@@ -43,7 +46,8 @@ def report(mutations: list[str], db: dict, folder: Path, seconds: float, netlist
         print(f"SURVIVED {r['source']}: {m}\n         {how}\n         "
               + (f"not observable by a legal host: {why}" if why else "OPEN: no test kills it and no reason is known"))
     for m, r in undecided:
-        how = (f"no verdict: {r.get('stopped', 'the check')} did not finish within {r.get('limit_s', '?')} s"
+        how = ("no verdict: its equivalence check has not run" if r["outcome"] == "not killed" else
+               f"no verdict: {r.get('stopped', 'the check')} did not finish within {r.get('limit_s', '?')} s"
                + (" (its retry, alone)" if r.get("retried") else ""))
         why = waiver(m, netlist)
         print(f"UNDECIDED {r['source']}: {m}\n         {how}; counted as not killed\n         "

@@ -41,6 +41,7 @@ class Mutation:
     reset_mux_input_b: bool  # the reset value input of one of nmi_top's own reset multiplexers
     mux: dict  # the mutated cell's ports where it is a multiplexer ({"A": "\\seq.nmi_seen", ...}), else {}
     resets: str | None  # the register a mutated reset multiplexer resets ("seq.nmi_seen")
+    or_input: str | None  # the signal on the mutated input of an OR cell ("\\seq.intr_pending"), else None
 
     @classmethod
     def read(cls, text: str, netlist: Netlist) -> Mutation:
@@ -59,7 +60,8 @@ class Mutation:
                    "-mode const1" in text, "-mode const0" in text,
                    "-port CLK " in text, bool(cell in netlist.reset_muxes and "-port B " in text),
                    netlist.muxes.get(cell, {}),
-                   netlist.held_register(cell) if netlist.muxes.get(cell, {}).get("S") == "\\rst" else None)
+                   netlist.held_register(cell) if netlist.muxes.get(cell, {}).get("S") == "\\rst" else None,
+                   netlist.or_inputs.get(cell, {}).get(port.group(1)) if cell and port else None)
 
 
 @dataclass
@@ -107,6 +109,23 @@ def _td_exit_request_as_nmi(m: Mutation) -> bool:
             and ("-port Y " in m.text or "-port B " in m.text))
 
 
+def _pushed_back_interrupt_in_starts(m: Mutation) -> bool:
+    """The pushed-back interrupt's term among what starts stepping, forced to 0."""
+    return (m.or_input == "\\seq.intr_pending" and m.forced_zero
+            and _line("rtl/seam_sequencer.py", "starts = link.nmi_exit | self.intr_pending") in m.source)
+
+
+def _pushed_back_interrupt_reason() -> str:
+    seq = "rtl/seam_sequencer.py"
+    return ("intr_pending is 1 in the TD only after stepping ended at its last MTF exit: only entering stepping "
+            f"sets it ({_line(seq, 'self.intr_pending.eq(~link.nmi_exit)')}), every exit to KVM clears it "
+            f"({_line(seq, 'self.intr_pending.eq(0), self.nmi_seen.eq(0)')}), and the MTF end that re-enters "
+            f"the TD sets no_step ({_line(seq, 'self.no_step.eq(1), self.nmi_seen.eq(0)')}), so too_soon is 0 "
+            f"there and the interrupt exits at once ({_line(seq, 'with m.Elif(self.intr_pending)')}) whether or "
+            "not its term is among what starts stepping: equivalent, by an invariant the equivalence check's "
+            "4-step induction does not find")
+
+
 WAIVERS = [
     Waiver("reset_value_of_an_event_output", lambda m: m.reset_mux_input_b,
            lambda m: "only the value a registered event output takes while reset is asserted: the bench reads "
@@ -132,6 +151,8 @@ WAIVERS = [
                      "TD's own exit request it differs only for a request with the NMI exit reason, which no "
                      "legal environment drives (an NMI exit is the design's own; the formal harness assumes it, "
                      f"{_line('tb/formal/harness.py', 'Assume(~dut.stim.exit_req | (dut.stim.exit_reason')})"),
+    Waiver("pushed_back_interrupt_never_starts_stepping", _pushed_back_interrupt_in_starts,
+           lambda m: _pushed_back_interrupt_reason()),
     Waiver("host_never_at_delivery", _gating,
            lambda m: "the host makes no progress in a cycle whose boundary a delivery takes, and executes IRET "
                      "(with its NMI-frame flag) only in VMX root, never with SEAMCALL: every term gating IRET and "

@@ -57,7 +57,8 @@ def test_every_waiver_is_tested():
     """The four above, and the two that need the netlist's facts (tests below), are the whole table."""
     assert {w.name for w in WAIVERS} == set(WAIVED) | {"reset_value_of_an_event_output", "host_never_at_delivery",
                                                        "nmi_seen_read_only_while_stepping",
-                                                       "td_exit_request_never_an_nmi"}
+                                                       "td_exit_request_never_an_nmi",
+                                                       "pushed_back_interrupt_never_starts_stepping"}
 
 
 def test_a_mutant_with_no_known_reason_is_not_waived():
@@ -260,3 +261,34 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (ProcessLookupError, FileNotFoundError):
         return False
+
+
+def test_the_pushed_back_interrupt_forced_out_of_what_starts_stepping_is_waived_and_nothing_near_it_is(tmp_path):
+    """The OR of rtl/seam_sequencer.py's ``starts``: its intr_pending input tied to 0 is equivalent (an
+    undecided mutant of make mcy N=300); tied to 1, or the NMI exit's input tied to 0, is observable."""
+    from tb import ROOT
+    from tb.flows.mcy_waivers import _line
+
+    list_mutations(tmp_path, 1, 1)
+    netlist = read_netlist(tmp_path)
+    cell = next(c for c, p in netlist.or_inputs.items() if p.get("B") == "\\seq.intr_pending")
+    src = f"-src {ROOT}/{_line('rtl/seam_sequencer.py', 'starts = link.nmi_exit | self.intr_pending')}"
+    mutation = f"mutate -mode const0 -module nmi_top -cell {cell} -port B -portbit 0 {src}"
+    assert "no_step" in waiver(mutation, netlist)
+    assert waiver(mutation.replace("const0", "const1"), netlist) is None
+    assert waiver(mutation.replace("-port B", "-port A"), netlist) is None
+    assert waiver(f"mutate -mode const0 -module nmi_top -cell {cell} -port B -portbit 0", netlist) is None  # no source
+
+
+def test_the_report_counts_a_mutant_left_unchecked_as_not_killed_and_one_never_classified_as_an_error(tmp_path, capsys):
+    from tb.flows.mcy_netlist import Netlist
+    from tb.flows.mcy_report import report
+
+    mutations = [f"mutate -mode const0 -module nmi_top -cell $x{i} -port Y -portbit 0" for i in range(4)]
+    db = {mutations[0]: {"source": "a", "outcome": "killed by formal: p"},
+          mutations[1]: {"source": "b", "outcome": "killed by library"},
+          mutations[2]: {"source": "c", "outcome": "not killed"}}  # interrupted before its equivalence check
+    assert report(mutations, db, tmp_path, 1.0, Netlist()) == 1
+    out = capsys.readouterr().out
+    assert "1 undecided, 1 errors" in out and "its equivalence check has not run" in out
+    assert "kill ratio over non-equivalent mutants: 2/4 = 50.0%" in out
