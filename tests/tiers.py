@@ -44,6 +44,7 @@ FULL_TESTS = {
     "test_a_softcore_regression_runs_the_firmware_and_a_firmware_defect_fails_its_jobs",
     "test_event_driven_softcore_gives_the_per_cycle_rows",
     "test_a_wake_that_misses_the_cpu_is_caught_where_the_bench_sleeps_on_it",
+    "test_a_run_that_does_not_finish_ends_with_the_per_cycle_row",
 }
 
 

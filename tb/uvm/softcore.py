@@ -234,8 +234,9 @@ class EnvDriver(uvm_driver):
                     await FallingEdge(bfm.dut.clk)  # the next cycle: due, or it shows what this one did
                     cycle += 1
                     continue
-                # Asleep until the SoC wakes or the environment is due (or the run's bound).
-                due = min(bound + 1 - cycle, quiet + 1 if quiet is not None else bound + 1)
+                # Asleep until the SoC wakes or the environment is due, or the run's last cycle (looked at,
+                # as the per-cycle bench does: a run that does not finish ends with the same row).
+                due = min(max(bound - cycle, 1), quiet + 1 if quiet is not None else bound)
                 # A timer, not ClockCycles (which wakes Python at every edge it counts): to just before
                 # the falling edge ``due`` cycles on, then that edge.
                 await First(RisingEdge(bfm.handles["wake"]), Timer(CLOCK_NS * due - 2, unit="ns"))

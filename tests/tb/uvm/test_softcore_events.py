@@ -105,3 +105,21 @@ def test_a_wake_that_misses_the_cpu_is_caught_where_the_bench_sleeps_on_it():
         [r["failure"] for r in failed][:3]
     awake = run_test("nmi_seamret", 1, quiet=True, mode="softcore", bugs=["soc_wake_ignores_cpu"], strict=True)
     assert awake["error"] is None and all(r["ok"] for r in awake["runs"]), [r["failure"] for r in awake["runs"]][:3]
+
+
+def test_a_run_that_does_not_finish_ends_with_the_per_cycle_row():
+    """Under a bound the firmware cannot finish in, the event-driven bench looks at the last cycle as
+    the per-cycle one does: the same failing rows, cycles included (it once stopped at its last wake)."""
+    from py_model.config import run_cycle_bound, set_run_cycle_bound
+
+    saved = run_cycle_bound()
+    set_run_cycle_bound(3000)
+    try:
+        asleep = run_test("nmi_seamret", 1, quiet=True, mode="softcore")
+        awake = run_test("nmi_seamret", 1, quiet=True, mode="softcore", strict=True)
+    finally:
+        set_run_cycle_bound(saved)
+    timed_out = [r for r in asleep["runs"] if "did not finish within 3,000 cycles" in (r["failure"] or "")]
+    assert timed_out and all(r["cycles"] == 3000 for r in timed_out)
+    assert [{k: r.get(k) for k in ROW_KEYS} for r in asleep["runs"]] == [{k: r.get(k) for k in ROW_KEYS}
+                                                                        for r in awake["runs"]]
