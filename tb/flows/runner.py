@@ -232,9 +232,7 @@ def _main(argv=None) -> int:
         print("MODE=softcore: KVM's exit path and Linux's NMI handler as firmware on a VexRiscv CPU", flush=True)
     report = run_test(args.test, seed, waves=args.waves, bugs=args.bug, quiet=bool(args.json), mode=args.mode,
                       strict=args.strict, firmware=args.firmware, coverage=args.coverage)
-    reproduce = f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "") + (
-        f" MODE={args.mode}" if args.mode != "interactive" else "") + target_word(args) + (
-        " STRICT=1" if args.strict else "") + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else "")
+    reproduce = sim_command(args, seed)
     ok = print_report(report, args.test, seed, reproduce)
     if args.coverage:
         show_code_coverage(report)
@@ -320,10 +318,7 @@ def run_seed_batch(args) -> int:
     print(f"TEST={args.test} SEEDS={args.seeds}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
     report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds, coverage=args.coverage,
                       mode=args.mode, firmware=args.firmware)
-    reproduce = (f"make sim TEST={args.test} SEED=<the failing run's seed>" + (f" BUG={','.join(args.bug)}" if args.bug
-                 else "") + (f" MODE={args.mode}" if args.mode != "interactive" else "")
-                 + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else ""))
-    ok = print_report(report, args.test, seeds[0], reproduce)
+    ok = print_report(report, args.test, seeds[0], sim_command(args, "<the failing run's seed>"))
     publish(args, report, ok)
     return 0 if ok else 1
 
@@ -440,11 +435,14 @@ def resolve_target(mode: str | None, target: str | None, traced: bool) -> str:
         if target == "harness" and traced:
             raise UsageError("TARGET=harness records neither waves nor code coverage; use TARGET=sim (cocotb)")
         return target
-    if mode == "program" and not traced:
-        return "harness"
-    if mode == "program":
+    if mode == "program" and traced:
         print("MODE=program on TARGET=sim (cocotb): waves and code coverage need its traced build", flush=True)
-    return "sim"
+    return default_target(mode, traced)
+
+
+def default_target(mode: str | None, traced: bool) -> str:
+    """Where a mode runs when TARGET is not given."""
+    return "harness" if mode == "program" and not traced else "sim"
 
 
 def resolve_mode(mode: str | None, target: str) -> str:
@@ -512,8 +510,15 @@ def board_report(args, test: str, seed: int, reproduce: str, files=()) -> dict |
 
 def target_word(args) -> str:
     """`` TARGET=...`` where the target is not the one the mode runs on when TARGET is unset."""
-    default = "harness" if args.mode == "program" and not (args.waves or getattr(args, "coverage", False)) else "sim"
+    default = default_target(args.mode, args.waves or getattr(args, "coverage", False))
     return f" TARGET={args.target}" if args.target != default else ""
+
+
+def sim_command(args, seed) -> str:
+    """The ``make sim`` line that runs this again (``seed``: a number, or a placeholder for a batch)."""
+    return (f"make sim TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else "")
+            + (f" MODE={args.mode}" if args.mode != "interactive" else "") + target_word(args)
+            + (" STRICT=1" if args.strict else "") + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else ""))
 
 
 def harness_report(test: str, seed: int, bugs, files, reproduce: str) -> dict | None:
@@ -535,8 +540,7 @@ def run_harness_target(args, seed: int) -> int:
     """MODE=program on the raw harness (TARGET=harness, program mode's default): the same table and files."""
     print("MODE=program on the raw harness: the host engine plays compiled programs at clock speed, no cocotb",
           flush=True)
-    reproduce = (f"make sim TEST={args.test} SEED={seed} MODE=program" + target_word(args)
-                 + (f" BUG={','.join(args.bug)}" if args.bug else ""))
+    reproduce = sim_command(args, seed)
     report = harness_report(args.test, seed, args.bug, (), reproduce)
     if report is None:
         return 1

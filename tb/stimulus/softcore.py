@@ -161,6 +161,13 @@ class EnvPlayer:
             pins.update({"env__reg__we": 1, "env__reg__addr": addr, "env__reg__data": value})
         return pins
 
+    STROBES = ("env__nmi", "env__exit_req", "env__reg__we")  # the pins that drive something into the design
+
+    @classmethod
+    def strobes(cls, pins: dict[str, int]) -> bool:
+        """This cycle's pins drive something into the design (what it did shows in the next cycle)."""
+        return any(pins[name] for name in cls.STROBES)
+
     def quiet_for(self, phase: int) -> int | None:
         """After this cycle's ``cycle()``: how many following cycles the environment certainly leaves
         idle while the phase and the firmware's HANDLER hold (an event-driven bench sleeps through

@@ -229,8 +229,7 @@ class EnvDriver(uvm_driver):
                 pins["env__done"] = int(env.finished(state.phase, state.latch, bool(now["irq"]), in_handler))
                 bfm.drive(pins)
                 quiet = env.quiet_for(state.phase)
-                if self.settings.strict or quiet == 0 or now["wake"] or any(
-                        pins[name] for name in ("env__nmi", "env__exit_req", "env__reg__we")):
+                if self.settings.strict or quiet == 0 or now["wake"] or env.strobes(pins):
                     await FallingEdge(bfm.dut.clk)  # the next cycle: due, or it shows what this one did
                     cycle += 1
                     continue
