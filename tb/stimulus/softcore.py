@@ -225,3 +225,31 @@ class EnvPlayer:
                 self.index += 1
                 return {**pins, "env__nmi": 1, "env__nmi_vector": arg}
         return pins
+
+
+def compile_environment(case: SoftcoreCase) -> tuple[list[int], list[tuple[int, int]]]:
+    """The case's environment as the hardware player's program (``rtl/soc/env_player.py``) and its
+    table of the TD's register writes; ``NotApplicable`` when the player cannot play it as Python does."""
+    from rtl.soc.env_player import CONDITIONS, GUEST_WRITES_DEPTH, OPS, PROGRAM_DEPTH, WAIT_MAX, WINDOW
+
+    words, chain = [], 0
+    for kind, arg in case.steps:
+        if kind == "until":
+            words.append(OPS["UNTIL"] << 28 | CONDITIONS.index(arg))
+        elif kind == "wait":
+            if not 0 <= arg <= WAIT_MAX:
+                raise NotApplicable(f"wait: {arg}: the hardware player waits at most {WAIT_MAX:,} cycles per step")
+            words.append(OPS["WAIT"] << 28 | arg)
+        elif kind == "nmi":
+            words.append(OPS["NMI"] << 28 | arg)
+        else:
+            words.append(OPS["EXIT"] << 28 | arg)
+        chain = chain + 1 if kind in ("until", "wait") else 0
+        if chain >= WINDOW:
+            raise NotApplicable(f"{chain} until/wait steps in a row: the hardware player runs at most {WINDOW - 1} "
+                                "of them in one cycle, as Python may")
+    if len(words) >= PROGRAM_DEPTH:
+        raise NotApplicable(f"{len(words)} environment steps: the hardware player holds {PROGRAM_DEPTH - 1}")
+    if len(case.guest_writes) > GUEST_WRITES_DEPTH:
+        raise NotApplicable(f"{len(case.guest_writes)} TD register writes: the hardware player holds {GUEST_WRITES_DEPTH}")
+    return [*words, OPS["END"] << 28], list(case.guest_writes)
