@@ -23,6 +23,8 @@ PROGRAM_TOP_NAME = "program_top"  # program mode: the design driven by the host 
 BOARD_CORE_NAME = "board_core"  # the board's gateware without pins: the virtual board
 SOC_TOP_NAME = "nmi_soc"  # the softcore: VexRiscv running the firmware against the design
 SOAK_CORE_NAME = "soak_core"  # the softcore under an NMI storm, with counters and a snapshot UART (make soak)
+SOFTCORE_CORE_NAME = "softcore_core"  # the softcore, its environment player and trace behind a register port
+SOFTCORE_BOARD_NAME = "softcore_board"  # the same behind the UART bridge: the softcore's virtual board
 
 
 def _board_core(bugs):
@@ -45,13 +47,27 @@ def _soak_core(bugs, firmware=()):
     return SoakCore(firmware, bugs=bugs)
 
 
+def _softcore_core(bugs, firmware=()):
+    from .soc.softcore_core import SoftcoreCore
+
+    # Without a firmware image the RAM starts empty and the host loads the image (one build per RTL
+    # version, whatever the firmware).
+    return SoftcoreCore(firmware, bugs)
+
+
+def _softcore_board(bugs, firmware=()):
+    from .soc.softcore_core import SoftcoreBoardCore
+
+    return SoftcoreBoardCore(firmware, 12, bugs)  # 12 cycles per UART bit, as the program-mode board
+
+
 TOPS = {TOP_NAME: NmiTop, PROGRAM_TOP_NAME: ProgramTop, BOARD_CORE_NAME: _board_core, SOC_TOP_NAME: _soc,
-        SOAK_CORE_NAME: _soak_core}
+        SOAK_CORE_NAME: _soak_core, SOFTCORE_CORE_NAME: _softcore_core, SOFTCORE_BOARD_NAME: _softcore_board}
 
 
 def extra_sources(top: str) -> list[Path]:
     """Verilog a top instantiates but does not generate (the softcore's CPU)."""
-    if top in (SOC_TOP_NAME, SOAK_CORE_NAME):
+    if top in (SOC_TOP_NAME, SOAK_CORE_NAME, SOFTCORE_CORE_NAME, SOFTCORE_BOARD_NAME):
         from .soc.vexriscv import verilog_source
 
         return [verilog_source()]
@@ -85,7 +101,8 @@ def hide_anonymous(text: str) -> str:
 def verilog_text(bugs=(), top: str = TOP_NAME, src: bool = False, **params) -> str:
     """``src``: keep Amaranth's source attributes (``(* src = "rtl/...py:N" *)``), which the code-coverage
     build reads to map Verilog lines back to the Amaranth source."""
-    check_bugs(bugs, soc=top == SOC_TOP_NAME)  # before constructing, so a refused name leaves no orphan elaboratable
+    # before constructing, so a refused name leaves no orphan elaboratable
+    check_bugs(bugs, soc=top in (SOC_TOP_NAME, SOFTCORE_CORE_NAME, SOFTCORE_BOARD_NAME))
     return hide_anonymous(verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=src))
 
 
