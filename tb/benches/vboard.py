@@ -14,18 +14,21 @@ from tb import ROOT
 SOURCE = ROOT / "tb" / "sim" / "harness" / "vboard_main.cpp"
 
 
-def build(bugs=()) -> Path:
+def build(bugs=(), top: str | None = None) -> Path:
+    """The virtual board for ``top``: program mode's board (the default) or the softcore's."""
     from rtl.generate import BOARD_CORE_NAME
     from tb.sim.harness.build import build_harness
 
-    return build_harness(BOARD_CORE_NAME, SOURCE, "vboard", bugs)
+    top = top or BOARD_CORE_NAME
+    header = f'#pragma once\n#include "V{top}.h"\n#define BOARD_MODEL V{top}\n'
+    return build_harness(top, SOURCE, "vboard" if top == BOARD_CORE_NAME else f"vboard_{top}", bugs, header=header)
 
 
 class VirtualBoard:
     """A running virtual board; use as a context manager. ``path`` is its serial port."""
 
-    def __init__(self, bugs=()):
-        self.binary = build(bugs)
+    def __init__(self, bugs=(), top: str | None = None):
+        self.binary = build(bugs, top)
         self.proc = None
         self.path = None
 

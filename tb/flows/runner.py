@@ -58,12 +58,20 @@ def print_softcore_report(report: dict, reproduce: str) -> bool:
           f"{tally('expect', 'n/a')} (n/a: an NMI placed by time into the host's software, so where it lands is "
           "the firmware's timing)")
     cycles, sim_s = report.get("cycles", 0), report.get("seconds") or 0
+    where = {"harness": "on the raw Verilator harness (the environment played by the hardware player, checked "
+                        "from the trace)", "vboard": "on the virtual board, over the UART bridge",
+             "board": "on the board, over the UART bridge"}.get(report.get("target"))
+    if where:
+        print(f"the firmware on VexRiscv {where}")
     print(f"{len(runs)} runs of the firmware on VexRiscv, {cycles} cycles, "
           f"{sum(r.get('transactions') or 0 for r in runs)} transactions compared RTL vs reference; "
           f"{cycles / sim_s if sim_s else 0:,.0f} cycles/s, {report.get('wall_seconds', 0):.1f} s wall"
           + (f"; {report['bench']} bench: Python looked at {report['visited_cycles']:,} cycles"
              if report.get("bench") else ""))
-    ok = report.get("error") is None and bool(runs) and all(r["ok"] for r in runs)
+    expected = report.get("expected_runs", len(runs))
+    if len(runs) < expected:
+        print(f"FAIL {expected - len(runs)} of {expected} runs did not complete")
+    ok = report.get("error") is None and bool(runs) and all(r["ok"] for r in runs) and len(runs) == expected
     if not ok:
         if report.get("error"):
             print(f"ERROR {report['error']} (log: {report.get('log')})")
@@ -219,9 +227,11 @@ def _main(argv=None) -> int:
     if args.seeds is not None:
         return run_seed_batch(args)
     seed = args.seed if args.seed is not None else fresh_seed()
-    if args.target in ("vboard", "board"):
+    if args.target in ("vboard", "board") and args.mode != "softcore":
         refuse_on_board(args.test, args.target, seed)
     print(f"TEST={args.test} SEED={seed}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
+    if args.mode == "softcore" and args.target != "sim":
+        return run_softcore_target(args, seed)
     if args.target == "harness":
         return run_harness_target(args, seed)
     if args.target != "sim":
@@ -313,9 +323,19 @@ def run_seed_batch(args) -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise UsageError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
-    if not seeds or min(seeds) < 0 or args.mode not in ("interactive", "softcore") or args.target != "sim":
-        raise UsageError("--seeds: integers >= 0, in interactive or softcore mode on the simulator")
+    softcore_off_sim = args.mode == "softcore" and args.target in ("harness", "vboard")
+    if not seeds or min(seeds) < 0 or args.mode not in ("interactive", "softcore") or not (
+            args.target == "sim" or softcore_off_sim):
+        raise UsageError("--seeds: integers >= 0, in interactive or softcore mode on the simulator (softcore also "
+                         "on TARGET=harness|vboard)")
     print(f"TEST={args.test} SEEDS={args.seeds}" + (f" BUG={','.join(args.bug)}" if args.bug else ""), flush=True)
+    if softcore_off_sim:
+        report = softcore_target_report(args, args.test, seeds, (), sim_command(args, "<the failing run's seed>"))
+        if report is None:
+            return 1
+        ok = print_report(report, args.test, seeds[0], sim_command(args, "<the failing run's seed>"))
+        publish(args, report, ok)
+        return 0 if ok else 1
     report = run_test(args.test, seeds[0], bugs=args.bug, quiet=bool(args.json), seeds=seeds, coverage=args.coverage,
                       mode=args.mode, firmware=args.firmware)
     ok = print_report(report, args.test, seeds[0], sim_command(args, "<the failing run's seed>"))
@@ -369,7 +389,7 @@ def run_scenario_files(args) -> int:
         print(f"INVALID {err}", file=sys.stderr)
     if invalid:
         return 2
-    if args.target in ("vboard", "board") and host_state:
+    if args.target in ("vboard", "board") and host_state and args.mode != "softcore":
         raise UsageError(f"TARGET={args.target}: the board has no host-state register file, and "
                          f"{', '.join(host_state[:3])}{', ...' if len(host_state) > 3 else ''} model host registers; "
                          "run them with TARGET=sim")
@@ -378,7 +398,11 @@ def run_scenario_files(args) -> int:
                  + target_word(args)
                  + (f" BUG={','.join(args.bug)}" if args.bug else "")
                  + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else ""))
-    if args.target == "harness":
+    if args.mode == "softcore" and args.target != "sim":
+        report = softcore_target_report(args, "scenario", [1], files, reproduce)
+        if report is None:
+            return 1
+    elif args.target == "harness":
         report = harness_report("scenario", 1, args.bug, files, reproduce)
         if report is None:
             return 1
@@ -423,8 +447,8 @@ def write_runs(out_path: Path, runs: list, expected: int, single: bool, mode: st
 # What each target runs: the simulator under cocotb every mode; the raw C++ harness and a board (virtual
 # or real) the host engine's compiled programs (on a board behind the UART bridge). The softcore runs on
 # the boards only as the soak (make soak).
-TARGET_MODES = {"sim": ("interactive", "program", "softcore"), "harness": ("program",), "vboard": ("program",),
-                "board": ("program",)}
+TARGET_MODES = {"sim": ("interactive", "program", "softcore"), "harness": ("program", "softcore"),
+                "vboard": ("program", "softcore"), "board": ("program", "softcore")}
 
 
 def resolve_target(mode: str | None, target: str | None, traced: bool) -> str:
@@ -450,12 +474,8 @@ def resolve_mode(mode: str | None, target: str) -> str:
     if mode is None:
         return TARGET_MODES[target][0]
     if mode not in TARGET_MODES[target]:
-        if target == "harness":
-            why = "the raw harness runs the host engine's compiled programs (MODE=program) only"
-        else:
-            why = {"softcore": "the softcore runs on the boards only as the soak (make soak TARGET=vboard|board)",
-                   "interactive": "a board runs the host engine's compiled programs (MODE=program), not Python per "
-                                  "cycle"}[mode]
+        why = "it runs the host engine's compiled programs (MODE=program) or the softcore (MODE=softcore), not " \
+              "Python per cycle"
         raise UsageError(f"MODE={mode} does not run on TARGET={target}: {why}; use TARGET=sim")
     return mode
 
@@ -550,6 +570,67 @@ def run_harness_target(args, seed: int) -> int:
         show_debug(report, args.test, seed, (), "program", ok,
                    debug=f"make debug TEST={args.test} SEED={seed} MODE=program"
                          + (f" BUG={','.join(args.bug)}" if args.bug else ""))
+    return 0 if ok else 1
+
+
+def softcore_target_report(args, test: str, seeds: list[int], files, reproduce: str) -> dict | None:
+    """MODE=softcore off the simulator: the raw harness, the virtual board or a board; None when the
+    harness or the link failed before any run (said on one line)."""
+    from tb.benches.board_driver import BoardError, BoardLink
+    from tb.benches.softcore_board import run_on_board
+    from tb.benches.softcore_harness import HarnessError
+    from tb.benches.softcore_harness import run_test as run_on_harness
+    from tb.protocol.softcore_session import SessionError
+
+    try:
+        if args.target == "harness":
+            return keep_report(run_on_harness(test, seeds, args.bug, files, args.firmware), test, seeds[0])
+        if args.target == "board":
+            report = run_on_board(test, seeds, BoardLink.open(args.port, args.baud), files, args.firmware)
+        else:
+            from rtl.generate import SOFTCORE_BOARD_NAME
+            from tb.benches.vboard import VirtualBoard
+
+            with VirtualBoard(args.bug, SOFTCORE_BOARD_NAME) as board:
+                print(f"virtual board on {board.path}", flush=True)
+                report = run_on_board(test, seeds, BoardLink.open(board.path, args.baud), files, args.firmware)
+        report["target"] = args.target
+        return keep_report(report, test, seeds[0])
+    except (HarnessError, SessionError, BoardError, OSError, RuntimeError) as err:
+        from py_model.command import one_line
+
+        print(f"ERROR {args.target}: {one_line(err)}", file=sys.stderr)
+        print(f"reproduce: {reproduce}", file=sys.stderr)
+        return None
+
+
+def keep_report(report: dict, test: str, seed: int) -> dict:
+    """A run off the simulator has no simulator log: its report is kept as the log, in a folder of its
+    own (the timelines go beside it)."""
+    from tb.sim.verilator import new_run_dir
+
+    folder = new_run_dir(ROOT / "build" / "softcore" / "runs", f"{test}-seed{seed}-{report.get('target', 'harness')}")
+    report["log"] = str(folder / "report.json")
+    write_output(Path(report["log"]), json.dumps(report))
+    return report
+
+
+def run_softcore_target(args, seed: int) -> int:
+    """MODE=softcore TARGET=harness|vboard|board: the table of the cocotb bench, the same files."""
+    print("MODE=softcore: KVM's exit path and Linux's NMI handler as firmware on a VexRiscv CPU", flush=True)
+    reproduce = sim_command(args, seed)
+    report = softcore_target_report(args, args.test, [seed], (), reproduce)
+    if report is None:
+        return 1
+    ok = print_report(report, args.test, seed, reproduce)
+    if report.get("link"):
+        link = report["link"]
+        print(f"bridge: {link['requests']:,} requests ({link['retries']} retried), "
+              f"{link['bytes_out'] + link['bytes_in']:,} bytes")
+    publish(args, report, ok)
+    if not args.no_svg:
+        show_debug(report, args.test, seed, (), "softcore", ok, debug=f"make debug TEST={args.test} SEED={seed} "
+                   "MODE=softcore" + (f" BUG={','.join(args.bug)}" if args.bug else ""))
     return 0 if ok else 1
 
 

@@ -1,4 +1,5 @@
-// The virtual board: the board's gateware (board_core) in Verilator, its UART on a pseudo-terminal.
+// The virtual board: a board's gateware (program mode's board_core, or the softcore's softcore_board:
+// harness_defs.h names the model) in Verilator, its UART on a pseudo-terminal.
 // Prints "PTY <path>" on stdout, then serves until stdin closes. The UART lines are driven and
 // sampled bit by bit at the gateware's own bit period, as a USB-serial chip would.
 #include <cerrno>
@@ -10,18 +11,18 @@
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
-#include "Vboard_core.h"
+#include "harness_defs.h"  // BOARD_MODEL and its header (tb/benches/vboard.py)
 #include "pty.h"
 #include "verilated.h"
 
-static const int DIVISOR = 12;  // cycles per bit (BoardCore(12))
+static const int DIVISOR = 12;  // cycles per bit (BoardCore(12), SoftcoreBoardCore(12))
 
 int main(int argc, char** argv) {
     Verilated::commandArgs(argc, argv);
     int master = open_board_pty();
     if (master < 0) return 1;
 
-    auto* top = new Vboard_core;
+    auto* top = new BOARD_MODEL;
     top->rx = 1;
     top->rst = 1;
     for (int i = 0; i < 4; i++) { top->clk = 0; top->eval(); top->clk = 1; top->eval(); }
