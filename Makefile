@@ -10,7 +10,7 @@
 #   make bench [NIGHTLY=1]                         speed: the model, the four ways of running, the targets
 #                                                  (NIGHTLY=1 also times make regress SEEDS=1000 TESTS=random [MODE=softcore])
 #   make formal [BUG=<rtl bug>]                    prove the RTL's NMI invariants (SymbiYosys + Yices)
-#   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786] [MODE=softcore]  every test x seeds, locally or on Dask
+#   make regress [SEEDS=n] [JOBS=n] [TESTS=regex] [CLUSTER=tcp://host:8786] [MODE=softcore [TARGET=harness|vboard]]  every test x seeds, locally or on Dask
 #   make scheduler [PORT=8786] | worker SCHEDULER=tcp://host:8786 [THREADS=2]  a Dask cluster for make regress CLUSTER=
 #   make regress RERUN=failed                      exactly the failed jobs of the last regression, with their seeds
 #   make regress COVERAGE=1, make sim ... COVERAGE=1  line and toggle coverage of the RTL (lcov on the Amaranth lines; HTML with Debian's lcov)
@@ -74,7 +74,7 @@ explore: $(STAMP)
 SEEDS ?= 20
 JOBS  ?= 2
 regress: $(STAMP)
-	$(PY) -m tb.flows.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER))) $(if $(RERUN),--rerun $(call q,$(RERUN))) $(if $(filter 1,$(COVERAGE)),--coverage) $(if $(MODE),--mode $(call q,$(MODE)))
+	$(PY) -m tb.flows.regress run --seeds $(call q,$(SEEDS)) --jobs $(call q,$(JOBS)) $(if $(TESTS),--tests $(call q,$(TESTS))) $(if $(CLUSTER),--cluster $(call q,$(CLUSTER))) $(if $(RERUN),--rerun $(call q,$(RERUN))) $(if $(filter 1,$(COVERAGE)),--coverage) $(if $(MODE),--mode $(call q,$(MODE))) $(if $(TARGET),--target $(call q,$(TARGET)))
 
 coverage: $(STAMP)
 	$(PY) -m tb.flows.regress coverage $(if $(filter 1,$(RESET)),--reset)

@@ -37,10 +37,12 @@ class Job:
     mode: str = "interactive"
     fw_bugs: tuple = ()  # deliberate firmware defects (softcore mode)
     coverage: bool = False  # the code-coverage build (make regress COVERAGE=1)
+    target: str = "sim"  # softcore mode also runs on the raw harness (TARGET=harness) and the virtual board
 
     def command(self) -> str:
         return (f"make sim TEST={self.test} SEED={self.seed}" + (f" BUG={','.join(self.bugs)}" if self.bugs else "")
                 + (f" MODE={self.mode}" if self.mode != "interactive" else "")
+                + (f" TARGET={self.target}" if self.target != "sim" else "")
                 + (f" FW_BUG={','.join(self.fw_bugs)}" if self.fw_bugs else ""))
 
 
@@ -88,9 +90,9 @@ class Stop:
                 time.sleep(0.05)
 
 
-def prepare_builds(modes: set) -> None:
-    """Each mode's Verilator build (and the softcore's firmware) once, before parallel jobs could race
-    to make them."""
+def prepare_builds(modes: set, targets: set = frozenset({"sim"})) -> None:
+    """Each mode's and target's Verilator build (and the softcore's firmware) once, before parallel jobs
+    could race to make them."""
     from rtl.generate import SOC_TOP_NAME
     from tb.sim.verilator import ensure_build
 
@@ -99,7 +101,17 @@ def prepare_builds(modes: set) -> None:
         from tb.sim.firmware import build_firmware
 
         build_firmware(quiet=True)
-        ensure_build(quiet=True, top=SOC_TOP_NAME)
+        if "sim" in targets:
+            ensure_build(quiet=True, top=SOC_TOP_NAME)
+        if "harness" in targets:
+            from tb.benches.softcore_harness import build
+
+            build()
+        if "vboard" in targets:
+            from rtl.generate import SOFTCORE_BOARD_NAME
+            from tb.benches.vboard import build
+
+            build(top=SOFTCORE_BOARD_NAME)
 
 
 def run_job(job: Job, workdir: Path, stop: Stop | None = None) -> JobResult | None:
@@ -116,7 +128,7 @@ def group_jobs(jobs: list[Job], per_process: int) -> list[list[Job]]:
     at most ``per_process`` seeds each (start-up is paid once per group, #15)."""
     groups, open_groups = [], {}
     for job in jobs:
-        key = (job.test, job.bugs, job.overlay, job.tag, job.mode, job.fw_bugs, job.coverage)
+        key = (job.test, job.bugs, job.overlay, job.tag, job.mode, job.fw_bugs, job.coverage, job.target)
         group = open_groups.get(key)
         # A batch of seeds in one process: the interactive and the softcore bench (not program mode's).
         if group is None or len(group) >= (per_process if job.mode in ("interactive", "softcore") else 1):
@@ -153,6 +165,8 @@ def run_job_group(jobs: list[Job], workdir: Path, stop: Stop | None = None) -> l
         cmd += ["--bug", bug]
     if first.mode != "interactive":
         cmd += ["--mode", first.mode]
+    if first.target != "sim":
+        cmd += ["--target", first.target]
     for bug in first.fw_bugs:
         cmd += ["--fw-bug", bug]
     if first.coverage:

@@ -49,7 +49,8 @@ def summary_table(results: list[JobResult]) -> str:
     return table_text(rows)
 
 
-def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False, mode: str = "interactive") -> list[Job]:
+def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False, mode: str = "interactive",
+              target: str = "sim") -> list[Job]:
     from tb.stimulus.catalog import TESTS
 
     jobs = []
@@ -57,7 +58,7 @@ def plan_jobs(seeds: int, tests_regex: str | None, coverage: bool = False, mode:
         if tests_regex and not re.search(tests_regex, name):
             continue
         for seed in range(1, (seeds if test.seeded else 1) + 1):
-            jobs.append(Job(name, seed, coverage=coverage, mode=mode))
+            jobs.append(Job(name, seed, coverage=coverage, mode=mode, target=target))
     return jobs
 
 
@@ -67,10 +68,14 @@ def seeds_per_process(seeds: int, parallel: int) -> int:
 
 
 def check_arguments(seeds: int, parallel: int, tests_regex: str | None, mode: str = "interactive",
-                    coverage: bool = False) -> str | None:
+                    coverage: bool = False, target: str = "sim") -> str | None:
     """The first bad argument as one line, or None; checked before anything is built or written."""
     if mode not in REGRESSION_MODES:
         return f"MODE={mode}: a regression runs MODE={' or MODE='.join(REGRESSION_MODES)}"
+    if target not in REGRESSION_TARGETS:
+        return f"TARGET={target}: a regression runs on TARGET={' or TARGET='.join(REGRESSION_TARGETS)}"
+    if target != "sim" and mode != "softcore":
+        return f"TARGET={target}: off the simulator a regression runs MODE=softcore (the firmware and the hardware player)"
     if coverage and mode != "interactive":
         return f"COVERAGE=1 with MODE={mode}: code coverage is measured on the interactive build; drop MODE or COVERAGE"
     if seeds < 1:
@@ -93,15 +98,16 @@ def publish(name: str, text: str) -> None:
 # What a regression runs: Python against the RTL every cycle (cocotb + pyuvm), or the product's firmware on
 # the SoC's CPU (softcore: KVM's exit path and Linux's handler as C, checked by the model at both levels).
 REGRESSION_MODES = ("interactive", "softcore")
+REGRESSION_TARGETS = ("sim", "harness", "vboard")  # softcore mode off cocotb: the raw harness, the virtual board
 
 
 def regress(seeds: int, parallel: int, tests_regex: str | None, cluster: str | None = None,
-            coverage: bool = False, mode: str = "interactive") -> int:
-    problem = check_arguments(seeds, parallel, tests_regex, mode, coverage)
+            coverage: bool = False, mode: str = "interactive", target: str = "sim") -> int:
+    problem = check_arguments(seeds, parallel, tests_regex, mode, coverage, target)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    jobs = plan_jobs(seeds, tests_regex, coverage, mode)
+    jobs = plan_jobs(seeds, tests_regex, coverage, mode, target)
     if not jobs:
         print(f"error: TESTS={tests_regex!r}: no test matches", file=sys.stderr)
         return 2
@@ -153,7 +159,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     from tb.reports import coverage
     from tb.sim.verilator import new_run_dir
 
-    prepare_builds({j.mode for j in jobs})  # once, before the workers start (a cluster's workers build in their own clones)
+    prepare_builds({j.mode for j in jobs}, {j.target for j in jobs})  # once, before the workers start (a cluster's workers build in their own clones)
     # Everything of this regression lives in its own folder; the top-level files are replaced
     # (whole) only as results arrive, so a run that fails to start touches nothing.
     run_dir = new_run_dir(OUT / "runs", "regress")
@@ -207,7 +213,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
 
     # The same seed must give the same transactions.
     from tb.stimulus.catalog import TESTS
-    again = [Job(r.job.test, r.job.seed, tag="-again", mode=r.job.mode) for r in results
+    again = [Job(r.job.test, r.job.seed, tag="-again", mode=r.job.mode, target=r.job.target) for r in results
              if r.ok and r.job.seed == 1 and TESTS[r.job.test].seeded]
     try:
         repeat = execute(again)
@@ -233,7 +239,7 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
               "wall_seconds": round(wall, 1), "cluster": dict(cluster_stats) if client is not None else None,
               "determinism": {"rerun": len(repeat), "differ": [j.test for j in nondeterministic]},
               "modes": sorted({r.job.mode for r in results}), "not_applicable": not_applicable_counts(results),
-              "failed_jobs": [{"test": r.job.test, "seed": r.job.seed, "mode": r.job.mode}
+              "failed_jobs": [{"test": r.job.test, "seed": r.job.seed, "mode": r.job.mode, "target": r.job.target}
                               for r in results if not r.ok]}
     # Accumulated: this design's coverage and test status across regressions (build/results/).
     merged, started_new = results_db.merge(results_db.current_hits(), statuses, latest)
@@ -412,7 +418,7 @@ def rerun_failed(parallel: int, cluster: str | None) -> int:
     if not failed:
         print("RERUN=failed: the last regression had no failed job; nothing to run")
         return 0
-    jobs = [Job(f["test"], f["seed"], mode=f.get("mode", "interactive")) for f in failed]
+    jobs = [Job(f["test"], f["seed"], mode=f.get("mode", "interactive"), target=f.get("target", "sim")) for f in failed]
     print(f"RERUN=failed: {len(jobs)} job(s) of the last regression: "
           + ", ".join(f"{j.test} SEED={j.seed}" for j in jobs[:8]) + (" ..." if len(jobs) > 8 else ""))
     return run_on(jobs, max(f["seed"] for f in failed), parallel, cluster)
@@ -437,6 +443,8 @@ def _main(argv=None) -> int:
     run.add_argument("--coverage", action="store_true", help="the code-coverage build: line and toggle coverage")
     run.add_argument("--mode", default="interactive",
                      help="interactive (Python every cycle) or softcore (the firmware on the SoC's CPU)")
+    run.add_argument("--target", default="sim", help="MODE=softcore: sim (cocotb), harness (the raw Verilator "
+                     "harness) or vboard (the virtual board)")
     run.add_argument("--rerun", choices=["failed"], default=None,
                      help="failed: exactly the failed jobs of the last regression, with their seeds")
     sub.add_parser("plan")
@@ -455,7 +463,7 @@ def _main(argv=None) -> int:
         return rerun_failed(args.jobs, args.cluster)
     # Ctrl-C and SIGTERM (run_command: also when SIGINT was inherited ignored) before or after the
     # jobs end here; during them run_jobs stops the running jobs and keeps the finished ones.
-    return regress(args.seeds, args.jobs, args.tests, args.cluster, args.coverage, args.mode)
+    return regress(args.seeds, args.jobs, args.tests, args.cluster, args.coverage, args.mode, args.target)
 
 
 if __name__ == "__main__":

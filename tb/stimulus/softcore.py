@@ -244,10 +244,11 @@ def compile_environment(case: SoftcoreCase) -> tuple[list[int], list[tuple[int, 
             words.append(OPS["NMI"] << 28 | arg)
         else:
             words.append(OPS["EXIT"] << 28 | arg)
-        chain = chain + 1 if kind in ("until", "wait") else 0
+        # The steps that can all run in one cycle: a WAIT of n > 0 runs out only as the first of them.
+        chain = 0 if kind in ("nmi", "exit") else 1 if kind == "wait" and arg > 0 else chain + 1
         if chain >= WINDOW:
-            raise NotApplicable(f"{chain} until/wait steps in a row: the hardware player runs at most {WINDOW - 1} "
-                                "of them in one cycle, as Python may")
+            raise NotApplicable(f"{chain} until/wait steps that may all run in one cycle: the hardware player runs "
+                                f"at most {WINDOW - 1}, Python all of them")
     if len(words) >= PROGRAM_DEPTH:
         raise NotApplicable(f"{len(words)} environment steps: the hardware player holds {PROGRAM_DEPTH - 1}")
     if len(case.guest_writes) > GUEST_WRITES_DEPTH:
