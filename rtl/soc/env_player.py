@@ -80,6 +80,10 @@ class EnvironmentPlayer(wiring.Component):
     guest_count: In(range(GUEST_WRITES_DEPTH + 1))
     env: Out(EnvSignature())
 
+    def __init__(self, bugs=()):
+        self.bugs = frozenset(bugs)  # deliberate defects (rtl.bugs.PLAYER_BUGS)
+        super().__init__()
+
     def elaborate(self, platform):
         m = Module()
         # Registers, not block RAM: the window reads WINDOW + 1 steps at once, combinationally.
@@ -127,7 +131,7 @@ class EnvironmentPlayer(wiring.Component):
                             with m.If(~passed):
                                 m.d.sync += pc.eq(pc + j)
                         with m.Case(OPS["WAIT"]):
-                            with m.If(left == 0):
+                            with m.If((left <= 1) if "player_wait_one_short" in self.bugs else (left == 0)):
                                 m.d.comb += passed.eq(1)
                                 m.d.sync += waiting.eq(0)
                             with m.Else():

@@ -14,7 +14,7 @@ from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..board_top import FrameBridge
-from ..bugs import check_bugs
+from ..bugs import PLAYER_BUGS, check_bugs
 from ..interfaces import resolve
 from ..uart import UartRx, UartTx
 from .env_player import GUEST_WRITES_DEPTH, PROGRAM_DEPTH, EnvironmentPlayer
@@ -102,7 +102,7 @@ class SoftcoreCore(wiring.Component):
         start = Signal()
         soc = NmiSoc(self.bugs, self.firmware, host_state=self.host_state)
         m.submodules.soc = ResetInserter(start)(soc)  # the RAM's contents are not reset
-        m.submodules.player = player = EnvironmentPlayer()
+        m.submodules.player = player = EnvironmentPlayer(self.bugs & PLAYER_BUGS)
         m.submodules.trace = trace = SampleTrace(self.trace_depth, self.regs_depth)
         wiring.connect(m, soc.mon, trace.mon)
         wiring.connect(m, player.env, soc.env)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from py_model.table import table_text
-from rtl.bugs import BUGS, SOC_BUGS
+from rtl.bugs import BUGS, PLAYER_BUGS, SOC_BUGS
 from rtl.soc.firmware_defects import FIRMWARE_DEFECTS
 from tb import ROOT
 from tb.flows.jobs import Job, run_job
@@ -95,7 +95,8 @@ def hunt(name: str, kind: str, workdir: Path) -> MutantResult:
         for test in FIRMWARE_KILL_ORDER if softcore else KILL_ORDER:
             job = Job(test, 1, bugs=(name,) if kind in ("rtl", "soc") else (), overlay=str(overlay) if overlay else None,
                       tag=f"-mutant-{name}", mode="softcore" if softcore else "interactive",
-                      fw_bugs=(name,) if kind == "firmware" else ())
+                      fw_bugs=(name,) if kind == "firmware" else (),
+                      target="harness" if name in PLAYER_BUGS else "sim")  # the hardware player runs off cocotb
             result = run_job(job, workdir)
             if not result.ok:
                 return MutantResult(name, kind, what, test, result.message.splitlines()[0][:160],

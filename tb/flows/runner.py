@@ -145,7 +145,7 @@ def main(argv=None) -> int:
 
 
 def _main(argv=None) -> int:
-    from rtl.bugs import BUGS, SOC_BUGS
+    from rtl.bugs import BUGS, PLAYER_BUGS, SOC_BUGS
     from tb.stimulus.catalog import TESTS
 
     parser = OneLineParser(prog="python -m tb.flows.runner")
@@ -208,6 +208,10 @@ def _main(argv=None) -> int:
         soc = [b for b in args.bug if b in SOC_BUGS]
         if soc and args.mode != "softcore":
             raise UsageError(f"BUG={','.join(soc)}: a defect of the softcore's SoC, which runs only in MODE=softcore")
+        player = [b for b in args.bug if b in PLAYER_BUGS]
+        if player and args.target == "sim":
+            raise UsageError(f"BUG={','.join(player)}: a defect of the hardware environment player, which runs on "
+                             "TARGET=harness|vboard|board (under cocotb Python plays the environment)")
         args.firmware = firmware_with_defects(args.fw_bug, args.mode)
     if args.command == "scenario":
         return run_scenario_files(args)
