@@ -38,7 +38,7 @@ OPS = {"END": 0, "UNTIL": 1, "WAIT": 2, "NMI": 3, "EXIT": 4}
 CONDITIONS = ("guest", "seam_root", "host", "handler", "poll", "polled")
 WAIT_MAX = (1 << 24) - 1
 WINDOW = 4
-PROGRAM_DEPTH = 64
+PROGRAM_DEPTH = 256
 GUEST_WRITES_DEPTH = 32
 
 
@@ -86,14 +86,22 @@ class EnvironmentPlayer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        # Registers, not block RAM: the window reads WINDOW + 1 steps at once, combinationally.
-        program = Array(Signal(32, name=f"step{i}") for i in range(PROGRAM_DEPTH))
-        with m.If(self.prog_we):
-            m.d.sync += program[self.prog_addr].eq(self.prog_data)
-        pc = Signal(range(PROGRAM_DEPTH))
+        # Block RAM with a read port per step of the window, addressed with the next pc: this cycle
+        # sees the steps at pc .. pc + WINDOW (the program is written between runs, while restart
+        # holds pc at 0 and the ports read it again every cycle).
+        m.submodules.program = program = Memory(shape=32, depth=PROGRAM_DEPTH, init=[])
+        wr = program.write_port()
+        m.d.comb += [wr.en.eq(self.prog_we), wr.addr.eq(self.prog_addr), wr.data.eq(self.prog_data)]
+        pc, pc_next = Signal(range(PROGRAM_DEPTH)), Signal(range(PROGRAM_DEPTH))
+        m.d.comb += pc_next.eq(pc)
+        m.d.sync += pc.eq(pc_next)
+        window = []
+        for j in range(WINDOW + 1):
+            rd = program.read_port()
+            m.d.comb += rd.addr.eq((pc_next + j) % PROGRAM_DEPTH)
+            window.append(rd.data)
         waiting, wait_left = Signal(), Signal(24)
         arrival_polls, arrived = Signal(6), Signal()  # the firmware's poll count at the last NMI
-        window = [program[(pc + j) % PROGRAM_DEPTH] for j in range(WINDOW + 1)]
 
         def holds(code):
             is_phase = {"guest": self.phase == Phase.GUEST,
@@ -110,7 +118,8 @@ class EnvironmentPlayer(wiring.Component):
 
         at_end = Signal()  # the step after this cycle's is END: the timeline is played
         with m.If(self.restart):
-            m.d.sync += [pc.eq(0), waiting.eq(0), arrived.eq(0)]
+            m.d.comb += pc_next.eq(0)
+            m.d.sync += [waiting.eq(0), arrived.eq(0)]
         with m.Else():
             # The chain: step j runs this cycle only if every step before it passed (UNTIL held, WAIT ran out).
             alive = Const(1)
@@ -129,27 +138,29 @@ class EnvironmentPlayer(wiring.Component):
                         with m.Case(OPS["UNTIL"]):
                             m.d.comb += passed.eq(holds(word[0:3]))
                             with m.If(~passed):
-                                m.d.sync += pc.eq(pc + j)
+                                m.d.comb += pc_next.eq(pc + j)
                         with m.Case(OPS["WAIT"]):
                             with m.If((left <= 1) if "player_wait_one_short" in self.bugs else (left == 0)):
                                 m.d.comb += passed.eq(1)
                                 m.d.sync += waiting.eq(0)
                             with m.Else():
-                                m.d.sync += [waiting.eq(1), wait_left.eq(left - 1), pc.eq(pc + j)]
+                                m.d.sync += [waiting.eq(1), wait_left.eq(left - 1)]
+                                m.d.comb += pc_next.eq(pc + j)
                         with m.Case(OPS["NMI"]):
                             m.d.comb += [self.env.nmi.eq(1), self.env.nmi_vector.eq(word[0:4])]
-                            m.d.sync += [pc.eq(pc + j + 1), arrival_polls.eq(self.polls), arrived.eq(1)]
+                            m.d.sync += [arrival_polls.eq(self.polls), arrived.eq(1)]
+                            m.d.comb += pc_next.eq(pc + j + 1)
                             m.d.comb += at_end.eq(window[j + 1][28:32] == OPS["END"])
                         with m.Case(OPS["EXIT"]):
                             m.d.comb += [self.env.exit_req.eq(1), self.env.exit_reason.eq(word[0:7])]
-                            m.d.sync += pc.eq(pc + j + 1)
+                            m.d.comb += pc_next.eq(pc + j + 1)
                             m.d.comb += at_end.eq(window[j + 1][28:32] == OPS["END"])
                         with m.Default():  # END (or an unknown opcode, which the loader never writes)
-                            m.d.sync += pc.eq(pc + j)
+                            m.d.comb += pc_next.eq(pc + j)
                             m.d.comb += at_end.eq(1)
                 alive = alive & passed
             with m.If(alive):  # a longer chain than the window: the compiler refuses such programs
-                m.d.sync += pc.eq(pc + WINDOW)
+                m.d.comb += pc_next.eq(pc + WINDOW)
         settled = (self.phase == Phase.HOST) & ~(self.latch | self.irq | self.in_handler)
         m.d.comb += self.env.done.eq(at_end & settled & ~self.restart)
         self._guest_writes(m)

@@ -52,6 +52,8 @@ def build(bugs=()) -> Path:
 class HarnessPort:
     """The core's register port through the harness process's stdin and stdout (a session's port)."""
 
+    bulk = True  # a read of any length is one line each way
+
     def __init__(self, binary: Path, timeout_s: float = 600):
         self.proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
@@ -156,21 +158,25 @@ def run_test(test: str, seeds: list[int], bugs=(), files=(), firmware: Path | No
     bound = bound or run_cycle_bound()
     words = firmware_words(firmware or build_firmware(quiet=True))
     try:
-        binary = binary or build(bugs)
+        binary = binary or build(bugs)  # generates the Verilog to find the cached build (make bench keeps it apart)
     except RuntimeError as err:
         from py_model.command import one_line
 
         raise HarnessError(one_line(err)) from err
+    built = time.perf_counter()
     cases, skipped, per_seed = softcore_cases(test, seeds, files)
+    planned_at = time.perf_counter()
     port = HarnessPort(binary)
     try:
         rows = run_cases(port, cases, words, bound)
     finally:
         port.close()
+    ran = time.perf_counter()
     return {"test": test, "seed": seeds[0], "seeds": list(seeds), "mode": "softcore", "target": "harness",
             "runs": rows, "expected_runs": len(cases), "not_applicable": skipped,
             "expected_runs_per_seed": [[s, n] for s, n in per_seed.items()], "seconds": port.seconds,
             "cycles": sum(r["cycles"] for r in rows), "bench": "harness trace",
             "visited_cycles": sum(r["records"] for r in rows),
             "instructions": sum(r["instructions"] or 0 for r in rows), "wall_seconds": time.perf_counter() - start,
-            "error": None}
+            "split": {"firmware and build check": built - start, "cases": planned_at - built,
+                      "run and check": ran - planned_at}, "error": None}

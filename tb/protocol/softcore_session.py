@@ -89,15 +89,25 @@ def read_back(port, instructions: int | None, depth: tuple[int, int]) -> CaseTra
     n, n_regs = counts & 0xFFFF, counts >> 16
     if n > depth[0] or n_regs > depth[1]:
         raise SessionError(f"the core reports {n} trace and {n_regs} register-file records; it holds {depth}")
-    regs = [words_to_int(port.read(ADDRESS["REGS"] + REGS_STRIDE * i, REGS_WORDS)) for i in range(n_regs)]
+    regs = records(port, ADDRESS["REGS"], n_regs, REGS_STRIDE, REGS_WORDS)
     samples, at = [], iter(regs)
-    for i in range(n):
-        sample = decode_sample(words_to_int(port.read(ADDRESS["TRACE"] + TRACE_STRIDE * i, SAMPLE_WORDS)))
+    for i, value in enumerate(records(port, ADDRESS["TRACE"], n, TRACE_STRIDE, SAMPLE_WORDS)):
+        sample = decode_sample(value)
         if depth[1] and (i == 0 or sample["ev__write"] or sample["ev__seamret"]):
             sample[REGS_PIN] = next(at, None)  # None: that record did not fit (overflow says so)
         samples.append(sample)
     return CaseTrace(samples, bool(status & STATUS_BITS["done"]), bool(status & STATUS_BITS["bounded"]),
                      bool(status & STATUS_BITS["overflow"]), cycles, done_value, instructions)
+
+
+def records(port, base: int, n: int, stride: int, words: int) -> list[int]:
+    """``n`` records of ``words`` words, ``stride`` addresses apart: in one read where the port reads
+    any length at no cost per word (``bulk``: the harness), else a read per record (a UART bridge
+    sends only the words asked for)."""
+    if getattr(port, "bulk", False):
+        block = port.read(base, n * stride) if n else []
+        return [words_to_int(block[i * stride:i * stride + words]) for i in range(n)]
+    return [words_to_int(port.read(base + stride * i, words)) for i in range(n)]
 
 
 def depths(port) -> tuple[int, int]:
