@@ -18,7 +18,7 @@
 #   make report                                    rebuild the regression dashboard (build/regress/dashboard.html)
 #   make plan | mutants                            testplan with status; mutation kill table
 #   make mcy [N=300] [JOBS=n] [SEED=n] [REPORT=1]  automatic RTL mutants (Yosys mutate), equivalence, kill ratio (REPORT=1: the database only)
-#   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>]  FPGA bitstream (the bridge, or the softcore soak core),
+#   make bitstream BOARD=icebreaker|ulx3s [SOAK=<config>|SOFTCORE=1]  FPGA bitstream (the bridge, the soak core or the softcore board),
 #                                                  utilisation, Fmax; make program BOARD=... [SOAK=] flashes it
 #   make sim TEST=... TARGET=vboard|board [PORT=]  the same test over the UART bridge (virtual or real board)
 #   make sim TEST=... MODE=program [TARGET=sim]    program mode on the raw C++ harness (TARGET=sim: under cocotb)
@@ -105,10 +105,10 @@ mcy: $(STAMP)
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)
-	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) $(if $(SOAK),--soak $(call q,$(SOAK)))
+	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) $(if $(SOAK),--soak $(call q,$(SOAK))) $(if $(filter 1,$(SOFTCORE)),--softcore)
 
 program: $(STAMP)
-	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) --program $(if $(SOAK),--soak $(call q,$(SOAK)))
+	$(PY) -m tb.flows.bitstream $(call q,$(BOARD)) --program $(if $(SOAK),--soak $(call q,$(SOAK))) $(if $(filter 1,$(SOFTCORE)),--softcore)
 
 SECONDS ?= 60
 soak: $(STAMP)

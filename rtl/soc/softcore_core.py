@@ -112,8 +112,9 @@ class SoftcoreCore(wiring.Component):
         mon = soc.mon
         # Between runs the player stands at its first step: nothing reaches the SoC.
         m.d.comb += [player.restart.eq(start | ~self.running), player.phase.eq(mon.status.phase),
-                     player.latch.eq(mon.status.latch), player.irq.eq(mon.irq), player.in_handler.eq(mon.in_handler), player.poll_state.eq(mon.poll_state),
-                     player.poll_index.eq(mon.poll_index), player.polls.eq(mon.polls)]
+                     player.latch.eq(mon.status.latch), player.irq.eq(mon.irq), player.in_handler.eq(mon.in_handler),
+                     player.poll_state.eq(mon.poll_state), player.poll_index.eq(mon.poll_index),
+                     player.polls.eq(mon.polls)]
         last = self.running & (mon.done | (cycle == bound))
         m.d.comb += [soc.hold.eq(~self.running), trace.restart.eq(start), trace.running.eq(self.running),
                      trace.first.eq(first), trace.last.eq(last)]

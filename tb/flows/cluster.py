@@ -64,7 +64,8 @@ def run_batch(batch_id: str, jobs: list[Job], client: dict, stop_name: str) -> l
     from tb.flows.jobs import prepare_builds
     from tb.sim.verilator import new_run_dir
 
-    prepare_builds({j.mode for j in jobs}, {j.target for j in jobs})  # once per RTL hash (and firmware) in this worker's clone
+    # once per RTL hash (and firmware) in this worker's clone
+    prepare_builds({j.mode for j in jobs}, {j.target for j in jobs})
     workdir = new_run_dir(ROOT / "build" / "regress" / "cluster", f"batch-{batch_id[:8]}")
     stop, stop_event, finished = Stop(), Event(stop_name), threading.Event()
 

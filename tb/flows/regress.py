@@ -159,7 +159,8 @@ def _regress(jobs: list[Job], seeds: int, parallel: int, client) -> int:
     from tb.reports import coverage
     from tb.sim.verilator import new_run_dir
 
-    prepare_builds({j.mode for j in jobs}, {j.target for j in jobs})  # once, before the workers start (a cluster's workers build in their own clones)
+    # once, before the workers start (a cluster's workers build in their own clones)
+    prepare_builds({j.mode for j in jobs}, {j.target for j in jobs})
     # Everything of this regression lives in its own folder; the top-level files are replaced
     # (whole) only as results arrive, so a run that fails to start touches nothing.
     run_dir = new_run_dir(OUT / "runs", "regress")
