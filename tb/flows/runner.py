@@ -621,6 +621,8 @@ def keep_report(report: dict, test: str, seed: int) -> dict:
 
 def run_softcore_target(args, seed: int) -> int:
     """MODE=softcore TARGET=harness|vboard|board: the table of the cocotb bench, the same files."""
+    from rtl.bugs import PLAYER_BUGS
+
     print("MODE=softcore: KVM's exit path and Linux's NMI handler as firmware on a VexRiscv CPU", flush=True)
     reproduce = sim_command(args, seed)
     report = softcore_target_report(args, args.test, [seed], (), reproduce)
@@ -633,8 +635,14 @@ def run_softcore_target(args, seed: int) -> int:
               f"{link['bytes_out'] + link['bytes_in']:,} bytes")
     publish(args, report, ok)
     if not args.no_svg:
-        show_debug(report, args.test, seed, (), "softcore", ok, debug=f"make debug TEST={args.test} SEED={seed} "
-                   "MODE=softcore" + (f" BUG={','.join(args.bug)}" if args.bug else ""))
+        # The waves come from cocotb's traced build: the debug run is the same test there.
+        player = [b for b in args.bug if b in PLAYER_BUGS]
+        debug = (f"make debug TEST={args.test} SEED={seed} MODE=softcore"
+                 + (f" BUG={','.join(args.bug)}" if args.bug else "")
+                 + (f" FW_BUG={','.join(args.fw_bug)}" if args.fw_bug else ""))
+        show_debug(report, args.test, seed, (), "softcore", ok,
+                   debug=debug if not player else "the hardware player's defect shows off cocotb only: the "
+                   "timelines above (make debug runs cocotb, where Python plays the environment)")
     return 0 if ok else 1
 
 
