@@ -196,13 +196,13 @@ def test_ctrl_c_during_a_sim_stops_it_with_130():
 MATRIX = {("interactive", "sim"): "runs", ("program", "sim"): "runs", ("softcore", "sim"): "runs",
           ("interactive", "vboard"): "MODE=interactive does not run on TARGET=vboard",
           ("program", "vboard"): "runs",
-          ("softcore", "vboard"): "MODE=softcore does not run on TARGET=vboard",
+          ("softcore", "vboard"): "runs",
           ("interactive", "board"): "MODE=interactive does not run on TARGET=board",
           ("program", "board"): "runs",
-          ("softcore", "board"): "MODE=softcore does not run on TARGET=board",
+          ("softcore", "board"): "runs",
           ("interactive", "harness"): "MODE=interactive does not run on TARGET=harness",
           ("program", "harness"): "runs",
-          ("softcore", "harness"): "MODE=softcore does not run on TARGET=harness"}
+          ("softcore", "harness"): "runs"}
 
 
 @pytest.mark.parametrize("mode, target", sorted(MATRIX))
@@ -242,6 +242,6 @@ def test_program_mode_runs_on_the_harness_unless_waves_or_coverage_need_cocotb(c
         resolve_target("program", "harness", traced=True)
 
 
-def test_the_softcore_on_the_virtual_board_is_refused_through_make():
-    proc = make("sim", "TEST=nmi_seamret", "MODE=softcore", "TARGET=vboard", timeout=120)
-    assert proc.returncode != 0 and "MODE=softcore does not run on TARGET=vboard" in proc.stderr, proc.stderr
+def test_the_interactive_bench_on_the_virtual_board_is_refused_through_make():
+    proc = make("sim", "TEST=nmi_seamret", "MODE=interactive", "TARGET=vboard", timeout=120)
+    assert proc.returncode != 0 and "MODE=interactive does not run on TARGET=vboard" in proc.stderr, proc.stderr
