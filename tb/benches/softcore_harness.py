@@ -56,7 +56,7 @@ class HarnessPort:
 
     def __init__(self, binary: Path, timeout_s: float = 600):
         self.proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stderr=subprocess.PIPE, text=True)  # flushed before each answer is read
         self.timeout_s, self.cycles, self.seconds = timeout_s, 0, 0.0
 
     def _send(self, line: str) -> None:
@@ -66,7 +66,10 @@ class HarnessPort:
             raise HarnessError(f"the harness went away ({self._stderr()})") from err
 
     def _answer(self, tag: str) -> list[str]:
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as err:
+            raise HarnessError(f"the harness went away ({self._stderr()})") from err
         line = self.proc.stdout.readline()
         if not line.startswith(tag):
             raise HarnessError(f"the harness answered {line.strip()!r} ({self._stderr()})")
@@ -88,11 +91,22 @@ class HarnessPort:
         return words
 
     def run(self, bound: int) -> int:
+        self.start(bound)
+        return self.wait(bound)
+
+    def start(self, bound: int) -> None:
+        """Start the run; the harness runs it while Python does something else (``wait`` collects it)."""
         self.write(ADDRESS["CTRL"], 1)
-        start = time.perf_counter()
         self._send(f"U {bound + 2}")
+        try:
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as err:
+            raise HarnessError(f"the harness went away ({self._stderr()})") from err
+        self.started = time.perf_counter()
+
+    def wait(self, bound: int) -> int:
         cycles, running, retired = (int(v) for v in self._answer("U"))
-        self.seconds += time.perf_counter() - start
+        self.seconds += time.perf_counter() - self.started
         self.cycles += cycles
         if running:
             raise HarnessError(f"the core still runs after {cycles:,} cycles (its bound is {bound:,})")
@@ -100,7 +114,10 @@ class HarnessPort:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            try:
+                self.proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass  # it went away meanwhile: wait() collects it
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -111,20 +128,39 @@ class HarnessPort:
 def run_cases(port, cases, words: list[int], bound: int, progress=None) -> list[dict]:
     """Each case on the core behind ``port`` (a session port), checked from its trace: the rows."""
     from tb.check.softcore_trace import check_trace
-    from tb.protocol.softcore_session import depths, reload_firmware, run_case
+    from tb.protocol.softcore_session import configure, depths, read_back, reload_firmware
 
     depth = depths(port)
     reload_firmware(port, words)
-    rows = []
-    for index, (seed, case) in enumerate(cases, 1):
-        trace = run_case(port, case, bound, depth)
+    rows, checked = [], None  # checked: the run before, checked while the core runs the next one
+
+    def check(seed, case, trace):
         row = check_trace(case, trace, bound)
         row["seed"] = seed
         rows.append(row)
+        if progress:
+            progress(len(rows), len(cases), row)
+
+    overlap = hasattr(port, "start")  # the harness: its simulation and Python's checks run at once
+    for seed, case in cases:
+        configure(port, case, bound)
+        if overlap:
+            port.start(bound)
+            if checked:
+                check(*checked)
+                checked = None
+            instructions = port.wait(bound)
+        else:
+            instructions = port.run(bound)
+        trace = read_back(port, instructions, depth)
         if not trace.done:  # a run that went astray may have written over its code: load it whole
             reload_firmware(port, words)
-        if progress:
-            progress(index, len(cases), row)
+        if overlap:
+            checked = (seed, case, trace)
+        else:
+            check(seed, case, trace)
+    if checked:
+        check(*checked)
     return rows
 
 
