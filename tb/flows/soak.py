@@ -1,7 +1,8 @@
 """``make soak [TARGET=vboard|sim|board] [SECONDS=60] [CONFIG=all|name,...] [PORT=]``: the firmware under
 an NMI storm for a while, its counters read back as it runs, and the signs the spec predicts asserted.
 
-Each configuration (``rtl/soc/soak.py``: ``SOAK_CONFIGS``) runs for SECONDS on the virtual board (the
+Each configuration (``rtl/soc/soak.py``: ``SOAK_CONFIGS``) runs for SECONDS (at least: on until the
+firmware has logged its counters twice, which a judgement of growth needs, within a bound) on the virtual board (the
 soak core in a raw Verilator harness behind a pty; its configuration inputs set from the command
 line), in simulation under cocotb (``tb/uvm/soak.py``: the same core on Verilator with the
 clock in HDL, its UART read by a cocotb receiver) or on a real board (a bitstream built for that
@@ -25,7 +26,7 @@ from pathlib import Path
 from py_model.command import CommandError
 from rtl.soc.soak import SOAK_CONFIGS, soak_pins
 from tb import ROOT
-from tb.protocol.soak_frames import SnapshotDecoder, progress_line
+from tb.protocol.soak_frames import SnapshotDecoder, judgeable, progress_line, run_cap
 
 DEFAULT_CONFIGS = ("legacy", "fixed-noinstr", "fixed-late", "fixed-late-faults")
 FIRST_FRAME_S = 60  # the virtual board's first snapshot comes after 2**20 cycles: well within this
@@ -90,7 +91,8 @@ def soak_one(port_path: str, config: str, seconds: float, progress: bool = True)
         next_progress = start + PROGRESS_S
         while True:
             now = time.monotonic()
-            if now - start >= seconds and snaps:
+            # SECONDS at least, and on until the firmware has logged its counters twice (bounded).
+            if now - start >= seconds and snaps and (judgeable(snaps) or now - start >= run_cap(seconds, 600)):
                 break
             if not snaps and now - start > max(FIRST_FRAME_S, seconds):
                 raise SoakError(f"{config}: no snapshot from the board within {FIRST_FRAME_S} s")

@@ -51,3 +51,14 @@ def progress_line(config: str, seconds: float, snapshot: dict) -> str:
     s = snapshot
     return (f"  {config:<18} {seconds:5.0f} s  NMIs {s['nmis']:,}  passes {s['passes']:,}  unknown {s['unknown']:,}  "
             f"swallowed {s['swallow']:,}  inversions {s['inversions']:,}  dropped {s['drops']:,}")
+
+
+def judgeable(snapshots: list[dict]) -> bool:
+    """The firmware has logged its counters twice (its LOG_COUNTS every 16 TD entries): a judgement of
+    growth needs two records. A soak runs at least its SECONDS, and on until this holds (``run_cap``)."""
+    return len({s["passes"] for s in snapshots if s["passes"]}) >= 2
+
+
+def run_cap(seconds: float, limit: float) -> float:
+    """How long a soak may go on past SECONDS for ``judgeable`` (``limit``: the process's own bound)."""
+    return max(seconds, min(4 * seconds + 30, limit))
