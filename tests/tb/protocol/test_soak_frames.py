@@ -24,3 +24,12 @@ def test_a_damaged_frame_is_skipped_and_counted():
     got = decoder.feed(b"\x00\x13" + bytes(bad) + encode(values(2)))
     assert got == [values(2)] and decoder.damaged >= 2
     assert len(encode(values(3))) == FRAME_BYTES
+
+
+def test_a_soak_is_judged_only_after_two_counter_records_within_its_bound():
+    from tb.protocol.soak_frames import judgeable, run_cap
+
+    assert not judgeable([{"passes": 0}, {"passes": 0}])
+    assert not judgeable([{"passes": 0}, {"passes": 5}, {"passes": 5}])  # one record, seen twice
+    assert judgeable([{"passes": 0}, {"passes": 5}, {"passes": 9}])
+    assert run_cap(3, 810) == 42 and run_cap(600, 810) == 810 and run_cap(900, 810) == 900
