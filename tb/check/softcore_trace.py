@@ -91,6 +91,13 @@ def check_trace(case, trace, bound: int) -> dict:
                   if trace.overflow else replay.problem)
         row.update(ok=False, failure=f"{case.scenario.name}: {reason}")
         row["checks"] = {**row["checks"], "hardware": "FAIL"}
+    elif row["ok"] and run.done and replay.env.index < len(replay.env.steps):
+        # The firmware ends its run once the ENV register says the timeline is played: the hardware
+        # player said so before its specification had played every step.
+        row.update(ok=False, failure=f"{case.scenario.name}: the firmware ended its run with the environment's "
+                                     f"step {replay.env.index + 1} of {len(replay.env.steps)} not played (the "
+                                     "environment player said it was done)")
+        row["checks"] = {**row["checks"], "hardware": "FAIL"}
     elif row["ok"] and trace.done != run.done:
         said = "did" if trace.done else "did not"
         row.update(ok=False, failure=f"{case.scenario.name}: the core says the firmware {said} finish; its trace "

@@ -96,6 +96,9 @@ def test_a_trace_that_overflowed_or_was_cut_is_never_passed():
     assert not overflowed["ok"] and "overflowed" in overflowed["failure"]
     cut = check_trace(case, dataclasses.replace(trace, samples=trace.samples[:len(trace.samples) // 2]), 200_000)
     assert not cut["ok"]
+    unplayed = dataclasses.replace(case, steps=[*case.steps, ("until", "guest"), ("nmi", 3)])
+    early = check_trace(unplayed, trace, 200_000)  # the player's ENV said done before these were played
+    assert not early["ok"] and "not played" in early["failure"], early["failure"]
     moved = [dict(s) for s in trace.samples]
     arrival = next(i for i, s in enumerate(moved) if s["stim__nmi"])
     moved[arrival]["stim__nmi"] = 0  # the hardware player "did not" drive the arrival
