@@ -52,12 +52,11 @@ def build(bugs=()) -> Path:
 class HarnessPort:
     """The core's register port through the harness process's stdin and stdout (a session's port)."""
 
-    bulk = True  # a read of any length is one line each way
-
     def __init__(self, binary: Path, timeout_s: float = 600):
         self.proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)  # flushed before each answer is read
-        self.timeout_s, self.cycles, self.seconds = timeout_s, 0, 0.0
+        self.timeout_s, self.cycles = timeout_s, 0
+        self.simulated = 0.0  # the seconds the harness spent clocking runs (its own clock)
 
     def _send(self, line: str) -> None:
         try:
@@ -90,6 +89,19 @@ class HarnessPort:
             raise HarnessError(f"the harness answered {len(words)} of {count} words")
         return words
 
+    def read_records(self, base: int, n: int, stride: int, words: int) -> list[int]:
+        """``n`` records of ``words`` words, ``stride`` addresses apart: one pipelined read (a word per
+        cycle), each record one number (its first word lowest)."""
+        self._send(f"B {base} {n} {stride} {words}")
+        answer = self._answer("V")
+        try:
+            records = [int(r, 16) for r in answer]
+        except ValueError as err:
+            raise HarnessError(f"the harness answered a record that is not a number ({self._stderr()})") from err
+        if len(records) != n:
+            raise HarnessError(f"the harness answered {len(records)} of {n} records")
+        return records
+
     def run(self, bound: int) -> int:
         self.start(bound)
         return self.wait(bound)
@@ -102,11 +114,14 @@ class HarnessPort:
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as err:
             raise HarnessError(f"the harness went away ({self._stderr()})") from err
-        self.started = time.perf_counter()
 
     def wait(self, bound: int) -> int:
-        cycles, running, retired = (int(v) for v in self._answer("U"))
-        self.seconds += time.perf_counter() - self.started
+        answer = self._answer("U")
+        try:
+            cycles, running, retired, nanoseconds = (int(v) for v in answer)
+        except ValueError as err:
+            raise HarnessError(f"the harness answered U {' '.join(answer)!r} ({self._stderr()})") from err
+        self.simulated += nanoseconds / 1e9
         self.cycles += cycles
         if running:
             raise HarnessError(f"the core still runs after {cycles:,} cycles (its bound is {bound:,})")
@@ -210,7 +225,7 @@ def run_test(test: str, seeds: list[int], bugs=(), files=(), firmware: Path | No
     ran = time.perf_counter()
     return {"test": test, "seed": seeds[0], "seeds": list(seeds), "mode": "softcore", "target": "harness",
             "runs": rows, "expected_runs": len(cases), "not_applicable": skipped,
-            "expected_runs_per_seed": [[s, n] for s, n in per_seed.items()], "seconds": port.seconds,
+            "expected_runs_per_seed": [[s, n] for s, n in per_seed.items()], "seconds": port.simulated,
             "cycles": sum(r["cycles"] for r in rows), "bench": "harness trace",
             "visited_cycles": sum(r["records"] for r in rows),
             "instructions": sum(r["instructions"] or 0 for r in rows), "wall_seconds": time.perf_counter() - start,

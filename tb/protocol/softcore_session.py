@@ -101,12 +101,11 @@ def read_back(port, instructions: int | None, depth: tuple[int, int]) -> CaseTra
 
 
 def records(port, base: int, n: int, stride: int, words: int) -> list[int]:
-    """``n`` records of ``words`` words, ``stride`` addresses apart: in one read where the port reads
-    any length at no cost per word (``bulk``: the harness), else a read per record (a UART bridge
-    sends only the words asked for)."""
-    if getattr(port, "bulk", False):
-        block = port.read(base, n * stride) if n else []
-        return [words_to_int(block[i * stride:i * stride + words]) for i in range(n)]
+    """``n`` records of ``words`` words, ``stride`` addresses apart: in one pipelined read where the
+    port has one (``read_records``: the harness), else a read per record (a UART bridge sends only
+    the words asked for)."""
+    if hasattr(port, "read_records"):
+        return port.read_records(base, n, stride, words) if n else []
     return [words_to_int(port.read(base + stride * i, words)) for i in range(n)]
 
 

@@ -106,6 +106,31 @@ def test_a_trace_that_overflowed_or_was_cut_is_never_passed():
     assert not dropped["ok"] and "environment player" in dropped["failure"]
 
 
+
+def test_the_pipelined_record_read_answers_what_single_reads_do():
+    """The harness reads a trace a word per cycle (an address every cycle, its answer two cycles
+    later); each record must hold what the port gives one word at a time."""
+    from tb.protocol.softcore_session import ADDRESS, REGS_STRIDE, REGS_WORDS, SAMPLE_WORDS, TRACE_STRIDE, records
+
+    words = firmware_words(build_firmware(quiet=True))
+    (seed, case), = [c for c in softcore_cases("nmi_seamret", [1])[0]][:1]
+    port = HarnessPort(build())
+    try:
+        depth = depths(port)
+        reload_firmware(port, words)
+        trace = run_case(port, case, 200_000, depth)
+        n = min(len(trace.samples), 40)
+        for base, stride, width, count in ((ADDRESS["TRACE"], TRACE_STRIDE, SAMPLE_WORDS, n),
+                                           (ADDRESS["REGS"], REGS_STRIDE, REGS_WORDS, 2)):
+            piped = port.read_records(base, count, stride, width)
+            single = [sum(w << (32 * k) for k, w in enumerate(port.read(base + stride * i, width)))
+                      for i in range(len(piped))]
+            assert piped == single and len(set(piped)) > 1
+        assert port.read_records(ADDRESS["TRACE"], 0, TRACE_STRIDE, SAMPLE_WORDS) == []
+        assert records(port, ADDRESS["TRACE"], 0, TRACE_STRIDE, SAMPLE_WORDS) == []
+    finally:
+        port.close()
+
 @pytest.mark.parametrize("args, message", [
     (("sim", "nmi_seamret", "--mode", "interactive", "--target", "vboard"), "MODE=interactive does not run"),
     (("sim", "nmi_seamret", "--mode", "softcore", "--target", "harness", "--waves"), "TARGET=harness records"),
