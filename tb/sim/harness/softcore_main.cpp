@@ -10,11 +10,11 @@
 //                           max cycles: "U <cycles clocked> <still running> <CPU instructions retired>
 //                           <nanoseconds the clocking took>"
 // and exits at end of input. Addresses are decimal word addresses of the core's REGISTERS.
-#include <cstdio>
 #include <chrono>
 #include <cstdint>
-#include <vector>
+#include <cstdio>
 #include <cstdlib>
+#include <vector>
 #include "Vsoftcore_core.h"
 #include "verilated.h"
 #include "harness_defs.h"  // generated (tb/benches/softcore_harness.py): the port's members, the CPU's counter

@@ -2,6 +2,7 @@
 hardware player, every run checked from its trace. The same rows as the cocotb bench, the same
 failures for a firmware defect, and every check of the trace shown to fail."""
 
+import contextlib
 import dataclasses
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from conftest import ROOT
 from tb.benches.softcore_harness import HarnessPort, build, run_test, softcore_cases
 from tb.check.softcore_trace import check_trace
-from tb.protocol.softcore_session import depths, reload_firmware, run_case
+from tb.protocol.softcore_session import depths, reload_firmware, run_case, words_to_int
 from tb.sim.firmware import build_firmware, firmware_words
 
 # What a row says about the run; ``instructions`` is left out: the harness counts the CPU's retired
@@ -81,16 +82,23 @@ def test_an_rtl_defect_fails_on_the_harness_on_the_hardware_check():
     assert failed and all(r["checks"]["hardware"] == "FAIL" for r in failed)
 
 
-def test_a_trace_that_overflowed_or_was_cut_is_never_passed():
+@contextlib.contextmanager
+def _first_run():
+    """The harness with nmi_seamret's first case run on it: (port, case, trace); the port closed after."""
     words = firmware_words(build_firmware(quiet=True))
-    (seed, case), = [c for c in softcore_cases("nmi_seamret", [1])[0]][:1]
+    (seed, case), = softcore_cases("nmi_seamret", [1])[0][:1]
     port = HarnessPort(build())
     try:
         depth = depths(port)
         reload_firmware(port, words)
-        trace = run_case(port, case, 200_000, depth)
+        yield port, case, run_case(port, case, 200_000, depth)
     finally:
         port.close()
+
+
+def test_a_trace_that_overflowed_or_was_cut_is_never_passed():
+    with _first_run() as (_, case, trace):
+        pass
     assert check_trace(case, trace, 200_000)["ok"]
     overflowed = check_trace(case, dataclasses.replace(trace, overflow=True), 200_000)
     assert not overflowed["ok"] and "overflowed" in overflowed["failure"]
@@ -106,30 +114,21 @@ def test_a_trace_that_overflowed_or_was_cut_is_never_passed():
     assert not dropped["ok"] and "environment player" in dropped["failure"]
 
 
-
 def test_the_pipelined_record_read_answers_what_single_reads_do():
     """The harness reads a trace a word per cycle (an address every cycle, its answer two cycles
     later); each record must hold what the port gives one word at a time."""
     from tb.protocol.softcore_session import ADDRESS, REGS_STRIDE, REGS_WORDS, SAMPLE_WORDS, TRACE_STRIDE, records
 
-    words = firmware_words(build_firmware(quiet=True))
-    (seed, case), = [c for c in softcore_cases("nmi_seamret", [1])[0]][:1]
-    port = HarnessPort(build())
-    try:
-        depth = depths(port)
-        reload_firmware(port, words)
-        trace = run_case(port, case, 200_000, depth)
+    with _first_run() as (port, _, trace):
         n = min(len(trace.samples), 40)
         for base, stride, width, count in ((ADDRESS["TRACE"], TRACE_STRIDE, SAMPLE_WORDS, n),
                                            (ADDRESS["REGS"], REGS_STRIDE, REGS_WORDS, 2)):
             piped = port.read_records(base, count, stride, width)
-            single = [sum(w << (32 * k) for k, w in enumerate(port.read(base + stride * i, width)))
-                      for i in range(len(piped))]
+            single = [words_to_int(port.read(base + stride * i, width)) for i in range(len(piped))]
             assert piped == single and len(set(piped)) > 1
         assert port.read_records(ADDRESS["TRACE"], 0, TRACE_STRIDE, SAMPLE_WORDS) == []
         assert records(port, ADDRESS["TRACE"], 0, TRACE_STRIDE, SAMPLE_WORDS) == []
-    finally:
-        port.close()
+
 
 @pytest.mark.parametrize("args, message", [
     (("sim", "nmi_seamret", "--mode", "interactive", "--target", "vboard"), "MODE=interactive does not run"),
